@@ -1,0 +1,35 @@
+# medlake: the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all lint services bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create the virtual environment with pinned dependencies
+
+demo: setup  ## synthesise the demo region, ingest it, build every layer, print a summary
+	$(BIN)/medlake demo
+
+services:  ## make sure the local servers the tests talk to are running
+	bash scripts/services.sh
+
+test: setup services  ## the whole default test suite (what CI runs)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests bench
+
+bench: setup  ## throughput and memory figures, see docs/benchmarks.md
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf demo-region .medlake .pytest_cache

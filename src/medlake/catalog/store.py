@@ -1,0 +1,288 @@
+"""The ``Catalog`` facade: every catalog read and write the platform makes goes through here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def schema_description(schema: pa.Schema) -> list[dict]:
+    """An Arrow schema as plain data for the catalog."""
+    return [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LineageInput:
+    """An input of a dataset version: ``kind`` is ``batch`` or ``dataset``."""
+
+    kind: str
+    name: str
+    version: int | None = None
+
+
+class Catalog:
+    """Datasets, batches, jobs, institutions and lineage, in SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the catalog's schema to the newest migration (safe to call every start)."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # institutions -----------------------------------------------------------------
+    def ensure_institution(
+        self, institution_id: str, name: str | None = None, kind: str | None = None
+    ) -> None:
+        with self.session() as s:
+            row = s.get(Institution, institution_id)
+            if row is None:
+                s.add(Institution(id=institution_id, name=name, kind=kind, created_at=utcnow()))
+            else:
+                row.name = name or row.name
+                row.kind = kind or row.kind
+
+    def institutions(self) -> list[Institution]:
+        with self.session() as s:
+            return list(s.scalars(select(Institution).order_by(Institution.id)))
+
+    # jobs -------------------------------------------------------------------------
+    def start_job(self, kind: str, details: dict | None = None) -> str:
+        job_id = str(uuid.uuid4())
+        with self.session() as s:
+            s.add(Job(id=job_id, kind=kind, status="running", started_at=utcnow(), details=details))
+        return job_id
+
+    def finish_job(self, job_id: str, status: str, details: dict | None = None) -> None:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise KeyError(f"no job {job_id}")
+            job.status = status
+            job.finished_at = utcnow()
+            if details is not None:
+                job.details = {**(job.details or {}), **details}
+
+    def jobs(self, limit: int = 50) -> list[Job]:
+        with self.session() as s:
+            return list(s.scalars(select(Job).order_by(Job.started_at.desc()).limit(limit)))
+
+    # batches ----------------------------------------------------------------------
+    def batch(self, batch_id: str) -> Batch | None:
+        with self.session() as s:
+            return s.get(Batch, batch_id)
+
+    def open_batch(
+        self,
+        batch_id: str,
+        institution: str,
+        source_kind: str,
+        source_uri: str,
+        content_sha256: str,
+        job_id: str,
+    ) -> Batch:
+        """Register a batch before any of it is written, or return the one a crashed run left open.
+
+        Keeping the first attempt's ``started_at`` makes a re-run write the same
+        ``received_at`` into the lake as the interrupted run would have.
+        """
+        with self.session() as s:
+            row = s.get(Batch, batch_id)
+            if row is None:
+                row = Batch(
+                    id=batch_id,
+                    institution_id=institution,
+                    source_kind=source_kind,
+                    source_uri=source_uri,
+                    content_sha256=content_sha256,
+                    status="running",
+                    received=0,
+                    stored=0,
+                    quarantined=0,
+                    duplicates=0,
+                    unresolved_references=0,
+                    started_at=utcnow(),
+                    job_id=job_id,
+                )
+                s.add(row)
+            else:
+                row.job_id = job_id
+            return row
+
+    def close_batch(
+        self,
+        batch_id: str,
+        *,
+        received: int,
+        stored: int,
+        quarantined: int,
+        duplicates: int,
+        unresolved_references: int,
+        unresolved_sample: list[str],
+    ) -> Batch:
+        if received != stored + quarantined + duplicates:
+            raise ValueError(
+                f"batch {batch_id} does not reconcile: received {received} != stored {stored} "
+                f"+ quarantined {quarantined} + duplicates {duplicates}"
+            )
+        with self.session() as s:
+            row = s.get(Batch, batch_id)
+            if row is None:
+                raise KeyError(f"no batch {batch_id}")
+            row.status = "committed"
+            row.received, row.stored, row.quarantined, row.duplicates = (
+                received,
+                stored,
+                quarantined,
+                duplicates,
+            )
+            row.unresolved_references = unresolved_references
+            row.unresolved_sample = unresolved_sample
+            row.finished_at = utcnow()
+            return row
+
+    def batches(self, institution: str | None = None) -> list[Batch]:
+        with self.session() as s:
+            query = select(Batch).order_by(Batch.started_at, Batch.id)
+            if institution:
+                query = query.where(Batch.institution_id == institution)
+            return list(s.scalars(query))
+
+    # datasets ---------------------------------------------------------------------
+    def record_dataset(
+        self,
+        *,
+        name: str,
+        layer: str,
+        uri: str,
+        version: int,
+        rows: int,
+        rows_by_institution: dict[str, int],
+        schema: list[dict],
+        job_id: str | None,
+        inputs: Sequence[LineageInput],
+        description: str | None = None,
+    ) -> None:
+        """Record a dataset's new version and replace its lineage with this version's inputs."""
+        with self.session() as s:
+            row = s.get(Dataset, name)
+            if row is None:
+                row = Dataset(name=name)
+                s.add(row)
+            row.layer, row.uri, row.version, row.rows = layer, uri, version, rows
+            row.rows_by_institution = rows_by_institution
+            row.schema_json = schema
+            row.description = description
+            row.last_build_at = utcnow()
+            row.job_id = job_id
+            s.flush()
+            s.execute(delete(Lineage).where(Lineage.dataset == name))
+            for item in inputs:
+                s.add(
+                    Lineage(
+                        dataset=name,
+                        dataset_version=version,
+                        input_kind=item.kind,
+                        input_name=item.name,
+                        input_version=item.version,
+                        job_id=job_id,
+                    )
+                )
+
+    def dataset(self, name: str) -> Dataset | None:
+        with self.session() as s:
+            return s.get(Dataset, name)
+
+    def datasets(self, layer: str | None = None) -> list[Dataset]:
+        with self.session() as s:
+            query = select(Dataset).order_by(Dataset.layer, Dataset.name)
+            if layer:
+                query = query.where(Dataset.layer == layer)
+            return list(s.scalars(query))
+
+    def lineage(self, name: str) -> list[Lineage]:
+        with self.session() as s:
+            return list(s.scalars(select(Lineage).where(Lineage.dataset == name).order_by(Lineage.id)))
+
+    # sources and their incremental state ---------------------------------------------
+    def add_source(
+        self,
+        source_id: str,
+        institution: str,
+        kind: str,
+        location: str,
+        mapping: str | None = None,
+        schedule: str | None = None,
+        options: dict | None = None,
+    ) -> Source:
+        """Register (or replace) a source; ``location`` must hold no literal secret."""
+        self.ensure_institution(institution)
+        with self.session() as s:
+            row = s.get(Source, source_id) or Source(id=source_id, created_at=utcnow())
+            row.institution_id, row.kind, row.location = institution, kind, location
+            row.mapping, row.schedule, row.options, row.enabled = mapping, schedule, options, True
+            s.add(row)
+            return row
+
+    def remove_source(self, source_id: str) -> bool:
+        with self.session() as s:
+            row = s.get(Source, source_id)
+            if row is None:
+                return False
+            s.delete(row)
+            s.execute(delete(SourceState).where(SourceState.source_id == source_id))
+            return True
+
+    def source(self, source_id: str) -> Source | None:
+        with self.session() as s:
+            return s.get(Source, source_id)
+
+    def sources(self, institution: str | None = None) -> list[Source]:
+        with self.session() as s:
+            query = select(Source).order_by(Source.institution_id, Source.id)
+            if institution:
+                query = query.where(Source.institution_id == institution)
+            return list(s.scalars(query))
+
+    def get_state(self, source_id: str, key: str) -> str | None:
+        with self.session() as s:
+            row = s.get(SourceState, (source_id, key))
+            return None if row is None else row.value
+
+    def set_state(self, source_id: str, key: str, value: str | None) -> None:
+        with self.session() as s:
+            row = s.get(SourceState, (source_id, key)) or SourceState(source_id=source_id, key=key)
+            row.value, row.updated_at = value, utcnow()
+            s.add(row)

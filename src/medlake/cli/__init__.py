@@ -1,0 +1,42 @@
+"""The ``medlake`` command line: one entry point, one module per area.
+
+Every command prints a human summary by default and a machine-readable one with
+``--json``; long work shows a progress bar on a terminal (on stderr, so JSON stays clean).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from medlake.cli import data, demo, sources, workspace_commands
+
+app = typer.Typer(
+    name="medlake",
+    help="medlake: a regional health data center on a lakehouse (FHIR in, Delta Lake, SQL-on-FHIR views).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+workspace_commands.register(app)
+data.register(app)
+demo.register(app)
+sources.register(app)
+
+
+def _register_optional_areas() -> None:
+    """Areas whose modules live beside this one; each adds its own commands or sub-app."""
+    from medlake.cli import conformance, link, synth
+
+    app.add_typer(
+        conformance.app, name="conformance", help="Run conformance suites against medlake's engines."
+    )
+    app.add_typer(link.app, name="link", help="The master patient index: link records to persons.")
+    synth.register(app)
+
+
+_register_optional_areas()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,185 @@
+"""``medlake ingest``, ``build``, ``sql`` and ``quarantine``: moving and reading data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medlake.cli.options import Home, JsonOutput
+from medlake.cli.output import console, fail, print_json, progress_bar, table
+from medlake.fhir.reading import find_files
+from medlake.ingest import BatchReport, ingest_path
+from medlake.lake.layers import QUARANTINE, Layer
+from medlake.layers.build import build_all
+from medlake.workspace import Workspace, WorkspaceError, open_workspace
+
+ingest_app = typer.Typer(help="Receive data from an institution into the raw layer.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.command("build")(build)
+    app.command("sql")(sql)
+    app.command("quarantine")(quarantine)
+
+
+def _workspace(home: Path | None) -> Workspace:
+    try:
+        return open_workspace(home)
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from None
+
+
+@ingest_app.command("fhir")
+def ingest_fhir(
+    path: Annotated[
+        Path, typer.Argument(help="a file or folder of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json)")
+    ],
+    institution: Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")],
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
+    ws = _workspace(home)
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    total = sum(_count_lines(f) for f in find_files(path)) or None
+    with progress_bar(f"ingesting {institution}", total, enabled=not json_output) as advance:
+        try:
+            reports = ingest_path(ws, path, institution, progress=advance)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
+
+
+def _count_lines(file: Path) -> int:
+    """A cheap size estimate for the progress bar (exact for plain NDJSON)."""
+    if file.name.endswith(".ndjson"):
+        with file.open("rb") as handle:
+            return sum(1 for _ in handle)
+    return 0
+
+
+def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
+    if json_output:
+        print_json([r.as_dict() for r in reports])
+        return
+    rows = [
+        (
+            Path(r.source).name,
+            r.status,
+            r.received,
+            r.stored,
+            r.quarantined,
+            r.duplicates,
+            r.unresolved_references,
+        )
+        for r in reports
+    ]
+    totals = [
+        sum(getattr(r, k) for r in reports) for k in ("received", "stored", "quarantined", "duplicates")
+    ]
+    rows.append(("total", "", *totals, sum(r.unresolved_references for r in reports)))
+    columns = ["file", "status", "received", "stored", "quarantined", "duplicates", "unresolved refs"]
+    console.print(table("batches", columns, rows))
+
+
+def build(home: Home = None, json_output: JsonOutput = False) -> None:
+    """Build the integrated layer and the warehouse from everything ingested so far."""
+    ws = _workspace(home)
+    with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
+        built = build_all(ws, progress=advance)
+    summary = [
+        {"table": t.name, "version": t.version, "rows": t.rows, "rows_by_institution": t.rows_by_institution}
+        for t in built
+    ]
+    if json_output:
+        print_json(summary)
+        return
+    rows = [(s["table"], s["version"], s["rows"]) for s in summary]
+    console.print(table("tables built", ["table", "version", "rows"], rows))
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL; tables are named layer.name, e.g. warehouse.patient")],
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.table,
+    limit: Annotated[int, typer.Option(help="rows to print in table format")] = 50,
+    home: Home = None,
+) -> None:
+    """Query any table of the lake with SQL."""
+    ws = _workspace(home)
+    try:
+        result = ws.sql(query)
+    except Exception as exc:  # the engine's own message says what is wrong with the query
+        raise fail(str(exc).strip()) from None
+    rows = result.to_pylist()
+    if output_format is Format.json:
+        print_json(rows)
+    elif output_format is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(result.column_names)
+        writer.writerows([row[c] for c in result.column_names] for row in rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        shown = [[row[c] for c in result.column_names] for row in rows[:limit]]
+        console.print(table(None, result.column_names, shown))
+        if len(rows) > limit:
+            console.print(f"({len(rows)} rows, {limit} shown; use --format csv or json for all)")
+
+
+def quarantine(
+    institution: Annotated[
+        str | None, typer.Option("--institution", "-i", help="only this institution")
+    ] = None,
+    batch: Annotated[str | None, typer.Option(help="only this batch id")] = None,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Every rejected record: institution, batch, file, line, stage, reason and the raw text."""
+    ws = _workspace(home)
+    data = ws.lake.read(ws.lake.uri(Layer.RAW, QUARANTINE))
+    records = (
+        []
+        if data is None
+        else data.sort_by([("received_at", "ascending"), ("line", "ascending")]).to_pylist()
+    )
+    records = [
+        r
+        for r in records
+        if (institution is None or r["institution"] == institution)
+        and (batch is None or r["batch_id"] == batch)
+    ]
+    if json_output:
+        print_json(records)
+        return
+    rows = [
+        (
+            r["institution"],
+            r["batch_id"][:12],
+            Path(r["source_file"]).name,
+            r["line"],
+            r["stage"],
+            r["reason"],
+        )
+        for r in records
+    ]
+    console.print(
+        table(
+            f"quarantine ({len(records)} records)",
+            ["institution", "batch", "file", "line", "stage", "reason"],
+            rows,
+        )
+    )

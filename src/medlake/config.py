@@ -1,0 +1,91 @@
+"""Typed settings for a workspace.
+
+Settings come, in order of precedence, from ``MEDLAKE_*`` environment variables, the
+workspace's ``medlake.toml`` and the defaults below. The defaults are the embedded
+set-up (DuckDB, Delta Lake on local disk, SQLite catalog) so a laptop needs no server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_FILE = "medlake.toml"
+DEFAULT_HOME = Path(".medlake")
+
+
+def resolve_home(home: Path | str | None = None) -> Path:
+    """The workspace directory: an explicit argument, else ``MEDLAKE_HOME``, else ``./.medlake``."""
+    if home is not None:
+        return Path(home).expanduser().resolve()
+    env = os.environ.get("MEDLAKE_HOME")
+    return Path(env).expanduser().resolve() if env else DEFAULT_HOME.resolve()
+
+
+class Settings(BaseSettings):
+    """Everything a workspace can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDLAKE_", extra="ignore")
+
+    home: Path = Field(default_factory=resolve_home, description="the workspace directory")
+    catalog_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the catalog; default sqlite:///<home>/catalog.db"
+    )
+    lake_uri: str | None = Field(default=None, description="root URI of the lake; default <home>/lake")
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, description="object-store options for s3:// or hdfs:// lake URIs"
+    )
+    engine: str = Field(default="duckdb", description="query engine: duckdb (spark later)")
+    engine_threads: int | None = Field(default=None, description="engine threads; default all cores")
+    engine_memory_limit: str | None = Field(default=None, description="e.g. '4GB'; default the engine's")
+    ingest_workers: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        description="processes that parse and validate resources in parallel",
+    )
+    ingest_chunk_size: int = Field(default=2_000, ge=1, description="resources handed to a worker at once")
+    ingest_group_records: int = Field(
+        default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
+    )
+    checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _absolute_home(cls, value: object) -> Path:
+        return resolve_home(value)  # type: ignore[arg-type]
+
+    @property
+    def resolved_catalog_url(self) -> str:
+        return self.catalog_url or f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def resolved_lake_uri(self) -> str:
+        return (self.lake_uri or str(self.home / "lake")).rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = resolve_home(init_settings.init_kwargs.get("home")) / SETTINGS_FILE  # type: ignore[attr-defined]
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
+    """Settings for the workspace at ``home`` (or the one ``MEDLAKE_HOME`` selects)."""
+    return Settings(home=resolve_home(home), **overrides)  # type: ignore[arg-type]

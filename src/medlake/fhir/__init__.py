@@ -1,0 +1,1 @@
+"""FHIR R4 on the way in: reading files, validating resources, hashing, references."""

@@ -1,0 +1,453 @@
+"""Ingest deliveries (files, message batches, table chunks) into the raw layer.
+
+Each delivery is one batch, identified by its institution and content fingerprint, so
+the same delivery received twice is recognised and adds nothing. Records are examined in
+worker processes (parse → type → R4 validation → hash) and spilled to local Parquet;
+deliveries are grouped (up to ``ingest_group_records`` resources) into one Delta commit
+for the raw layer and one for the quarantine. Each commit carries a Delta application
+transaction per batch it contains, so whether a batch's rows landed is recorded
+atomically with the rows themselves.
+
+A crash anywhere leaves at most unreferenced files behind. The re-run finds the batch
+still open in the catalog, asks the lake which of its two commits landed, rebuilds the
+rest from the same delivery and then closes the batch, so the tables end up exactly as
+a clean run leaves them. Every closed batch reconciles:
+received = stored + quarantined + duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import multiprocessing.pool
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from medlake.catalog.models import Batch
+from medlake.catalog.store import LineageInput, schema_description
+from medlake.engine import Engine
+from medlake.fhir.reading import Record, find_files
+from medlake.ingest import schemas
+from medlake.ingest.delivery import Delivery, file_delivery
+from medlake.ingest.examine import Outcome, Rejected, examine_chunk
+from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.workspace import Workspace
+
+INSTITUTION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,23}$"
+ProgressCallback = Callable[[int], None]
+#: Deliveries per commit at most, so a folder of many tiny files does not pay one commit each
+#: nor grow one commit without bound.
+GROUP_DELIVERIES = 2_000
+SEQ = "_seq"  # the spill's extra column: delivery order within the group, for a stable first-wins
+
+
+@dataclass
+class BatchReport:
+    """How one delivery reconciled."""
+
+    batch_id: str
+    institution: str
+    source: str
+    status: str  # committed | unchanged (the same content was ingested before)
+    received: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    unresolved_references: int = 0
+    unresolved_sample: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def batch_id_for(institution: str, fingerprint: str) -> str:
+    return hashlib.sha256(f"{institution}\0{fingerprint}".encode()).hexdigest()[:32]
+
+
+def check_institution(institution: str) -> None:
+    if not re.match(INSTITUTION_PATTERN, institution):
+        raise ValueError(
+            f"institution ids are 1-24 of a-z, 0-9 and '-', starting alphanumeric: {institution!r}"
+        )
+
+
+def ingest_path(
+    workspace: Workspace, path: Path, institution: str, *, progress: ProgressCallback | None = None
+) -> list[BatchReport]:
+    """Ingest every FHIR file under ``path`` for ``institution``; one report per file."""
+    check_institution(institution)
+    deliveries = (file_delivery(file, institution) for file in find_files(Path(path)))
+    return ingest_deliveries(
+        workspace, deliveries, details={"path": str(path), "institution": institution}, progress=progress
+    )
+
+
+def ingest_deliveries(
+    workspace: Workspace,
+    deliveries: Iterable[Delivery],
+    *,
+    details: dict | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[BatchReport]:
+    """Ingest deliveries as one job; one report per delivery, in order.
+
+    Every source kind ends here, so all of them share validation, de-duplication,
+    quarantine, reconciliation and crash safety.
+    """
+    catalog = workspace.catalog
+    job_id = catalog.start_job("ingest", details)
+    reports: list[BatchReport] = []
+    try:
+        with _examiner(workspace.settings.ingest_workers) as run, tempfile.TemporaryDirectory() as spill:
+            group: _Group | None = None
+            for delivery in deliveries:
+                check_institution(delivery.institution)
+                batch_id = batch_id_for(delivery.institution, delivery.fingerprint)
+                previous = catalog.batch(batch_id)
+                if previous is not None and previous.status == "committed":
+                    reports.append(_unchanged(previous, delivery.source_uri))
+                    continue
+                if group is not None and (group.institution != delivery.institution or group.full):
+                    reports.extend(group.commit())
+                    group = None
+                if group is None:
+                    catalog.ensure_institution(delivery.institution)
+                    group = _Group(workspace, delivery.institution, job_id, Path(spill), len(reports))
+                group.add(delivery, batch_id, run, progress)
+            if group is not None:
+                reports.extend(group.commit())
+    except BaseException:
+        catalog.finish_job(job_id, "failed")
+        raise
+    record_raw_datasets(workspace, job_id)
+    catalog.finish_job(job_id, "succeeded", {"batches": [r.batch_id for r in reports]})
+    return reports
+
+
+@dataclass
+class _Pending:
+    """A batch of the group: its catalog row, its counts so far, and which commits it still needs."""
+
+    batch_id: str
+    source: str
+    received: int = 0
+    quarantined: int = 0
+    needs_raw: bool = True
+    needs_quarantine: bool = True
+
+
+class _Group:
+    """Deliveries of one institution that go into the lake together, one commit per table."""
+
+    def __init__(self, workspace: Workspace, institution: str, job_id: str, spill: Path, serial: int) -> None:
+        self.workspace, self.institution, self.job_id = workspace, institution, job_id
+        self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
+        self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
+        self.accepted = _Spill(
+            spill / f"accepted-{serial}.parquet", _with_seq(schemas.RAW_RESOURCES), institution
+        )
+        self.rejected = _Spill(spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
+        self.batches: list[_Pending] = []
+        # loaded once per group: asking the log about each batch must not replay it each time
+        self.raw_table = workspace.lake.table(self.raw_uri)
+        self.quarantine_table = workspace.lake.table(self.quarantine_uri)
+
+    @property
+    def full(self) -> bool:
+        limit = self.workspace.settings.ingest_group_records
+        return self.accepted.count >= limit or len(self.batches) >= GROUP_DELIVERIES
+
+    def add(
+        self, delivery: Delivery, batch_id: str, run: Examiner, progress: ProgressCallback | None
+    ) -> None:
+        row = self.workspace.catalog.open_batch(
+            batch_id,
+            self.institution,
+            delivery.source_kind,
+            delivery.source_uri,
+            delivery.fingerprint,
+            self.job_id,
+        )
+        pending = _Pending(
+            batch_id,
+            delivery.source_uri,
+            needs_raw=self.raw_table is None or self.raw_table.transaction_version(batch_id) is None,
+            needs_quarantine=self.quarantine_table is None
+            or self.quarantine_table.transaction_version(batch_id) is None,
+        )
+        seq = len(self.batches)
+        constants = {"batch_id": batch_id, "received_at": row.started_at, SEQ: seq}
+        chunks = run(_chunks(delivery.read(), self.workspace.settings.ingest_chunk_size))
+        for chunk in chunks:
+            pending.received += len(chunk)
+            for outcome in chunk:
+                if isinstance(outcome, Rejected):
+                    pending.quarantined += 1
+                    if pending.needs_quarantine:
+                        self.rejected.add(outcome, constants)
+                else:  # kept even when already committed: its references are still reported
+                    self.accepted.add(outcome, constants)
+            if progress:
+                progress(len(chunk))
+        self.batches.append(pending)
+
+    def commit(self) -> list[BatchReport]:
+        """Write the group's two commits (those still missing), then close its batches."""
+        lake, catalog = self.workspace.lake, self.workspace.catalog
+        self.accepted.close()
+        self.rejected.close()
+        tags = {"medlake.job": self.job_id}
+        stored: Counter[str] = Counter()
+        raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
+        if raw_ids and self.accepted.count:
+            with self.workspace.engine() as engine:
+                reader = _new_resources(
+                    engine, self.workspace, self.raw_uri, self.institution, self.accepted.path
+                )
+                lake.write(
+                    self.raw_uri,
+                    _counting(reader, stored),
+                    partition_by=["institution"],
+                    app_ids=raw_ids,
+                    metadata=tags,
+                )
+        quarantine_ids = [b.batch_id for b in self.batches if b.needs_quarantine]
+        if quarantine_ids and self.rejected.count:
+            table = pq.read_table(self.rejected.path, schema=schemas.QUARANTINE)
+            lake.write(
+                self.quarantine_uri,
+                table,
+                partition_by=["institution"],
+                app_ids=quarantine_ids,
+                metadata=tags,
+            )
+        resumed = [b.batch_id for b in self.batches if not b.needs_raw]
+        if resumed:  # a crashed run committed these batches' rows already: count them in the lake
+            stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
+        unresolved = unresolved_references(self.workspace, self.institution, self.accepted.path)
+        reports = []
+        for pending in self.batches:
+            missing = unresolved.get(pending.batch_id, [])
+            closed = catalog.close_batch(
+                pending.batch_id,
+                received=pending.received,
+                stored=stored[pending.batch_id],
+                quarantined=pending.quarantined,
+                duplicates=pending.received - stored[pending.batch_id] - pending.quarantined,
+                unresolved_references=len(missing),
+                unresolved_sample=missing[:20],
+            )
+            reports.append(_report(closed, "committed"))
+        return reports
+
+
+def record_raw_datasets(workspace: Workspace, job_id: str) -> None:
+    """Catalog the raw layer's tables as they stand after this job, with every batch as lineage."""
+    batches = [LineageInput("batch", b.id) for b in workspace.catalog.batches() if b.status == "committed"]
+    for name, description in (
+        (RAW_RESOURCES, "every received resource as sent, with batch, source file, line and content hash"),
+        (QUARANTINE, "every rejected record with its stage, reason and raw text"),
+    ):
+        uri = workspace.lake.uri(Layer.RAW, name)
+        stats = workspace.lake.stats(uri)
+        if stats is None:
+            continue
+        workspace.catalog.record_dataset(
+            name=f"raw.{name}",
+            layer=Layer.RAW.value,
+            uri=uri,
+            version=stats.version,
+            rows=stats.rows,
+            rows_by_institution=stats.rows_by_institution,
+            schema=schema_description(stats.schema),
+            job_id=job_id,
+            inputs=batches,
+            description=description,
+        )
+
+
+Examiner = Callable[[Iterable[list[Record]]], Iterator[list[Outcome]]]
+
+
+class _examiner:
+    """Runs ``examine_chunk`` inline (1 worker) or in a process pool, preserving order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: multiprocessing.pool.Pool | None = None
+
+    def __enter__(self) -> Examiner:
+        if self.workers <= 1:
+            return lambda chunks: map(examine_chunk, chunks)
+        self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+        pool = self.pool
+        return lambda chunks: pool.imap(examine_chunk, chunks)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _with_seq(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field(SEQ, pa.int64(), nullable=False))
+
+
+class _Spill:
+    """Rows of one kind written to a local Parquet file as they come, so memory stays flat."""
+
+    def __init__(self, path: Path, schema: pa.Schema, institution: str) -> None:
+        self.path, self.schema, self.institution = path, schema, institution
+        self.writer: pq.ParquetWriter | None = None
+        self.pending: list[tuple[Outcome, dict]] = []
+        self.count = 0
+
+    def add(self, outcome: Outcome, constants: dict) -> None:
+        self.pending.append((outcome, constants))
+        self.count += 1
+        if len(self.pending) >= 10_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        fields = rows[0][0]._fields
+        data: dict[str, list] = {name: [getattr(row, name) for row, _ in rows] for name in fields}
+        data["institution"] = [self.institution] * len(rows)
+        for name in rows[0][1]:
+            data[name] = [constants[name] for _, constants in rows]
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(pa.table({f.name: data[f.name] for f in self.schema}, schema=self.schema))
+
+    def close(self) -> None:
+        self._flush()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _new_resources(
+    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, accepted: Path
+) -> pa.RecordBatchReader:
+    """The accepted rows whose content the institution has not delivered before.
+
+    An anti-join against the ``content_hash`` column of the institution's raw files, plus
+    de-duplication inside the group (first delivery, first line wins), done by the engine
+    over Parquet so the lake never has to fit in memory.
+    """
+    quote = engine.dialect.string_literal
+    existing = workspace.lake.files(raw_uri, f"institution = {quote(institution)}")
+    known = ""
+    if existing:
+        engine.register(
+            "existing", pads.dataset(existing, format="parquet").to_table(columns=["content_hash"])
+        )
+        known = "WHERE content_hash NOT IN (SELECT content_hash FROM existing)"
+    columns = ", ".join(engine.dialect.quote_identifier(f.name) for f in schemas.RAW_RESOURCES)
+    query = f"""
+        SELECT {columns} FROM read_parquet({quote(str(accepted))})
+        {known}
+        QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line) = 1
+        ORDER BY {SEQ}, line
+    """
+    return engine.sql_batches(query)
+
+
+def _counting(reader: pa.RecordBatchReader, counts: Counter[str]) -> pa.RecordBatchReader:
+    """The same stream, counting rows per batch id as the writer consumes them."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            counts.update(batch.column("batch_id").to_pylist())
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> Counter[str]:
+    dataset = workspace.lake.dataset(raw_uri)
+    if dataset is None:
+        return Counter()
+    table = dataset.to_table(columns=["batch_id"], filter=pads.field("batch_id").isin(batch_ids))
+    return Counter(table.column("batch_id").to_pylist())
+
+
+def unresolved_references(workspace: Workspace, institution: str, accepted: Path) -> dict[str, list[str]]:
+    """Per batch: references its resources make that nothing the institution sent resolves.
+
+    Bulk data arrives in any order, so these are reported, never rejected; a later batch
+    may bring the targets. Literal references are checked against type/id, conditional
+    ones (``Type?identifier=system|value``) against the identifiers received.
+    """
+    if not accepted.exists():
+        return {}
+    raw_files = workspace.lake.files(
+        workspace.lake.uri(Layer.RAW, RAW_RESOURCES), f"institution = '{institution}'"
+    )
+    with workspace.engine() as engine:
+        quote = engine.dialect.string_literal
+        if raw_files:
+            columns = ["resource_type", "resource_id", "identifiers"]
+            engine.register("known_rows", pads.dataset(raw_files, format="parquet").to_table(columns=columns))
+        else:
+            engine.sql(
+                "CREATE TEMP TABLE known_rows (resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[])"
+            )
+        rows = engine.sql(
+            f"""
+            WITH made AS (
+                SELECT DISTINCT batch_id, unnest(refs) AS ref FROM read_parquet({quote(str(accepted))})
+            ), known AS (
+                SELECT resource_type || '/' || resource_id AS key FROM known_rows
+                UNION ALL
+                SELECT unnest(identifiers) AS key FROM known_rows
+            )
+            SELECT batch_id, ref FROM made ANTI JOIN known ON made.ref = known.key ORDER BY batch_id, ref
+            """
+        ).to_pylist()
+    missing: dict[str, list[str]] = {}
+    for row in rows:
+        missing.setdefault(row["batch_id"], []).append(row["ref"])
+    return missing
+
+
+def _report(batch: Batch, status: str) -> BatchReport:
+    return BatchReport(
+        batch_id=batch.id,
+        institution=batch.institution_id,
+        source=batch.source_uri,
+        status=status,
+        received=batch.received,
+        stored=batch.stored,
+        quarantined=batch.quarantined,
+        duplicates=batch.duplicates,
+        unresolved_references=batch.unresolved_references,
+        unresolved_sample=list(batch.unresolved_sample or []),
+    )
+
+
+def _unchanged(previous: Batch, source: str) -> BatchReport:
+    """The same content was ingested before: the whole delivery counts as duplicates."""
+    report = _report(previous, "unchanged")
+    report.source = source
+    report.stored = report.quarantined = 0
+    report.duplicates = report.received
+    report.unresolved_references, report.unresolved_sample = 0, []
+    return report

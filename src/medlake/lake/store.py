@@ -1,0 +1,156 @@
+"""Reading and writing Delta tables, with exactly-once commits.
+
+Every write is one Delta transaction. Writers that may be re-run after a crash pass an
+application id (Delta's ``txn`` action, the mechanism Spark's streaming sinks use): a
+commit records ``(app_id, version)`` atomically with its data, so a re-run can ask
+whether its commit landed and skip it instead of writing it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from medlake.lake.layers import Layer
+
+#: Table properties every medlake table is created with.
+TABLE_CONFIGURATION = {"delta.checkpointInterval": "20", "delta.logRetentionDuration": "interval 30 days"}
+
+
+@dataclass(frozen=True)
+class TableStats:
+    version: int
+    rows: int
+    rows_by_institution: dict[str, int]
+    schema: pa.Schema
+
+
+class Lake:
+    """The lake rooted at ``root_uri`` (a local path, ``s3://…`` or ``hdfs://…``)."""
+
+    def __init__(
+        self, root_uri: str, storage_options: dict[str, str] | None = None, checkpoint_interval: int = 20
+    ) -> None:
+        self.root_uri = root_uri.rstrip("/")
+        self.storage_options = storage_options or None
+        self.configuration = {**TABLE_CONFIGURATION, "delta.checkpointInterval": str(checkpoint_interval)}
+        if "://" not in self.root_uri:
+            Path(self.root_uri).mkdir(parents=True, exist_ok=True)
+
+    def uri(self, layer: Layer | str, name: str) -> str:
+        return f"{self.root_uri}/{Layer(layer).value}/{name}"
+
+    def table(self, uri: str) -> DeltaTable | None:
+        """The Delta table at ``uri``, or None if nothing has been committed there yet."""
+        try:
+            return DeltaTable(uri, storage_options=self.storage_options)
+        except TableNotFoundError:
+            return None
+
+    def tables(self, layer: Layer | str) -> list[str]:
+        """Names of the committed tables of a layer (local lakes only list; remote ones use the catalog)."""
+        if "://" in self.root_uri:
+            raise NotImplementedError("listing a remote lake: read the catalog's datasets instead")
+        folder = Path(self.root_uri) / Layer(layer).value
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / "_delta_log").is_dir())
+
+    def committed_version(self, uri: str, app_id: str) -> int | None:
+        """The last version that writer ``app_id`` committed to ``uri``, or None."""
+        table = self.table(uri)
+        return None if table is None else table.transaction_version(app_id)
+
+    def write(
+        self,
+        uri: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: str = "append",
+        partition_by: Sequence[str] | None = None,
+        predicate: str | None = None,
+        app_ids: Sequence[str] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Commit ``data`` to ``uri`` in one transaction; returns the new table version.
+
+        ``app_ids`` are recorded in the same commit (as Delta ``txn`` actions, version 1),
+        so :meth:`committed_version` can later tell whether each writer's data landed.
+        """
+        commit = CommitProperties(
+            custom_metadata=metadata,
+            app_transactions=[Transaction(app_id, 1) for app_id in app_ids] or None,
+        )
+        write_deltalake(
+            uri,
+            data,
+            mode=mode,  # type: ignore[arg-type]
+            partition_by=list(partition_by) if partition_by else None,
+            predicate=predicate,
+            configuration=self.configuration,
+            storage_options=self.storage_options,
+            commit_properties=commit,
+            schema_mode="merge" if mode == "append" else None,
+        )
+        table = self.table(uri)
+        assert table is not None
+        return table.version()
+
+    def dataset(self, uri: str) -> pads.Dataset | None:
+        """An Arrow dataset over the table's current version (lazy: nothing is read yet)."""
+        table = self.table(uri)
+        return None if table is None else table.to_pyarrow_dataset()
+
+    def files(self, uri: str, predicate: str | None = None) -> list[str]:
+        """Data files of the current version, optionally pruned by a partition predicate."""
+        table = self.table(uri)
+        if table is None:
+            return []
+        return table.file_uris(file_pruning_predicate=predicate) if predicate else table.file_uris()
+
+    def stats(self, uri: str) -> TableStats | None:
+        """Version, row counts (total and per institution partition) and schema, from the log alone."""
+        table = self.table(uri)
+        if table is None:
+            return None
+        actions = pa.table(table.get_add_actions(flatten=True))
+        by_institution: dict[str, int] = {}
+        if "partition.institution" in actions.column_names:
+            pairs = zip(
+                actions.column("partition.institution").to_pylist(),
+                actions.column("num_records").to_pylist(),
+                strict=True,
+            )
+            for institution, rows in pairs:
+                by_institution[institution] = by_institution.get(institution, 0) + (rows or 0)
+        rows = sum(actions.column("num_records").to_pylist()) if actions.num_rows else 0
+        schema = pa.schema(table.schema().to_arrow())
+        return TableStats(table.version(), rows, dict(sorted(by_institution.items())), schema)
+
+    def read(self, uri: str, columns: Sequence[str] | None = None) -> pa.Table | None:
+        table = self.table(uri)
+        return None if table is None else table.to_pyarrow_table(columns=list(columns) if columns else None)
+
+    def vacuum(self, uri: str) -> list[str]:
+        """Delete files no committed version refers to (e.g. left behind by a killed writer)."""
+        table = self.table(uri)
+        if table is None:
+            return []
+        return table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+
+
+def is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def local_path(uri: str) -> str:
+    return uri.removeprefix("file://") if is_local(uri) else uri
+
+
+__all__ = ["Lake", "is_local", "local_path"]

@@ -1,0 +1,75 @@
+"""The warehouse: one table per SQL-on-FHIR ViewDefinition of the view library.
+
+Each view is compiled to one SQL query (``medlake.views``) and run by the engine over the
+integrated table of its resource type; the ``institution`` column is carried onto every
+row so tenants stay separable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+
+from medlake.engine import Engine
+from medlake.lake.layers import Layer
+from medlake.layers.integrated import BuiltTable
+from medlake.views import compile_view
+from medlake.views.library import load_library
+from medlake.workspace import Workspace
+
+PASSTHROUGH = ("institution",)
+
+
+def build_warehouse(
+    workspace: Workspace, engine: Engine, job_id: str, views: Mapping[str, dict] | None = None
+) -> list[BuiltTable]:
+    """Run every view over the integrated layer and replace each warehouse table."""
+    lake = workspace.lake
+    built = []
+    for name, view in sorted((views or load_library()).items()):
+        compiled = compile_view(view, engine.dialect)
+        source_uri = lake.uri(Layer.INTEGRATED, compiled.resource)
+        source = lake.table(source_uri)
+        if source is None:
+            continue
+        source_version = source.version()
+        engine.register("integrated_source", source.to_pyarrow_dataset())
+        relation = f"src_{compiled.resource}"
+        engine.sql(
+            f"CREATE OR REPLACE TEMP TABLE {relation} AS "
+            "SELECT institution, CAST(resource AS JSON) AS resource FROM integrated_source"
+        )
+        engine.unregister("integrated_source")
+        result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH))
+        engine.sql(f"DROP TABLE {relation}")
+        uri = lake.uri(Layer.WAREHOUSE, name)
+        version = lake.write(
+            uri,
+            result,
+            mode="overwrite",
+            partition_by=["institution"],
+            metadata={"medlake.job": job_id, "medlake.view": name},
+        )
+        counts = _rows_by_institution(result)
+        built.append(
+            BuiltTable(
+                name=f"warehouse.{name}",
+                layer=Layer.WAREHOUSE,
+                uri=uri,
+                version=version,
+                rows=result.num_rows,
+                rows_by_institution=counts,
+                schema=result.schema,
+                inputs=[("dataset", f"integrated.{compiled.resource}", source_version)],
+            )
+        )
+    return built
+
+
+def _rows_by_institution(table: pa.Table) -> dict[str, int]:
+    counts = table.group_by("institution").aggregate([("institution", "count")])
+    pairs = zip(
+        counts.column("institution").to_pylist(), counts.column("institution_count").to_pylist(), strict=True
+    )
+    return dict(sorted(pairs))

@@ -1,0 +1,116 @@
+"""A workspace: one region's settings, catalog and lake, and the analyst's entry point.
+
+>>> ws = open_workspace()                      # MEDLAKE_HOME or ./.medlake
+>>> ws.tables()                                # ['integrated.Patient', 'warehouse.patient', ...]
+>>> ws.table("warehouse.patient").to_pandas()  # any table as Arrow, then pandas
+>>> ws.sql("SELECT count(*) FROM warehouse.observation")
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import tomli_w
+
+from medlake.catalog import Catalog
+from medlake.config import SETTINGS_FILE, Settings, load_settings, resolve_home
+from medlake.engine import Engine, get_engine
+from medlake.lake import Lake, Layer
+
+_TABLE_NAME = re.compile(r"^(raw|integrated|warehouse|marts)\.([A-Za-z0-9_]+)$")
+
+
+class WorkspaceError(RuntimeError):
+    """The workspace is missing or a name in it does not exist."""
+
+
+class Workspace:
+    """Settings + catalog + lake of one region."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.home
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.settings.resolved_catalog_url)
+
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake(
+            self.settings.resolved_lake_uri,
+            self.settings.storage_options,
+            checkpoint_interval=self.settings.checkpoint_interval,
+        )
+
+    def engine(self) -> Engine:
+        """A new engine configured from settings; the caller closes it."""
+        options: dict[str, object] = {}
+        if self.settings.engine_threads:
+            options["threads"] = self.settings.engine_threads
+        if self.settings.engine_memory_limit:
+            options["memory_limit"] = self.settings.engine_memory_limit
+        return get_engine(self.settings.engine, **options)
+
+    # the analyst's API ---------------------------------------------------------------
+    def tables(self) -> list[str]:
+        """Every table as ``layer.name``."""
+        return sorted(f"{d.layer}.{d.name.split('.', 1)[1]}" for d in self.catalog.datasets())
+
+    def table_uri(self, name: str) -> str:
+        match = _TABLE_NAME.match(name)
+        if not match:
+            raise WorkspaceError(f"table names look like 'warehouse.patient' (layer.name), not {name!r}")
+        return self.lake.uri(Layer(match[1]), match[2])
+
+    def table(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """Table ``layer.name`` as Arrow (``.to_pandas()`` for pandas)."""
+        data = self.lake.read(self.table_uri(name), columns)
+        if data is None:
+            raise WorkspaceError(f"no table {name!r}; known tables: {', '.join(self.tables()) or 'none yet'}")
+        return data
+
+    def sql(self, query: str) -> pa.Table:
+        """Run SQL over every table, addressed as ``layer.name`` (e.g. ``warehouse.patient``)."""
+        with self.engine() as engine:
+            attach_tables(self, engine)
+            return engine.sql(query)
+
+
+def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:
+    """Make every catalogued table queryable in ``engine`` as ``layer.name``."""
+    names = []
+    for dataset in workspace.catalog.datasets():
+        data = workspace.lake.dataset(dataset.uri)
+        if data is not None:
+            engine.register_table(dataset.layer, dataset.name.split(".", 1)[1], data)
+            names.append(dataset.name)
+    return names
+
+
+def init_workspace(home: Path | str | None = None, **settings: object) -> Workspace:
+    """Create (or re-open) a workspace: settings file, catalog schema, lake folder."""
+    root = resolve_home(home)
+    root.mkdir(parents=True, exist_ok=True)
+    settings_file = root / SETTINGS_FILE
+    if not settings_file.exists():
+        chosen = {k: v for k, v in settings.items() if v is not None}
+        settings_file.write_text(
+            "# medlake workspace settings; MEDLAKE_* environment variables override them.\n"
+            + tomli_w.dumps(chosen)
+        )
+    workspace = open_workspace(root, must_exist=False)
+    workspace.catalog.migrate()
+    _ = workspace.lake
+    return workspace
+
+
+def open_workspace(home: Path | str | None = None, must_exist: bool = True) -> Workspace:
+    """Open the workspace at ``home`` (default: ``MEDLAKE_HOME`` or ``./.medlake``)."""
+    root = resolve_home(home)
+    if must_exist and not (root / SETTINGS_FILE).exists():
+        raise WorkspaceError(f"no medlake workspace at {root}: run `medlake init --home {root}` first")
+    return Workspace(load_settings(root))

@@ -1,0 +1,152 @@
+"""Bad input of every kind: each record is stored or quarantined with its reason, nothing lost."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from medlake.ingest import ingest_path
+from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+
+CORPUS = Path(__file__).with_name("corpus")
+
+
+def raw_rows(ws) -> list[dict]:
+    table = ws.lake.read(ws.lake.uri(Layer.RAW, RAW_RESOURCES))
+    return [] if table is None else table.to_pylist()
+
+
+def quarantine_rows(ws) -> list[dict]:
+    table = ws.lake.read(ws.lake.uri(Layer.RAW, QUARANTINE))
+    return [] if table is None else table.sort_by("line").to_pylist()
+
+
+def test_mixed_file_reconciles_and_quarantines_each_defect(workspace) -> None:
+    [report] = ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
+    non_blank = [line for line in (CORPUS / "mixed.ndjson").read_text().splitlines() if line.strip()]
+    assert report.received == len(non_blank)
+    assert report.received == report.stored + report.quarantined + report.duplicates
+    assert (report.stored, report.quarantined, report.duplicates) == (3, 7, 1)
+
+    reasons = {row["line"]: (row["stage"], row["reason"]) for row in quarantine_rows(workspace)}
+    lines = (CORPUS / "mixed.ndjson").read_text().splitlines()
+    assert reasons[4][0] == "parse" and "malformed JSON" in reasons[4][1]
+    assert reasons[5] == ("validation", "unknown resourceType 'Pateint' (not an R4 resource type)")
+    assert reasons[6][0] == "validation" and reasons[6][1].startswith("birthDate:")
+    assert reasons[7][0] == "validation" and '"status"' in reasons[7][1]
+    assert reasons[8][0] == "structure" and "no id" in reasons[8][1]
+    assert reasons[9] == ("parse", "not a JSON object but list")
+    assert reasons[10][0] == "validation" and "colour" in reasons[10][1]
+    for line, _ in reasons.items():  # the raw text is kept byte for byte (as UTF-8 text)
+        assert next(r for r in quarantine_rows(workspace) if r["line"] == line)["raw"] == lines[line - 1]
+
+    stored = {(r["resource_type"], r["resource_id"]) for r in raw_rows(workspace)}
+    assert stored == {("Patient", "p1"), ("Observation", "o1"), ("Observation", "o2")}
+    assert report.unresolved_sample == ["Patient/nobody"], "dangling references are reported, not rejected"
+
+
+def test_same_file_twice_adds_nothing(workspace) -> None:
+    first = ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")[0]
+    before = (len(raw_rows(workspace)), len(quarantine_rows(workspace)))
+    again = ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")[0]
+    assert again.status == "unchanged" and again.batch_id == first.batch_id
+    assert (again.stored, again.quarantined, again.duplicates) == (0, 0, again.received)
+    assert (len(raw_rows(workspace)), len(quarantine_rows(workspace))) == before
+
+
+def test_overlapping_file_stores_only_new_content(workspace, tmp_path) -> None:
+    ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
+    overlap = tmp_path / "overlap.ndjson"
+    shutil.copy(CORPUS / "patient-v2.ndjson", overlap)
+    with overlap.open("a") as handle:  # plus an already-delivered resource
+        handle.write((CORPUS / "mixed.ndjson").read_text().splitlines()[0] + "\n")
+    [report] = ingest_path(workspace, overlap, "hosp-a")
+    assert (report.received, report.stored, report.duplicates) == (2, 1, 1)
+    versions = sorted(r["version_id"] for r in raw_rows(workspace) if r["resource_id"] == "p1")
+    assert versions == ["1", "2"], "the raw layer keeps history"
+
+
+def test_institutions_do_not_deduplicate_each_other(workspace) -> None:
+    ingest_path(workspace, CORPUS / "patient-v2.ndjson", "hosp-a")
+    [report] = ingest_path(workspace, CORPUS / "patient-v2.ndjson", "chc-b")
+    assert report.stored == 1
+    assert sorted(r["institution"] for r in raw_rows(workspace)) == ["chc-b", "hosp-a"]
+
+
+def test_bom_crlf_and_gzip(workspace, tmp_path) -> None:
+    gz = tmp_path / "mixed.ndjson.gz"
+    gz.write_bytes(gzip.compress((CORPUS / "mixed.ndjson").read_bytes()))
+    reports = ingest_path(workspace, CORPUS / "bom-crlf.ndjson", "hosp-a") + ingest_path(
+        workspace, gz, "hosp-a"
+    )
+    assert [(r.received, r.stored) for r in reports] == [(1, 1), (11, 3)]
+    bom = next(r for r in raw_rows(workspace) if r["resource_id"] == "bom")
+    assert orjson.loads(bom["resource"])["gender"] == "other"
+
+
+def test_truncated_gzip_keeps_what_was_read(workspace, tmp_path) -> None:
+    data = gzip.compress((CORPUS / "mixed.ndjson").read_bytes())
+    cut = tmp_path / "cut.ndjson.gz"
+    cut.write_bytes(data[: len(data) - 20])
+    [report] = ingest_path(workspace, cut, "hosp-a")
+    assert report.received == report.stored + report.quarantined + report.duplicates
+    assert any(r["stage"] == "read" and "unreadable" in r["reason"] for r in quarantine_rows(workspace))
+
+
+def test_truncated_bundle_is_quarantined_whole(workspace) -> None:
+    [report] = ingest_path(workspace, CORPUS / "truncated-bundle.json", "hosp-a")
+    assert (report.received, report.quarantined) == (1, 1)
+    [row] = quarantine_rows(workspace)
+    assert row["stage"] == "read" and row["reason"].startswith("malformed JSON")
+
+
+def test_transaction_bundle_resolves_urn_uuid_references(workspace, tmp_path) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:aaa",
+                "resource": {"resourceType": "Patient", "gender": "male"},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:bbb",
+                "resource": {
+                    "resourceType": "Encounter",
+                    "id": "e1",
+                    "status": "finished",
+                    "class": {"code": "AMB"},
+                    "subject": {"reference": "urn:uuid:aaa"},
+                },
+            },
+            {"request": {"method": "DELETE", "url": "Patient/old"}},
+        ],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_bytes(orjson.dumps(bundle))
+    [report] = ingest_path(workspace, path, "hosp-a")
+    assert (report.received, report.stored, report.quarantined) == (3, 2, 1)
+    encounter = next(r for r in raw_rows(workspace) if r["resource_type"] == "Encounter")
+    assert orjson.loads(encounter["resource"])["subject"]["reference"] == "Patient/aaa"
+    assert report.unresolved_references == 0
+
+
+def test_bad_institution_id_is_refused(workspace) -> None:
+    with pytest.raises(ValueError, match="institution ids"):
+        ingest_path(workspace, CORPUS / "mixed.ndjson", "Hosp A")
+
+
+def test_worker_pool_gives_the_same_result(make_workspace) -> None:
+    inline, pooled = make_workspace(ingest_workers=1), make_workspace(ingest_workers=2, ingest_chunk_size=3)
+    a = ingest_path(inline, CORPUS, "hosp-a")
+    b = ingest_path(pooled, CORPUS, "hosp-a")
+    assert [(r.received, r.stored, r.quarantined, r.duplicates) for r in a] == [
+        (r.received, r.stored, r.quarantined, r.duplicates) for r in b
+    ]
+    strip = lambda rows: sorted((r["content_hash"], r["line"], r["source_file"]) for r in rows)  # noqa: E731
+    assert strip(raw_rows(inline)) == strip(raw_rows(pooled))

@@ -1,0 +1,75 @@
+"""The integrated layer: current versions, ids namespaced per institution, references rewritten."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from medlake.ingest import ingest_path
+from medlake.layers.integrated import build_integrated
+from medlake.layers.namespacing import namespace_resource, split_global_id
+
+CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
+
+
+def _integrated(workspace) -> dict[str, list[dict]]:
+    with workspace.engine() as engine:
+        built = build_integrated(workspace, engine, job_id="test")
+    return {t.name: workspace.lake.read(t.uri).to_pylist() for t in built}
+
+
+def test_two_institutions_same_local_ids_never_collide(workspace) -> None:
+    ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
+    ingest_path(workspace, CORPUS / "mixed.ndjson", "chc-b")
+    tables = _integrated(workspace)
+    ids = sorted(row["id"] for row in tables["integrated.Patient"])
+    assert ids == ["chc-b.p1", "hosp-a.p1"]
+    for row in tables["integrated.Observation"]:
+        resource = orjson.loads(row["resource"])
+        assert resource["id"] == row["id"] and split_global_id(row["id"]) == (
+            row["institution"],
+            row["local_id"],
+        )
+        subject = resource["subject"]["reference"]
+        assert subject.startswith(f"Patient/{row['institution']}."), "references follow their institution"
+
+
+def test_newest_version_wins_whatever_the_arrival_order(make_workspace) -> None:
+    newer_first, older_first = make_workspace(), make_workspace()
+    ingest_path(newer_first, CORPUS / "patient-v2.ndjson", "hosp-a")
+    ingest_path(newer_first, CORPUS / "mixed.ndjson", "hosp-a")
+    ingest_path(older_first, CORPUS / "mixed.ndjson", "hosp-a")
+    ingest_path(older_first, CORPUS / "patient-v2.ndjson", "hosp-a")
+    for ws in (newer_first, older_first):
+        [patient] = _integrated(ws)["integrated.Patient"]
+        assert patient["version_id"] == "2"
+        assert orjson.loads(patient["resource"])["name"][0]["family"] == "Ng-Lee"
+
+
+def test_conditional_references_resolve_to_the_identified_resource() -> None:
+    resource = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "serviceProvider": {"reference": "Organization?identifier=https://x|42"},
+        "participant": [{"individual": {"reference": "Practitioner?identifier=npi|7"}}],
+        "subject": {"reference": "https://elsewhere.example/fhir/Patient/9"},
+    }
+    out = orjson.loads(
+        namespace_resource(orjson.dumps(resource).decode(), "hosp-a", {"Organization?https://x|42": "org-1"})
+    )
+    assert out["id"] == "hosp-a.e1"
+    assert out["serviceProvider"]["reference"] == "Organization/hosp-a.org-1"
+    assert out["participant"][0]["individual"]["reference"] == "Practitioner?identifier=npi|7", (
+        "unknown: kept"
+    )
+    assert out["subject"]["reference"] == "https://elsewhere.example/fhir/Patient/9", "absolute: kept"
+
+
+def test_synthea_bundles_conditional_references_all_resolve(workspace) -> None:
+    from tests.conftest import shared_path
+
+    ingest_path(workspace, shared_path("reference/synthea-bundles"), "synthea")
+    encounters = _integrated(workspace)["integrated.Encounter"]
+    providers = {orjson.loads(r["resource"])["serviceProvider"]["reference"] for r in encounters}
+    assert providers and all(p.startswith("Organization/synthea.") for p in providers)
