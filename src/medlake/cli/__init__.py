@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from medlake.cli import data, demo, sources, workspace_commands
+from medlake.cli import conformance, data, demo, sources, synth, workspace_commands
 
 app = typer.Typer(
     name="medlake",
@@ -20,22 +20,10 @@ app = typer.Typer(
 
 workspace_commands.register(app)
 data.register(app)
+synth.register(app)
 demo.register(app)
 sources.register(app)
-
-
-def _register_optional_areas() -> None:
-    """Areas whose modules live beside this one; each adds its own commands or sub-app."""
-    from medlake.cli import conformance, link, synth
-
-    app.add_typer(
-        conformance.app, name="conformance", help="Run conformance suites against medlake's engines."
-    )
-    app.add_typer(link.app, name="link", help="The master patient index: link records to persons.")
-    synth.register(app)
-
-
-_register_optional_areas()
+app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
 def main() -> None:

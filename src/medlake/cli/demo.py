@@ -60,4 +60,4 @@ def demo(
     )
     console.print("try:")
     for example in summary.examples:
-        console.print(f"  {example}", markup=False)
+        console.print(f"  {example}", markup=False, soft_wrap=True)

@@ -1,0 +1,419 @@
+"""SQL differences between engines, kept in one place.
+
+The view compiler (``medlake.views``) and the layer builders ask the dialect for every
+engine-specific SQL fragment, so a Spark dialect can be added beside DuckDB's without
+touching them.
+
+The view compiler works on three kinds of SQL values, and every fragment below takes and
+returns SQL *text*:
+
+* JSON values (a FHIR element as JSON text; SQL NULL means "absent"),
+* typed scalars (``VARCHAR``, ``BOOLEAN``, ``BIGINT``, ``DOUBLE``),
+* lists of either, manipulated with higher-order list functions and lambdas.
+
+A dialect that cannot express one of these fragments raises ``NotImplementedError`` naming
+itself, so an unsupported view fails at compile time instead of producing wrong rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: The SQL element types the view compiler produces, by logical kind.
+SQL_KINDS = ("json", "string", "boolean", "integer", "decimal")
+
+
+class Dialect:
+    """Base class: the fragments every engine must provide.
+
+    Quoting is standard SQL and shared; everything that differs between engines (JSON
+    paths, lists, lambdas, structs, raising errors) is left to the engine's subclass.
+    """
+
+    name: str = "abstract"
+
+    def quote_identifier(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def string_literal(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    def boolean_literal(self, value: bool) -> str:
+        return "TRUE" if value else "FALSE"
+
+    def integer_literal(self, value: int) -> str:
+        return str(int(value))
+
+    def decimal_literal(self, value: float | str) -> str:
+        return f"CAST({self.string_literal(str(value))} AS {self.sql_type('decimal')})"
+
+    def _unsupported(self, what: str) -> NotImplementedError:
+        return NotImplementedError(f"the {self.name} dialect cannot express {what}")
+
+    # -- types ---------------------------------------------------------------------------
+    def sql_type(self, kind: str) -> str:
+        """The SQL type name for one of :data:`SQL_KINDS`."""
+        raise self._unsupported("SQL types")
+
+    def list_type(self, element_type: str) -> str:
+        raise self._unsupported("list types")
+
+    def cast(self, sql: str, sql_type: str) -> str:
+        return f"CAST({sql} AS {sql_type})"
+
+    def try_cast(self, sql: str, sql_type: str) -> str:
+        raise self._unsupported("TRY_CAST")
+
+    def null(self, sql_type: str) -> str:
+        return f"CAST(NULL AS {sql_type})"
+
+    # -- JSON ----------------------------------------------------------------------------
+    def json_extract(self, root: str, path: str) -> str:
+        """JSON at ``path`` (a JSONPath from :meth:`json_path`); a list if it has wildcards."""
+        raise self._unsupported("JSON extraction")
+
+    def json_extract_string(self, root: str, path: str) -> str:
+        raise self._unsupported("JSON extraction")
+
+    def json_extract_many(self, root: str, paths: Sequence[str]) -> str:
+        """A list of the JSON at each (wildcard-free) path, parsing ``root`` once."""
+        raise self._unsupported("multi-path JSON extraction")
+
+    def json_path(self, steps: Sequence[str | int]) -> str:
+        """A JSONPath: a ``str`` step is an object key, ``'*'`` every array item, an ``int`` an index."""
+        raise self._unsupported("JSON paths")
+
+    def json_text(self, sql: str) -> str:
+        """A JSON scalar as text (strings unquoted), NULL when absent."""
+        raise self._unsupported("JSON text")
+
+    def json_kind(self, sql: str) -> str:
+        """The JSON type name of a value: 'BOOLEAN', 'VARCHAR', 'ARRAY', 'OBJECT', numbers…"""
+        raise self._unsupported("JSON types")
+
+    def json_is_array(self, sql: str) -> str:
+        raise self._unsupported("JSON types")
+
+    def json_is_boolean(self, sql: str) -> str:
+        raise self._unsupported("JSON types")
+
+    def json_is_string(self, sql: str) -> str:
+        raise self._unsupported("JSON types")
+
+    def json_is_number(self, sql: str) -> str:
+        raise self._unsupported("JSON types")
+
+    def json_is_integer(self, sql: str) -> str:
+        raise self._unsupported("JSON types")
+
+    def to_json(self, sql: str) -> str:
+        raise self._unsupported("conversion to JSON")
+
+    # -- lambdas and lists ---------------------------------------------------------------
+    def lambda_(self, params: Sequence[str], body: str) -> str:
+        raise self._unsupported("lambdas")
+
+    def make_list(self, items: Sequence[str]) -> str:
+        raise self._unsupported("list constructors")
+
+    def empty_list(self, element_type: str) -> str:
+        raise self._unsupported("empty lists")
+
+    def list_transform(self, items: str, lambda_sql: str) -> str:
+        raise self._unsupported("list_transform")
+
+    def list_filter(self, items: str, lambda_sql: str) -> str:
+        raise self._unsupported("list_filter")
+
+    def list_reduce(self, items: str, lambda_sql: str, initial: str) -> str:
+        raise self._unsupported("list_reduce")
+
+    def flatten(self, items: str) -> str:
+        raise self._unsupported("flatten")
+
+    def list_concat(self, lists: Sequence[str]) -> str:
+        raise self._unsupported("list_concat")
+
+    def list_length(self, items: str) -> str:
+        raise self._unsupported("list length")
+
+    def list_element(self, items: str, one_based_index: str) -> str:
+        """Item at a 1-based index (negative counts from the end); NULL when out of range."""
+        raise self._unsupported("list indexing")
+
+    def list_slice(self, items: str, start: str | None, end: str | None) -> str:
+        """Items ``start..end`` (1-based, inclusive, either open)."""
+        raise self._unsupported("list slicing")
+
+    def list_distinct(self, items: str) -> str:
+        raise self._unsupported("list_distinct")
+
+    def list_position(self, items: str, item: str) -> str:
+        """1-based position of the first ``item`` in ``items``."""
+        raise self._unsupported("list_position")
+
+    def list_contains(self, items: str, item: str) -> str:
+        raise self._unsupported("list_contains")
+
+    def list_sort(self, items: str) -> str:
+        raise self._unsupported("list_sort")
+
+    def list_to_string(self, items: str, separator: str) -> str:
+        raise self._unsupported("joining lists")
+
+    def int_range(self, count: str) -> str:
+        """The list ``[0, 1, …, count - 1]``."""
+        raise self._unsupported("ranges")
+
+    def let(self, value: str, var: str, body: str) -> str:
+        """Evaluate ``value`` once and use it as ``var`` inside ``body``."""
+        raise self._unsupported("let bindings")
+
+    # -- structs and rows ----------------------------------------------------------------
+    def struct_pack(self, fields: Sequence[tuple[str, str]]) -> str:
+        raise self._unsupported("structs")
+
+    def struct_field(self, struct: str, name: str) -> str:
+        return f"{struct}.{self.quote_identifier(name)}"
+
+    def unnest(self, items: str) -> str:
+        raise self._unsupported("unnest")
+
+    # -- scalar functions ----------------------------------------------------------------
+    #: Canonical scalar function name → this engine's name, where they differ.
+    function_names: dict[str, str] = {}  # noqa: RUF012 - overridden per dialect
+
+    def function(self, name: str, *args: str) -> str:
+        """A plain scalar function call; ``name`` is the canonical (DuckDB/ANSI) spelling.
+
+        Canonical names used: lower, upper, trim, length, starts_with, ends_with, contains,
+        replace, abs, ceil, floor, round, sqrt, ln, exp, pow, trunc.
+        """
+        return f"{self.function_names.get(name, name)}({', '.join(args)})"
+
+    def raise_error(self, message: str) -> str:
+        """An expression that aborts the query with ``message`` when evaluated."""
+        raise self._unsupported("raising errors")
+
+    def regexp_extract(self, text: str, pattern: str, group: int) -> str:
+        raise self._unsupported("regular expressions")
+
+    def regexp_matches(self, text: str, pattern: str) -> str:
+        raise self._unsupported("regular expressions")
+
+    def regexp_replace(self, text: str, pattern: str, replacement: str) -> str:
+        raise self._unsupported("regular expressions")
+
+    def regexp_backreference(self, group: int) -> str:
+        """How a replacement text names a captured group (``\\1`` in RE2, ``$1`` in Java)."""
+        raise self._unsupported("regular expressions")
+
+    def string_split(self, text: str, separator: str) -> str:
+        raise self._unsupported("string_split")
+
+    def strpos(self, text: str, needle: str) -> str:
+        raise self._unsupported("strpos")
+
+    def substring(self, text: str, start_one_based: str, length: str | None) -> str:
+        raise self._unsupported("substring")
+
+    def count_occurrences(self, text: str, needle: str) -> str:
+        """How many times the literal ``needle`` occurs in ``text``."""
+        raise self._unsupported("counting substrings")
+
+    def integer_divide(self, left: str, right: str) -> str:
+        raise self._unsupported("integer division")
+
+    def last_day_of_month(self, year: str, month: str) -> str:
+        """The last day of a month as two-digit text; ``year`` and ``month`` are digit strings."""
+        raise self._unsupported("calendar arithmetic")
+
+    def current_timestamp_text(self) -> str:
+        raise self._unsupported("the current time")
+
+    def current_date_text(self) -> str:
+        raise self._unsupported("the current date")
+
+
+class DuckDBDialect(Dialect):
+    """DuckDB: JSON extension functions, list lambdas (``lambda x: …``), STRUCTs."""
+
+    name = "duckdb"
+
+    _TYPES = {  # noqa: RUF012 - a constant table
+        "json": "JSON",
+        "string": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "integer": "BIGINT",
+        "decimal": "DOUBLE",
+    }
+
+    def sql_type(self, kind: str) -> str:
+        try:
+            return self._TYPES[kind]
+        except KeyError:
+            raise ValueError(f"unknown SQL kind {kind!r}; expected one of {', '.join(SQL_KINDS)}") from None
+
+    def list_type(self, element_type: str) -> str:
+        return f"{element_type}[]"
+
+    def try_cast(self, sql: str, sql_type: str) -> str:
+        return f"TRY_CAST({sql} AS {sql_type})"
+
+    # -- JSON ----------------------------------------------------------------------------
+    def json_extract(self, root: str, path: str) -> str:
+        return f"json_extract({root}, {self.string_literal(path)})"
+
+    def json_extract_string(self, root: str, path: str) -> str:
+        return f"json_extract_string({root}, {self.string_literal(path)})"
+
+    def json_extract_many(self, root: str, paths: Sequence[str]) -> str:
+        return f"json_extract({root}, [{', '.join(self.string_literal(p) for p in paths)}])"
+
+    def json_path(self, steps: Sequence[str | int]) -> str:
+        out = "$"
+        for step in steps:
+            if isinstance(step, int):
+                out += f"[{step}]" if step >= 0 else f"[#{step}]"
+            elif step == "*":
+                out += "[*]"
+            elif step.isidentifier():
+                out += "." + step
+            else:
+                out += '."' + step.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return out
+
+    def json_text(self, sql: str) -> str:
+        return f"json_extract_string({sql}, '$')"
+
+    def json_kind(self, sql: str) -> str:
+        return f"json_type({sql})"
+
+    def json_is_array(self, sql: str) -> str:
+        return f"(json_type({sql}) = 'ARRAY')"
+
+    def json_is_boolean(self, sql: str) -> str:
+        return f"(json_type({sql}) = 'BOOLEAN')"
+
+    def json_is_string(self, sql: str) -> str:
+        return f"(json_type({sql}) = 'VARCHAR')"
+
+    def json_is_number(self, sql: str) -> str:
+        return f"(json_type({sql}) IN ('BIGINT', 'UBIGINT', 'DOUBLE'))"
+
+    def json_is_integer(self, sql: str) -> str:
+        return f"(json_type({sql}) IN ('BIGINT', 'UBIGINT'))"
+
+    def to_json(self, sql: str) -> str:
+        return f"to_json({sql})"
+
+    # -- lambdas and lists ---------------------------------------------------------------
+    def lambda_(self, params: Sequence[str], body: str) -> str:
+        return f"lambda {', '.join(params)}: {body}"
+
+    def make_list(self, items: Sequence[str]) -> str:
+        return "[" + ", ".join(items) + "]"
+
+    def empty_list(self, element_type: str) -> str:
+        return f"CAST([] AS {element_type}[])"
+
+    def list_transform(self, items: str, lambda_sql: str) -> str:
+        return f"list_transform({items}, {lambda_sql})"
+
+    def list_filter(self, items: str, lambda_sql: str) -> str:
+        return f"list_filter({items}, {lambda_sql})"
+
+    def list_reduce(self, items: str, lambda_sql: str, initial: str) -> str:
+        return f"list_reduce({items}, {lambda_sql}, {initial})"
+
+    def flatten(self, items: str) -> str:
+        return f"flatten({items})"
+
+    def list_concat(self, lists: Sequence[str]) -> str:
+        if len(lists) == 1:
+            return lists[0]
+        return f"list_concat({', '.join(lists)})"
+
+    def list_length(self, items: str) -> str:
+        return f"len({items})"
+
+    def list_element(self, items: str, one_based_index: str) -> str:
+        return f"list_extract({items}, {one_based_index})"
+
+    def list_slice(self, items: str, start: str | None, end: str | None) -> str:
+        return f"({items})[{start or ''}:{end or ''}]"
+
+    def list_distinct(self, items: str) -> str:
+        return f"list_distinct({items})"
+
+    def list_position(self, items: str, item: str) -> str:
+        return f"list_position({items}, {item})"
+
+    def list_contains(self, items: str, item: str) -> str:
+        return f"list_contains({items}, {item})"
+
+    def list_sort(self, items: str) -> str:
+        return f"list_sort({items})"
+
+    def list_to_string(self, items: str, separator: str) -> str:
+        return f"array_to_string({items}, {separator})"
+
+    def int_range(self, count: str) -> str:
+        return f"range({count})"
+
+    def let(self, value: str, var: str, body: str) -> str:
+        # DuckDB has no LET for expressions; a one-item list_transform evaluates ``value``
+        # once, where repeating the text would make DuckDB compute it twice.
+        return f"list_extract(list_transform([{value}], lambda {var}: {body}), 1)"
+
+    # -- structs and rows ----------------------------------------------------------------
+    def struct_pack(self, fields: Sequence[tuple[str, str]]) -> str:
+        inner = ", ".join(f"{self.quote_identifier(name)} := {sql}" for name, sql in fields)
+        return f"struct_pack({inner})"
+
+    def unnest(self, items: str) -> str:
+        return f"unnest({items})"
+
+    # -- scalar functions ----------------------------------------------------------------
+    def raise_error(self, message: str) -> str:
+        return f"error({self.string_literal(message)})"
+
+    def regexp_extract(self, text: str, pattern: str, group: int) -> str:
+        return f"regexp_extract({text}, {self.string_literal(pattern)}, {group})"
+
+    def regexp_matches(self, text: str, pattern: str) -> str:
+        return f"regexp_matches({text}, {pattern})"
+
+    def regexp_replace(self, text: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({text}, {pattern}, {replacement}, 'g')"
+
+    def regexp_backreference(self, group: int) -> str:
+        return f"\\{group}"
+
+    def string_split(self, text: str, separator: str) -> str:
+        return f"string_split({text}, {separator})"
+
+    def strpos(self, text: str, needle: str) -> str:
+        return f"strpos({text}, {needle})"
+
+    def substring(self, text: str, start_one_based: str, length: str | None) -> str:
+        if length is None:
+            return f"substring({text}, {start_one_based})"
+        return f"substring({text}, {start_one_based}, {length})"
+
+    def count_occurrences(self, text: str, needle: str) -> str:
+        quoted = self.string_literal(needle)
+        return f"((length({text}) - length(replace({text}, {quoted}, ''))) // {len(needle)})"
+
+    def integer_divide(self, left: str, right: str) -> str:
+        return f"({left} // {right})"
+
+    def last_day_of_month(self, year: str, month: str) -> str:
+        first = f"make_date(CAST({year} AS INTEGER), CAST({month} AS INTEGER), 1)"
+        return f"strftime(last_day({first}), '%d')"
+
+    def current_timestamp_text(self) -> str:
+        return "strftime(current_timestamp, '%Y-%m-%dT%H:%M:%S.%g%z')"
+
+    def current_date_text(self) -> str:
+        return "strftime(current_date, '%Y-%m-%d')"

@@ -1,0 +1,389 @@
+"""ViewDefinition → one SQL SELECT.
+
+The rows a select node produces for one resource are built as an SQL *expression*: a list
+of structs, one struct per output row. ``forEach`` maps the node's body over a list with
+``list_transform`` (the lambda's index gives ``%rowIndex``), nested selects are a cross
+product of such lists, ``unionAll`` concatenates them, ``forEachOrNull`` substitutes the
+body evaluated on an empty focus when the list is empty, and ``repeat`` walks the tree level
+by level with ``list_reduce``. The outer query then ``unnest``s the list once.
+
+A node that can only ever produce one row per resource (no iteration below it) stays a
+plain list of column expressions, so simple views compile to ``SELECT expr, expr FROM …``
+with no lists at all. Everything is one vectorised query: no per-row Python, no joins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from medlake.engine.dialect import Dialect, DuckDBDialect
+from medlake.views.definition import ColumnDef, SelectDef, ViewDef, parse_view
+from medlake.views.errors import ViewDefinitionError
+from medlake.views.fhir_model import ABSTRACT_TYPES, FhirModel, fhir_model
+from medlake.views.fhirpath_ast import member_names, parse
+from medlake.views.fhirpath_compiler import RUNTIME_ERROR_PREFIX, FhirPathCompiler, Scope
+from medlake.views.fhirpath_values import Kind, RootFields, Value, kind_for_type
+
+SOURCE_ALIAS = "__src"
+TOP_LEVEL = "__top"
+_BARE_QUERY = re.compile(r"(?is)^(select|with|from|values)\b")
+ROW_ALIAS = "__row"
+
+
+@dataclass(frozen=True)
+class ViewColumn:
+    """An output column: its name, FHIR type (None when not known), and SQL type."""
+
+    name: str
+    type: str | None
+    collection: bool
+    sql_type: str
+    description: str | None = None
+
+    @property
+    def is_json(self) -> bool:
+        """True when values are JSON text (complex FHIR types, untyped expressions)."""
+        return self.sql_type.upper().startswith("JSON")
+
+
+@dataclass
+class _Rows:
+    """The rows of a select node: one row of ``exprs``, or ``rows_sql``, a list of structs."""
+
+    columns: list[ViewColumn]
+    exprs: list[str] | None = None
+    rows_sql: str | None = None
+
+    @property
+    def single(self) -> bool:
+        return self.exprs is not None
+
+
+@dataclass(frozen=True)
+class CompiledView:
+    """A ViewDefinition compiled for one dialect; :meth:`sql` places it over a source."""
+
+    name: str
+    resource: str
+    columns: tuple[ViewColumn, ...]
+    definition: dict[str, Any]
+    dialect: Dialect = field(repr=False)
+    _top_level: str | None = field(repr=False)
+    _where: tuple[str, ...] = field(repr=False)
+    _exprs: tuple[str, ...] | None = field(repr=False)
+    _rows_sql: str | None = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def sql(self, source: str, passthrough: Sequence[str] = (), type_column: str | None = None) -> str:
+        """The SELECT producing the view's rows from ``source``.
+
+        ``source`` is a table name or a subquery with a JSON (or JSON text) column
+        ``resource``; rows of other resource types may be present and are skipped.
+        ``passthrough`` names source columns copied unchanged into every output row, first
+        (e.g. ``institution``). ``type_column``, when the source has one (the raw layer's
+        ``resource_type``), is trusted to hold each row's resourceType, which saves parsing
+        every row of other types just to skip it.
+        """
+        d = self.dialect
+        q = d.quote_identifier
+        clash = sorted(set(passthrough) & ({*self.column_names, "resource"}))
+        clash += sorted(p for p in passthrough if p.startswith("__"))
+        if clash:
+            raise ViewDefinitionError(
+                f"passthrough columns clash with columns of view {self.name} or names it uses: {clash}"
+            )
+        text = source.strip()
+        if _BARE_QUERY.match(text):
+            text = f"({text})"
+        wanted = d.string_literal(self.resource)
+        if type_column is not None:
+            type_test = f"{SOURCE_ALIAS}.{q(type_column)} = {wanted}"
+        else:
+            type_test = f"{d.json_extract_string(f'{SOURCE_ALIAS}.resource', '$.resourceType')} = {wanted}"
+        kept = [f"{SOURCE_ALIAS}.{q(p)}" for p in passthrough]
+        inner = [*kept, f"{SOURCE_ALIAS}.resource AS resource"]
+        if self._top_level is not None:
+            inner.append(f"{self._top_level} AS {TOP_LEVEL}")
+        base = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
+        base += f" AS {SOURCE_ALIAS}"
+        where = f"\nWHERE {' AND '.join(self._where)}" if self._where else ""
+        if self._exprs is not None:
+            outputs = [f"{expr} AS {q(c.name)}" for expr, c in zip(self._exprs, self.columns, strict=True)]
+            return f"SELECT {', '.join(kept + outputs)}\nFROM {base}{where}"
+        assert self._rows_sql is not None
+        rows = (
+            f"SELECT {', '.join([*kept, f'{d.unnest(self._rows_sql)} AS {ROW_ALIAS}'])}\nFROM {base}{where}"
+        )
+        outputs = [q(p) for p in passthrough] + [
+            f"{d.struct_field(ROW_ALIAS, c.name)} AS {q(c.name)}" for c in self.columns
+        ]
+        return f"SELECT {', '.join(outputs)}\nFROM (\n{rows}\n) AS __rows"
+
+
+def compile_view(view: dict[str, Any], dialect: Dialect | None = None) -> CompiledView:
+    """Compile a ViewDefinition; raise :class:`ViewDefinitionError` if it is invalid."""
+    definition = parse_view(view)
+    return _ViewCompiler(definition, dialect or DuckDBDialect(), fhir_model()).compile()
+
+
+class _ViewCompiler:
+    def __init__(self, view: ViewDef, dialect: Dialect, model: FhirModel) -> None:
+        self.view = view
+        self.d = dialect
+        self.model = model
+        if not model.is_resource_type(view.resource) or view.resource in ABSTRACT_TYPES:
+            raise ViewDefinitionError(
+                f"ViewDefinition.resource {view.resource!r} is not a FHIR R4 resource type"
+            )
+        counter = itertools.count(1)
+        self.root_fields = RootFields(dialect, f"{SOURCE_ALIAS}.resource", f"{SOURCE_ALIAS}.{TOP_LEVEL}")
+        self.fp = FhirPathCompiler(dialect, model, {}, counter, self.root_fields)
+        self.ops = self.fp.ops
+        self.fp.constants = {c.name: self.ops.literal(c.value, c.type) for c in view.constants}
+        self.fp.context = f"{RUNTIME_ERROR_PREFIX} {view.name}"
+
+    # -- whole view -----------------------------------------------------------------------
+    def compile(self) -> CompiledView:
+        resource = self.ops.json_root(f"{SOURCE_ALIAS}.resource", self.view.resource)
+        scope = Scope(this=resource, resource=resource, row_index="0")
+        where = tuple(f"({self.where_clause(path, scope)})" for path in self.view.where)
+        rows = self.body(self.view.root, scope)
+        return CompiledView(
+            name=self.view.name,
+            resource=self.view.resource,
+            columns=tuple(rows.columns),
+            definition=self.view.source,
+            dialect=self.d,
+            _top_level=self.root_fields.projection(),
+            _where=where,
+            _exprs=tuple(rows.exprs) if rows.exprs is not None else None,
+            _rows_sql=rows.rows_sql,
+            warnings=tuple(dict.fromkeys(self.fp.warnings)),
+        )
+
+    def where_clause(self, path: str, scope: Scope) -> str:
+        value = self.ops.materialize(self.fp.compile(parse(path), scope, path))
+        is_boolean = value.kind is Kind.BOOLEAN or value.fhir_type == "boolean"
+        if not is_boolean and (value.kind is not Kind.JSON or value.fhir_type is not None):
+            described = value.fhir_type or value.kind.value
+            raise ViewDefinitionError(f"where path {path!r} must return a boolean, but returns {described}")
+        message = f"{self.fp.context}: where path {path!r}"
+        value = self.ops.singleton(value, f"{message} returned several values")
+        if is_boolean:
+            return f"coalesce({self.ops.as_kind(value, Kind.BOOLEAN).sql}, FALSE)"
+        d = self.d
+        test = (
+            f"CASE WHEN {value.sql} IS NULL THEN FALSE "
+            f"WHEN {d.json_is_boolean(value.sql)} THEN {d.cast(value.sql, self.ops.sql_type(Kind.BOOLEAN))} "
+            f"ELSE {d.raise_error(f'{message} returned a value that is not a boolean')} END"
+        )
+        return test
+
+    # -- select nodes ---------------------------------------------------------------------
+    def select_rows(self, node: SelectDef, scope: Scope) -> _Rows:
+        if node.for_each is not None or node.for_each_or_null is not None:
+            path = node.for_each if node.for_each is not None else node.for_each_or_null
+            assert path is not None
+            items = self.ops.as_list(self.ops.materialize(self.fp.compile(parse(path), scope, path)))
+            return self.iterate(node, scope, items, or_null=node.for_each is None)
+        if node.repeat is not None:
+            return self.iterate(node, scope, self.repeat_items(node, scope), or_null=False)
+        return self.body(node, scope)
+
+    def body(self, node: SelectDef, scope: Scope) -> _Rows:
+        parts: list[_Rows] = []
+        if node.columns:
+            compiled = [self.column(c, scope) for c in node.columns]
+            parts.append(_Rows([c for c, _ in compiled], exprs=[sql for _, sql in compiled]))
+        parts.extend(self.select_rows(sub, scope) for sub in node.selects)
+        if node.union_all:
+            parts.append(self.union_all(node, scope))
+        return self.cross(parts)
+
+    def iterate(self, node: SelectDef, scope: Scope, items: Value, or_null: bool) -> _Rows:
+        d = self.d
+        var, index = self.fp.fresh("e"), self.fp.fresh("i")
+        inner = self.body(node, replace(scope, this=self.ops.item(var, items), row_index=f"({index} - 1)"))
+        per_item = self.as_struct(inner) if inner.single else inner.rows_sql
+        assert per_item is not None
+
+        def rows_of(list_sql: str) -> str:
+            mapped = d.list_transform(list_sql, d.lambda_([var, index], per_item))
+            return mapped if inner.single else d.flatten(mapped)
+
+        if not or_null:
+            return _Rows(inner.columns, rows_sql=rows_of(items.sql))
+        # forEachOrNull: with nothing to iterate, the body is evaluated once on an empty focus.
+        empty_focus = self.ops.json_root(self.ops.empty_json, items.fhir_type)
+        if items.kind is not Kind.JSON:
+            empty_focus = Value(d.null(self.ops.sql_type(items.kind)), False, items.kind, items.fhir_type)
+        fallback = self.body(node, replace(scope, this=empty_focus, row_index="0"))
+        bound = self.fp.fresh("l")
+        sql = d.let(
+            items.sql,
+            bound,
+            f"CASE WHEN coalesce({d.list_length(bound)}, 0) = 0 THEN {self.as_list(fallback)} "
+            f"ELSE {rows_of(bound)} END",
+        )
+        return _Rows(inner.columns, rows_sql=sql)
+
+    def union_all(self, node: SelectDef, scope: Scope) -> _Rows:
+        branches = [self.select_rows(b, scope) for b in node.union_all]
+        first = branches[0].columns
+        for i, branch in enumerate(branches[1:], start=1):
+            for a, b in zip(first, branch.columns, strict=True):
+                if a.sql_type != b.sql_type:
+                    raise ViewDefinitionError(
+                        f"{node.where}.unionAll: column {a.name} is {a.sql_type} in branch 0 "
+                        f"but {b.sql_type} in branch {i}; give both the same type"
+                    )
+        return _Rows(list(first), rows_sql=self.d.list_concat([self.as_list(b) for b in branches]))
+
+    def cross(self, parts: list[_Rows]) -> _Rows:
+        columns = [c for p in parts for c in p.columns]
+        if all(p.single for p in parts):
+            return _Rows(columns, exprs=[e for p in parts for e in (p.exprs or [])])
+        if len(parts) == 1:
+            return parts[0]
+        d = self.d
+        names: dict[int, str] = {}
+        fields: list[tuple[str, str]] = []
+        for i, part in enumerate(parts):
+            if part.single:
+                fields.extend(zip([c.name for c in part.columns], part.exprs or [], strict=True))
+            else:
+                names[i] = self.fp.fresh("r")
+                fields.extend((c.name, d.struct_field(names[i], c.name)) for c in part.columns)
+        body = d.struct_pack(fields)
+        innermost = True
+        for i in sorted(names, reverse=True):
+            body = d.list_transform(parts[i].rows_sql or "", d.lambda_([names[i]], body))
+            if not innermost:
+                body = d.flatten(body)
+            innermost = False
+        return _Rows(columns, rows_sql=body)
+
+    def as_struct(self, rows: _Rows) -> str:
+        return self.d.struct_pack(list(zip([c.name for c in rows.columns], rows.exprs or [], strict=True)))
+
+    def as_list(self, rows: _Rows) -> str:
+        if rows.single:
+            return self.d.make_list([self.as_struct(rows)])
+        assert rows.rows_sql is not None
+        return rows.rows_sql
+
+    # -- repeat ---------------------------------------------------------------------------
+    def repeat_items(self, node: SelectDef, scope: Scope) -> Value:
+        """Every element reachable through ``repeat`` paths, in depth-first (document) order.
+
+        Each found element carries a sort key (the path of [repeat path no., position]
+        pairs from the start); levels are expanded with ``list_reduce`` and the union is
+        sorted by key. The number of expansion rounds is bounded by how often the paths'
+        element names occur in the focus's JSON text, which no nesting depth can exceed.
+        """
+        assert node.repeat is not None
+        d, ops = self.d, self.ops
+        trees = [parse(p) for p in node.repeat]
+        if scope.this.kind is not Kind.JSON:
+            raise ViewDefinitionError(f"{node.where}.repeat needs FHIR elements to walk")
+        starts = [
+            ops.as_list(ops.materialize(self.fp.compile(t, scope, p)))
+            for t, p in zip(trees, node.repeat, strict=True)
+        ]
+        types = {s.fhir_type for s in starts} - {None}
+        element_type = types.pop() if len(types) == 1 else None
+        walker = self.fp.fresh("s")
+        element = ops.json_root(d.struct_field(walker, "e"), element_type)
+        children = [
+            ops.as_list(ops.materialize(self.fp.compile(t, replace(scope, this=element), p)))
+            for t, p in zip(trees, node.repeat, strict=True)
+        ]
+        if any(c.fhir_type not in (element_type, None) for c in children):
+            raise ViewDefinitionError(f"{node.where}.repeat paths must lead to elements of one type")
+        key_type = d.list_type(ops.sql_type(Kind.INTEGER))
+        json_list = d.empty_list(ops.sql_type(Kind.JSON))
+
+        def level(lists: list[str], prefix: str) -> str:
+            parts = []
+            for number, list_sql in enumerate(lists):
+                child, position = self.fp.fresh("c"), self.fp.fresh("p")
+                key = d.list_concat([prefix, d.make_list([str(number), position])])
+                struct = d.struct_pack([("k", key), ("e", child)])
+                parts.append(
+                    d.list_transform(
+                        f"coalesce({list_sql}, {json_list})", d.lambda_([child, position], struct)
+                    )
+                )
+            return d.list_concat(parts)
+
+        first_level = level([s.sql for s in starts], f"CAST([] AS {key_type})")
+        acc, step_var, found, start = (self.fp.fresh(n) for n in ("acc", "x", "f", "n"))
+        next_level = d.flatten(
+            d.list_transform(
+                d.struct_field(acc, "todo"),
+                d.lambda_([walker], level([c.sql for c in children], d.struct_field(walker, "k"))),
+            )
+        )
+        step = d.let(
+            next_level,
+            found,
+            d.struct_pack([("done", d.list_concat([d.struct_field(acc, "done"), found])), ("todo", found)]),
+        )
+        text = d.cast(scope.this.sql, "VARCHAR")
+        names = sorted({member_names(t)[-1] for t in trees if member_names(t)})
+        if not names:
+            raise ViewDefinitionError(f"{node.where}.repeat paths must navigate to child elements")
+        bound = " + ".join(d.count_occurrences(text, f'"{n}"') for n in names)
+        walked = d.let(
+            first_level,
+            start,
+            d.list_reduce(
+                d.int_range(f"({bound})"),
+                d.lambda_([acc, step_var], step),
+                d.struct_pack([("done", start), ("todo", start)]),
+            ),
+        )
+        ordered = d.list_sort(d.struct_field(f"({walked})", "done"))
+        item = self.fp.fresh("s")
+        sql = d.list_transform(ordered, d.lambda_([item], d.struct_field(item, "e")))
+        return Value(sql, True, Kind.JSON, element_type)
+
+    # -- columns --------------------------------------------------------------------------
+    def column(self, col: ColumnDef, scope: Scope) -> tuple[ViewColumn, str]:
+        d, ops = self.d, self.ops
+        value = ops.materialize(self.fp.compile(parse(col.path), scope, col.path))
+        if col.type is not None:
+            if not self.model.is_known_type(col.type):
+                raise ViewDefinitionError(f"{col.where} ({col.name}): unknown FHIR type {col.type!r}")
+            kind = kind_for_type(col.type)
+            fhir_type: str | None = col.type
+        else:
+            kind = value.natural_kind
+            fhir_type = value.fhir_type
+            if fhir_type is not None and "." in fhir_type:
+                fhir_type = "BackboneElement"
+            if fhir_type is None and kind is not Kind.JSON:
+                fhir_type = kind.value
+        converted = ops.as_kind(value, kind)
+        element_type = ops.sql_type(kind)
+        if col.collection:
+            as_list = ops.as_list(converted)
+            sql_type = d.list_type(element_type)
+            sql = f"coalesce({as_list.sql}, {d.empty_list(element_type)})"
+        else:
+            message = (
+                f"{self.fp.context}: column {col.name} ({col.path}) produced more than one value "
+                'for one row; declare it with "collection": true to keep them all'
+            )
+            sql = ops.singleton(converted, message).sql
+            sql_type = element_type
+        column = ViewColumn(col.name, fhir_type, bool(col.collection), sql_type, col.description)
+        return column, d.cast(sql, sql_type)
