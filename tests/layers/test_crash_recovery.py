@@ -77,7 +77,9 @@ def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     generate_region(region, residents=150, seed=11)
     folders = sorted(p for p in region.iterdir() if p.is_dir() and p.name != "truth")[:3]
     # defective records too, so the quarantine's commit is exercised as well
-    shutil.copy(Path(__file__).parents[1] / "ingest" / "corpus" / "mixed.ndjson", folders[0] / "zz-mixed.ndjson")
+    shutil.copy(
+        Path(__file__).parents[1] / "ingest" / "corpus" / "mixed.ndjson", folders[0] / "zz-mixed.ndjson"
+    )
 
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
     for home in (clean, crashed):

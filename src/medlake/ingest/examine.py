@@ -89,7 +89,7 @@ def examine(record: Record) -> Outcome:
         content_hash=hashlib.sha256(canonical).hexdigest(),
         refs=refs,
         identifiers=identifier_keys(resource),
-        resource=orjson.dumps(resource).decode(),
+        resource=orjson.dumps(_type_and_id_first(resource)).decode(),
     )
 
 
@@ -103,3 +103,13 @@ def _instant(value: object) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _type_and_id_first(resource: dict) -> dict:
+    """The same resource with ``resourceType`` and ``id`` as its first keys.
+
+    Key order carries no meaning in JSON; putting these two first lets later layers find
+    them at a fixed place in the text without parsing it (see ``layers.namespacing``).
+    """
+    head = {"resourceType": resource["resourceType"], "id": resource["id"]}
+    return head | {k: v for k, v in resource.items() if k not in head}

@@ -407,9 +407,8 @@ def unresolved_references(workspace: Workspace, institution: str, accepted: Path
             columns = ["resource_type", "resource_id", "identifiers"]
             engine.register("known_rows", pads.dataset(raw_files, format="parquet").to_table(columns=columns))
         else:
-            engine.sql(
-                "CREATE TEMP TABLE known_rows (resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[])"
-            )
+            empty = "resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[]"
+            engine.sql(f"CREATE TEMP TABLE known_rows ({empty})")
         rows = engine.sql(
             f"""
             WITH made AS (

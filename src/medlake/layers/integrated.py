@@ -16,7 +16,7 @@ import pyarrow as pa
 from medlake.engine import Engine
 from medlake.ingest.schemas import TIMESTAMP
 from medlake.lake.layers import RAW_RESOURCES, Layer
-from medlake.layers.namespacing import global_id, namespace_resource
+from medlake.layers.namespacing import global_id, namespace_resource, namespace_sql
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(
@@ -95,12 +95,18 @@ def build_integrated(
     )
     targets = conditional_targets(engine)
     types = engine.sql("SELECT DISTINCT resource_type FROM current_versions ORDER BY 1").column(0).to_pylist()
+    d = engine.dialect
+    # rows with conditional references need the identifier map: those few are rewritten in Python
+    is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
+    conditional = f"{d.list_length(d.list_filter('refs', is_conditional))} > 0"
+    rewritten = namespace_sql(d, "resource", "institution", "resource_type")
     built = []
     for resource_type in types:
         uri = lake.uri(Layer.INTEGRATED, resource_type)
         literal = engine.dialect.string_literal(resource_type)
         reader = engine.sql_batches(
-            "SELECT institution, resource_id, version_id, last_updated, batch_id, content_hash, resource "
+            "SELECT institution, resource_id, version_id, last_updated, batch_id, content_hash, resource, "
+            f"CASE WHEN NOT ({conditional}) THEN {rewritten} END AS namespaced "
             f"FROM current_versions WHERE resource_type = {literal} ORDER BY institution, resource_id"
         )
         counts: dict[str, int] = defaultdict(int)
@@ -146,8 +152,8 @@ def _namespaced(
         institutions = rows["institution"]
         local_ids = rows["resource_id"]
         resources = [
-            namespace_resource(text, inst, targets.get(inst, empty))
-            for text, inst in zip(rows["resource"], institutions, strict=True)
+            done if done is not None else namespace_resource(text, inst, targets.get(inst, empty))
+            for done, text, inst in zip(rows["namespaced"], rows["resource"], institutions, strict=True)
         ]
         for inst in institutions:
             counts[inst] += 1

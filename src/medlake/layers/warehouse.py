@@ -35,14 +35,11 @@ def build_warehouse(
             continue
         source_version = source.version()
         engine.register("integrated_source", source.to_pyarrow_dataset())
-        relation = f"src_{compiled.resource}"
-        engine.sql(
-            f"CREATE OR REPLACE TEMP TABLE {relation} AS "
-            "SELECT institution, CAST(resource AS JSON) AS resource FROM integrated_source"
-        )
+        # every row of an integrated table has the table's type: the view need not parse it to check
+        resource_type = engine.dialect.string_literal(compiled.resource)
+        relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
+        result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
         engine.unregister("integrated_source")
-        result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH))
-        engine.sql(f"DROP TABLE {relation}")
         uri = lake.uri(Layer.WAREHOUSE, name)
         version = lake.write(
             uri,
