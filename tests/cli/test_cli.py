@@ -1,0 +1,138 @@
+"""The ``medlake`` command line, end to end over a real workspace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from medlake.cli import app
+
+CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
+runner = CliRunner()
+
+
+def medlake(*args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.stdout
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "ws"
+    monkeypatch.setenv("MEDLAKE_HOME", str(home))
+    monkeypatch.setenv("MEDLAKE_INGEST_WORKERS", "1")
+    medlake("init")
+    return home
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["init"],
+        ["ingest", "fhir"],
+        ["build"],
+        ["sql"],
+        ["catalog"],
+        ["quarantine"],
+        ["synth"],
+        ["demo"],
+        ["conformance", "sql-on-fhir"],
+        ["sources", "add"],
+        ["sync"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    assert "Usage" in medlake(*command, "--help")
+
+
+def test_commands_refuse_a_missing_workspace(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MEDLAKE_HOME", str(tmp_path / "nowhere"))
+    result = runner.invoke(app, ["catalog"])
+    assert result.exit_code == 1 and "medlake init" in result.output
+
+
+def test_init_writes_settings_and_reports_locations(tmp_path) -> None:
+    out = json.loads(medlake("init", "--home", str(tmp_path / "w"), "--json"))
+    assert Path(out["settings"]).exists() and out["catalog"].startswith("sqlite:///")
+    assert out["lake"] == str(tmp_path / "w" / "lake")
+
+
+def test_ingest_build_query_catalog_quarantine(home) -> None:
+    reports = json.loads(medlake("ingest", "fhir", str(CORPUS / "mixed.ndjson"), "-i", "hosp-a", "--json"))
+    assert [(r["received"], r["stored"], r["quarantined"], r["duplicates"]) for r in reports] == [
+        (11, 3, 7, 1)
+    ]
+    again = json.loads(medlake("ingest", "fhir", str(CORPUS / "mixed.ndjson"), "-i", "hosp-a", "--json"))
+    assert again[0]["status"] == "unchanged"
+
+    built = {t["table"]: t["rows"] for t in json.loads(medlake("build", "--json"))}
+    assert built["integrated.Patient"] == 1 and built["warehouse.observation"] == 2
+
+    rows = json.loads(medlake("sql", "SELECT id, institution FROM warehouse.patient", "--format", "json"))
+    assert rows == [{"id": "hosp-a.p1", "institution": "hosp-a"}]
+    text = medlake("sql", "SELECT count(*) AS n FROM warehouse.observation", "--format", "csv")
+    assert list(csv.DictReader(io.StringIO(text))) == [{"n": "2"}]
+
+    catalog = {d["name"]: d for d in json.loads(medlake("catalog", "--json"))}
+    observation = catalog["warehouse.observation"]
+    assert observation["rows_by_institution"] == {"hosp-a": 2}
+    assert observation["lineage"]["datasets"][0]["name"] == "integrated.Observation"
+    assert catalog["integrated.Observation"]["lineage"]["batches"] == [reports[0]["batch_id"]]
+    assert {c["name"] for c in observation["schema"]} >= {"institution", "id", "patient_id"}
+
+    quarantined = json.loads(medlake("quarantine", "--json"))
+    assert isinstance(quarantined, list) and len(quarantined) == 7
+    assert {"institution", "batch_id", "reason", "raw", "line", "stage"} <= set(quarantined[0])
+    assert json.loads(medlake("quarantine", "--json", "-i", "other")) == []
+
+
+def test_sql_errors_are_clear(home) -> None:
+    result = runner.invoke(app, ["sql", "SELECT * FROM warehouse.nothing"])
+    assert result.exit_code == 1 and "nothing" in result.output
+
+
+def test_conformance_command_closes_with_counts(tmp_path) -> None:
+    from tests.conftest import shared_path
+
+    suite = shared_path("reference/sql-on-fhir-v2/tests")
+    out = medlake("conformance", "sql-on-fhir", str(suite))
+    assert out.strip().splitlines()[-1].endswith("0 failed")
+
+
+def test_sources_add_list_remove_and_sync(home, tmp_path) -> None:
+    refused = runner.invoke(
+        app, ["sources", "add", "his", "-i", "hosp-a", "--kind", "fhir", "--location", "mysql://u:pw@h/db"]
+    )
+    assert refused.exit_code == 1 and "${VAR}" in refused.output
+    medlake(
+        "sources",
+        "add",
+        "bulk",
+        "-i",
+        "hosp-a",
+        "--kind",
+        "fhir",
+        "--location",
+        str(CORPUS),
+        "--schedule",
+        "1h",
+    )
+    [listed] = json.loads(medlake("sources", "list", "--json"))
+    assert (listed["id"], listed["kind"], listed["schedule"], listed["last_run"]) == (
+        "bulk",
+        "fhir",
+        "1h",
+        None,
+    )
+    [run] = json.loads(medlake("sync", "--json"))
+    assert run["error"] is None and run["received"] == run["new"] + run["unchanged"] + run["quarantined"]
+    assert json.loads(medlake("sources", "list", "--json"))[0]["last_run"] is not None
+    medlake("sources", "remove", "bulk")
+    assert json.loads(medlake("sources", "list", "--json")) == []
