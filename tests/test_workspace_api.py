@@ -40,9 +40,9 @@ def test_open_list_read_and_query(backend, make_workspace, request) -> None:
     ).to_pylist()
     assert counts == [{"institution": "chc-b", "n": 0}, {"institution": "hosp-a", "n": 1}]
 
-    with pytest.raises(WorkspaceError, match="no table 'warehouse.nothing'"):
+    with pytest.raises(WorkspaceError, match=r"no table 'warehouse\.nothing'"):
         again.table("warehouse.nothing")
-    with pytest.raises(WorkspaceError, match="layer.name"):
+    with pytest.raises(WorkspaceError, match=r"layer\.name"):
         again.table("patient")
 
 
