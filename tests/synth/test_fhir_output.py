@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fhir.resources.R4B import get_fhir_model_class
 
+from medlake.fhir.validation import validate
 from medlake.synth import INSTITUTIONS, estimate_resources, residents_for_resources
 
 from .conftest import RESIDENTS, SEED, Region
-
-SAMPLE_PER_FILE = 150
 
 
 def _references(value: Any) -> list[str]:
@@ -45,15 +42,15 @@ def test_layout_and_region_json(region: Region) -> None:
 
 
 @pytest.mark.parametrize("institution", [inst.id for inst in INSTITUTIONS])
-def test_a_sample_of_every_file_validates_against_fhir_r4b(region: Region, institution: str) -> None:
+def test_every_resource_validates_against_fhir_r4(region: Region, institution: str) -> None:
     checked = 0
     for path in sorted((region.root / institution).glob("*.ndjson")):
-        model = get_fhir_model_class(path.name.removesuffix(".ndjson"))
         with path.open("rb") as handle:
-            lines = list(itertools.islice(handle, SAMPLE_PER_FILE))
-        for line in lines:
-            model.model_validate(json.loads(line))
-            checked += 1
+            for line in handle:
+                resource = json.loads(line)
+                assert resource["resourceType"] == path.name.removesuffix(".ndjson")
+                validate(resource)  # the platform's own R4 validation (fhirclient's R4 models)
+                checked += 1
     assert checked > 200
 
 
@@ -152,7 +149,7 @@ def test_newer_versions_validate_and_move_forward(region: Region, audit: Audit) 
         assert int(new["meta"]["versionId"]) == int(old["meta"]["versionId"]) + 1
         assert new["meta"]["lastUpdated"] > old["meta"]["lastUpdated"]
         if number % 5 == 0:
-            get_fhir_model_class(new["resourceType"]).model_validate(new)
+            validate(new)
 
 
 def test_standard_codes_are_used(region: Region) -> None:

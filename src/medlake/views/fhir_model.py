@@ -10,14 +10,14 @@ Two well-kept sources are combined rather than a hand-written table:
 
 * ``fhirpathpy``'s R4 model (the one its FHIRPath engine uses): element types, choice
   types, backbone elements defined elsewhere, type inheritance;
-* ``fhir.resources``' R4B pydantic classes: whether an element repeats (R4B changed no
-  cardinality of R4's clinical resources). Where an element is missing there the
-  cardinality is reported as unknown and the compiler handles both JSON shapes.
+* the R4 (4.0.1) model classes of ``fhirclient``, which the platform also validates with:
+  whether an element repeats. Where an element is missing there the cardinality is
+  reported as unknown and the compiler handles both JSON shapes.
 """
 
 from __future__ import annotations
 
-import typing
+import importlib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -186,63 +186,41 @@ def fhir_model() -> FhirModel:
     return FhirModel()
 
 
-# -- cardinality from fhir.resources (R4B) ---------------------------------------------------
+# -- cardinality from the R4 model classes (fhirclient) -------------------------------------
+
+#: Data types whose fhirclient module or class name is not the type name lower-cased.
+_CLASS_NAMES = {"Reference": ("fhirreference", "FHIRReference"), "SimpleQuantity": ("quantity", "Quantity")}
 
 
 def _repeats(parent: str, name: str) -> bool | None:
-    fields = _pydantic_fields(parent)
-    if fields is None:
+    elements = _model_elements(parent)
+    if elements is None or name not in elements:
         return None
-    info = fields.get(name)
-    if info is None:
-        return None
-    return _is_list(info.annotation)
+    return elements[name][1]
 
 
 @lru_cache(maxsize=1024)
-def _pydantic_fields(type_path: str) -> dict[str, Any] | None:
-    """Fields by JSON name of the R4B class for a type or backbone path, None if unknown."""
-    model_class = _pydantic_class(type_path)
-    if model_class is None:
+def _model_elements(type_path: str) -> dict[str, tuple[Any, bool]] | None:
+    """JSON name → (class, repeats) of the R4 model class for a type or backbone path."""
+    model_class = _model_class(type_path)
+    if model_class is None or not hasattr(model_class, "elementProperties"):
         return None
-    return {(info.alias or field): info for field, info in model_class.model_fields.items()}
+    return {jsname: (typ, is_list) for _n, jsname, typ, is_list, _g, _r in model_class().elementProperties()}
 
 
 @lru_cache(maxsize=1024)
-def _pydantic_class(type_path: str) -> Any:
-    from fhir.resources.R4B import get_fhir_model_class
+def _model_class(type_path: str) -> Any:
+    if "." in type_path:
+        owner, name = type_path.rsplit(".", 1)
+        elements = _model_elements(owner)
+        return None if elements is None or name not in elements else elements[name][0]
+    from medlake.fhir.validation import resource_classes
 
-    if "." not in type_path:
-        try:
-            return get_fhir_model_class(type_path)
-        except (KeyError, ValueError, ImportError, AttributeError):
-            return None
-    owner, name = type_path.rsplit(".", 1)
-    fields = _pydantic_fields(owner)
-    if fields is None or name not in fields:
-        return None
-    class_name = _element_class_name(fields[name].annotation)
-    if class_name is None:
-        return None
+    if type_path in resource_classes():
+        return resource_classes()[type_path]
+    module_name, class_name = _CLASS_NAMES.get(type_path, (type_path.lower(), type_path))
     try:
-        return get_fhir_model_class(class_name)
-    except (KeyError, ValueError, ImportError, AttributeError):
+        module = importlib.import_module(f"fhirclient.models.{module_name}")
+    except ImportError:
         return None
-
-
-def _is_list(annotation: Any) -> bool:
-    if typing.get_origin(annotation) is list:
-        return True
-    return any(_is_list(arg) for arg in typing.get_args(annotation))
-
-
-def _element_class_name(annotation: Any) -> str | None:
-    """fhir.resources types complex fields as ``abc.<Name>Type``; return ``<Name>``."""
-    name = getattr(annotation, "__name__", "")
-    if isinstance(annotation, type) and name.endswith("Type") and annotation.__module__ == "abc":
-        return name[: -len("Type")]
-    for arg in typing.get_args(annotation):
-        found = _element_class_name(arg)
-        if found:
-            return found
-    return None
+    return getattr(module, class_name, None)
