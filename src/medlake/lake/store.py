@@ -137,12 +137,15 @@ class Lake:
         table = self.table(uri)
         return None if table is None else table.to_pyarrow_table(columns=list(columns) if columns else None)
 
-    def vacuum(self, uri: str) -> list[str]:
-        """Delete files no committed version refers to (e.g. left behind by a killed writer)."""
+    def vacuum(self, uri: str, retention_hours: int = 168) -> list[str]:
+        """Delete files that no commit names (left by a killed writer) and files only versions
+        older than ``retention_hours`` need (which ends time travel to those versions)."""
         table = self.table(uri)
         if table is None:
             return []
-        return table.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        return table.vacuum(
+            retention_hours=retention_hours, enforce_retention_duration=False, dry_run=False, full=True
+        )
 
 
 def is_local(uri: str) -> bool:
