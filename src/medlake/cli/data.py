@@ -12,12 +12,11 @@ from typing import Annotated
 import typer
 
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, progress_bar, table
+from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
 from medlake.fhir.reading import find_files
 from medlake.ingest import BatchReport, ingest_path
 from medlake.lake.layers import QUARANTINE, Layer
 from medlake.layers.build import build_all
-from medlake.workspace import Workspace, WorkspaceError, open_workspace
 
 ingest_app = typer.Typer(help="Receive data from an institution into the raw layer.", no_args_is_help=True)
 
@@ -27,13 +26,6 @@ def register(app: typer.Typer) -> None:
     app.command("build")(build)
     app.command("sql")(sql)
     app.command("quarantine")(quarantine)
-
-
-def _workspace(home: Path | None) -> Workspace:
-    try:
-        return open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
 
 
 @ingest_app.command("fhir")
@@ -46,7 +38,7 @@ def ingest_fhir(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     total = sum(_count_lines(f) for f in find_files(path)) or None
@@ -92,7 +84,7 @@ def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
 
 def build(home: Home = None, json_output: JsonOutput = False) -> None:
     """Build the integrated layer and the warehouse from everything ingested so far."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
         built = build_all(ws, progress=advance)
     summary = [
@@ -119,7 +111,7 @@ def sql(
     home: Home = None,
 ) -> None:
     """Query any table of the lake with SQL."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     try:
         result = ws.sql(query)
     except Exception as exc:  # the engine's own message says what is wrong with the query
@@ -149,7 +141,7 @@ def quarantine(
     json_output: JsonOutput = False,
 ) -> None:
     """Every rejected record: institution, batch, file, line, stage, reason and the raw text."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     data = ws.lake.read(ws.lake.uri(Layer.RAW, QUARANTINE))
     records = (
         []

@@ -8,12 +8,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from medlake.workspace import Workspace, WorkspaceError, open_workspace
 
 console = Console()
 errors = Console(stderr=True)
@@ -45,6 +48,14 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 def fail(message: str, code: int = 1) -> typer.Exit:
     errors.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def workspace_or_exit(home: Path | None) -> Workspace:
+    """The workspace at ``home`` (or ``MEDLAKE_HOME``), or exit 1 saying how to create it."""
+    try:
+        return open_workspace(home)
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from None
 
 
 @contextmanager

@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table
+from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
 from medlake.sources import secrets
 from medlake.sources.registry import KINDS
 from medlake.sources.sync import SourceRun, parse_interval, sync, watch
-from medlake.workspace import WorkspaceError, open_workspace
 
 sources_app = typer.Typer(
     help="Register each institution's sources for `medlake sync`.", no_args_is_help=True
@@ -21,13 +20,6 @@ sources_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     app.add_typer(sources_app, name="sources")
     app.command("sync")(sync_command)
-
-
-def _workspace(home):
-    try:
-        return open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
 
 
 @sources_app.command("add")
@@ -44,7 +36,7 @@ def add(
     home: Home = None,
 ) -> None:
     """Register a source (or replace the one with this id)."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
     if secrets.contains_literal_secret(location):
@@ -73,7 +65,7 @@ def list_sources(
     json_output: JsonOutput = False,
 ) -> None:
     """The registered sources."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     rows = [
         {
             "id": s.id,
@@ -97,7 +89,7 @@ def list_sources(
 @sources_app.command("remove")
 def remove(source_id: Annotated[str, typer.Argument()], home: Home = None) -> None:
     """Forget a source and its incremental state (the data it brought stays)."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if not ws.catalog.remove_source(source_id):
         raise fail(f"no source {source_id!r}")
     console.print(f"source {source_id} removed")
@@ -147,7 +139,7 @@ def sync_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Run every registered source incrementally and report what was new, unchanged, quarantined."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if watch_mode:
         try:
             watch(ws, institution, lambda runs: _print_runs(runs, json_output), tick=tick)

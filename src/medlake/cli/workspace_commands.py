@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table
-from medlake.workspace import WorkspaceError, init_workspace, open_workspace
+from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.workspace import init_workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -53,10 +53,7 @@ def catalog(
     json_output: JsonOutput = False,
 ) -> None:
     """Every dataset: layer, version, rows per institution, schema, lineage and last build."""
-    try:
-        ws = open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
+    ws = workspace_or_exit(home)
     datasets = ws.catalog.datasets(layer)
     if name:
         datasets = [d for d in datasets if d.name == name]
