@@ -99,3 +99,30 @@ def test_dataset_versions_replace_lineage(catalog: Catalog) -> None:
         for x in catalog.lineage("warehouse.patient")
     ]
     assert lineage == [("dataset", "integrated.Patient", 5, 2), ("batch", "b9", None, 2)]
+
+
+def test_appended_tables_accumulate_lineage(catalog: Catalog) -> None:
+    common = {
+        "layer": "raw",
+        "uri": "/lake/raw/resources",
+        "schema": [],
+        "job_id": None,
+        "rows_by_institution": {},
+    }
+    catalog.record_dataset(
+        name="raw.resources",
+        version=1,
+        rows=1,
+        inputs=[LineageInput("batch", "b1")],
+        append_lineage=True,
+        **common,
+    )
+    catalog.record_dataset(
+        name="raw.resources",
+        version=2,
+        rows=2,
+        inputs=[LineageInput("batch", "b2")],
+        append_lineage=True,
+        **common,
+    )
+    assert [x.input_name for x in catalog.lineage("raw.resources")] == ["b1", "b2"]

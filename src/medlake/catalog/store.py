@@ -194,8 +194,14 @@ class Catalog:
         job_id: str | None,
         inputs: Sequence[LineageInput],
         description: str | None = None,
+        append_lineage: bool = False,
     ) -> None:
-        """Record a dataset's new version and replace its lineage with this version's inputs."""
+        """Record a dataset's new version and its inputs.
+
+        A rebuilt table's lineage is replaced by this version's inputs; an appended-to table
+        (the raw layer) passes ``append_lineage`` and only this version's new inputs, so a
+        stream of many small batches does not rewrite an ever longer list.
+        """
         with self.session() as s:
             row = s.get(Dataset, name)
             if row is None:
@@ -208,7 +214,8 @@ class Catalog:
             row.last_build_at = utcnow()
             row.job_id = job_id
             s.flush()
-            s.execute(delete(Lineage).where(Lineage.dataset == name))
+            if not append_lineage:
+                s.execute(delete(Lineage).where(Lineage.dataset == name))
             for item in inputs:
                 s.add(
                     Lineage(

@@ -128,7 +128,7 @@ def ingest_deliveries(
     except BaseException:
         catalog.finish_job(job_id, "failed")
         raise
-    record_raw_datasets(workspace, job_id)
+    record_raw_datasets(workspace, job_id, [r.batch_id for r in reports if r.status == "committed"])
     catalog.finish_job(job_id, "succeeded", {"batches": [r.batch_id for r in reports]})
     return reports
 
@@ -250,9 +250,9 @@ class _Group:
         return reports
 
 
-def record_raw_datasets(workspace: Workspace, job_id: str) -> None:
-    """Catalog the raw layer's tables as they stand after this job, with every batch as lineage."""
-    batches = [LineageInput("batch", b.id) for b in workspace.catalog.batches() if b.status == "committed"]
+def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
+    """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage."""
+    batches = [LineageInput("batch", batch_id) for batch_id in new_batches]
     for name, description in (
         (RAW_RESOURCES, "every received resource as sent, with batch, source file, line and content hash"),
         (QUARANTINE, "every rejected record with its stage, reason and raw text"),
@@ -272,6 +272,7 @@ def record_raw_datasets(workspace: Workspace, job_id: str) -> None:
             job_id=job_id,
             inputs=batches,
             description=description,
+            append_lineage=True,
         )
 
 
