@@ -11,16 +11,20 @@ from medlake.cli.options import JsonOutput
 from medlake.cli.output import console, fail, print_json, progress_bar, table
 from medlake.synth import estimate_resources, generate_region
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+synth_app = typer.Typer(
+    help="Synthesise a region (the default), or streams and systems to feed it (subcommands).",
+    invoke_without_command=True,
+)
 
 
 def register(parent: typer.Typer) -> None:
-    """Add ``synth`` as a command of the main ``medlake`` app."""
-    parent.command("synth")(synth)
+    """Add ``synth`` (a region; with subcommands for other synthetic sources) to ``medlake``."""
+    parent.add_typer(synth_app, name="synth")
 
 
-@app.command("synth")
+@synth_app.callback()
 def synth(
+    ctx: typer.Context,
     residents: Annotated[int, typer.Option(help="residents of the region (about 70 resources each)")] = 100,
     seed: Annotated[
         int, typer.Option(help="random seed; the same seed and size give byte-identical files")
@@ -32,6 +36,8 @@ def synth(
     json_output: JsonOutput = False,
 ) -> None:
     """Synthesise a region: FHIR R4 NDJSON per institution, plus truth/ and region.json."""
+    if ctx.invoked_subcommand is not None:
+        return
     with progress_bar("synthesising residents", residents, enabled=not json_output) as advance:
         try:
             summary = generate_region(out, residents=residents, seed=seed, gzip=gzip, progress=advance)
@@ -61,7 +67,3 @@ def synth(
     console.print(
         f"ground truth: {summary.out_dir / 'truth'} (persons.csv, outbreaks.csv, ...)", markup=False
     )
-
-
-if __name__ == "__main__":
-    app()

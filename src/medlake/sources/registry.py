@@ -13,6 +13,9 @@ from medlake.sources.base import SourceKind
 #: kind → "module:Class"
 KINDS: dict[str, str] = {
     "fhir": "medlake.sources.fhir_files:FhirFiles",
+    "mqtt": "medlake.sources.devices.source:MqttDevices",
+    "notes": "medlake.sources.documents.source:NotesFolder",
+    "dicom": "medlake.sources.documents.source:DicomFolder",
 }
 
 

@@ -1,0 +1,73 @@
+"""``medlake ingest notes`` and ``medlake ingest dicom``: unstructured data into the raw layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medlake.cli.data import print_batch_reports
+from medlake.cli.options import Home, JsonOutput
+from medlake.cli.output import fail, progress_bar
+from medlake.sources.documents import ingest_dicom, ingest_notes
+from medlake.workspace import WorkspaceError, open_workspace
+
+Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
+
+
+def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
+    """Add ``medlake ingest notes`` and ``medlake ingest dicom``."""
+    ingest_app.command("notes")(ingest_notes_command)
+    ingest_app.command("dicom")(ingest_dicom_command)
+
+
+def ingest_notes_command(
+    path: Annotated[Path, typer.Argument(help="a note (.txt, .text, .md, .pdf) or a folder of them")],
+    institution: Institution,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Ingest clinical notes as DocumentReference (original + searchable text).
+
+    The patient comes from a JSON sidecar (note.txt.json: {"patient": "p1", "date": "2024-03-01",
+    "type": "<LOINC document type>"}) or the name PATIENT_DATE[_TYPE][_anything].txt;
+    notes with neither go to the quarantine.
+    """
+    try:
+        ws = open_workspace(home)
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from None
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    with progress_bar(f"ingesting notes of {institution}", None, enabled=not json_output) as advance:
+        try:
+            reports = ingest_notes(ws, path, institution, progress=advance)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
+
+
+def ingest_dicom_command(
+    path: Annotated[Path, typer.Argument(help="a DICOM file or a folder of them (any names, any depth)")],
+    institution: Institution,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="IANA zone of DICOM times lacking TimezoneOffsetFromUTC (else: dates only)"),
+    ] = None,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Ingest DICOM headers as one ImagingStudy per study; pixels stay in the files, which are referenced."""
+    try:
+        ws = open_workspace(home)
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from None
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    with progress_bar(f"ingesting DICOM of {institution}", None, enabled=not json_output) as advance:
+        try:
+            reports = ingest_dicom(ws, path, institution, timezone=timezone, progress=advance)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
