@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from medlake.cli import conformance, data, demo, devices, documents, sources, synth, workspace_commands
+from medlake.cli import conformance, data, demo, devices, documents, hl7, sources, synth, workspace_commands
 
 app = typer.Typer(
     name="medlake",
@@ -25,6 +25,7 @@ synth.synth_app.command("devices")(devices.synth_devices)
 demo.register(app)
 sources.register(app)
 documents.register(app, data.ingest_app)
+hl7.register(app, data.ingest_app)
 devices.register(app, data.ingest_app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 

@@ -13,6 +13,7 @@ from medlake.sources.base import SourceKind
 #: kind → "module:Class"
 KINDS: dict[str, str] = {
     "fhir": "medlake.sources.fhir_files:FhirFiles",
+    "hl7": "medlake.sources.hl7v2.source:Hl7Files",
     "mqtt": "medlake.sources.devices.source:MqttDevices",
     "notes": "medlake.sources.documents.source:NotesFolder",
     "dicom": "medlake.sources.documents.source:DicomFolder",

@@ -1,0 +1,367 @@
+"""A live MLLP listener: every message answered, and answered AA only once it is stored.
+
+Senders (interface engines, ADT and lab systems) connect over TCP and send MLLP-framed
+messages (``0x0B message 0x1C 0x0D``), each waiting for its ACK. The server (python-hl7's
+asyncio ``start_hl7_server``) hands every frame to one committer task, which gathers the
+frames waiting — briefly (``linger``, 20 ms) holding for one message per connected sender,
+since those all arrive just after the previous commit's ACKs — up to ``max_batch``, as
+one micro-batch: converts them, ingests them as one delivery through the common pipeline
+(validation, de-duplication, quarantine, one Delta commit per table) in a worker thread,
+and only when that returns — the data committed to the lake — sends each sender its ACK.
+While one micro-batch commits the next gathers, so concurrent senders share commits and
+a lone sender never waits for the timer. Nothing is ever acknowledged before it is
+durable: a crash between commit and ACK makes the sender resend, and the content-hash
+de-duplication makes the resend store nothing twice.
+
+ACK codes per message: AA stored (or already stored); AE read but content wrong —
+whole message quarantined, or some of its resources quarantined (MSA-3/ERR say which
+and why); AR not readable, or of a type/version not processed, or not stored for a reason
+unrelated to the message (the lake could not be written, the listener is stopping):
+the sender should resend it later. SIGTERM/SIGINT stop accepting, let every message
+already received commit and be answered, then close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow.dataset as pads
+from hl7.mllp import start_hl7_server
+
+from medlake.fhir.reading import Record
+from medlake.ingest import BatchReport, Delivery, ingest_deliveries
+from medlake.ingest.pipeline import check_institution
+from medlake.lake.layers import QUARANTINE, Layer
+from medlake.sources.hl7v2.ack import build_ack
+from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE, MessageConversion, convert_chunk
+from medlake.sources.hl7v2.files import SOURCE_KIND, check_timezone
+from medlake.sources.hl7v2.framing import END_BLOCK, START_BLOCK, Chunk, split_messages
+from medlake.workspace import Workspace
+
+log = logging.getLogger(__name__)
+FRAME_END = END_BLOCK + b"\r"
+DEFAULT_PORT = 2575
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+_STOP = object()
+
+
+@dataclass
+class ListenerStats:
+    """What the listener answered since it started (messages) and what it committed (resources)."""
+
+    received: int = 0
+    accepted: int = 0  # AA
+    errors: int = 0  # AE
+    rejected: int = 0  # AR
+    commits: int = 0
+    stored: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    #: the latest batch reports (a listener runs for months: only so many are kept)
+    reports: deque[BatchReport] = field(default_factory=lambda: deque(maxlen=1000))
+
+    def add(self, report: BatchReport) -> None:
+        self.commits += 1
+        self.stored += report.stored
+        self.quarantined += report.quarantined
+        self.duplicates += report.duplicates
+        self.reports.append(report)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "reports"}
+
+
+@dataclass
+class _Pending:
+    frame: bytes  # the frame's content, without the MLLP start and end blocks
+    source: str
+    answer: asyncio.Future[bytes]
+    complete: bool = True  # False: the connection closed before the end block
+
+
+class Hl7Listener:
+    """The MLLP server of one institution; ``start`` binds, ``stop`` drains and closes."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        institution: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        tz: str = DEFAULT_TIMEZONE,
+        max_batch: int = 500,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        linger: float = 0.02,
+        on_commit: Callable[[BatchReport, list[bytes]], None] | None = None,
+    ) -> None:
+        check_institution(institution)
+        check_timezone(tz)
+        # conversion and validation run inline in the commit thread: a process pool forked per
+        # micro-batch would cost more than the batch itself
+        self.workspace = Workspace(workspace.settings.model_copy(update={"ingest_workers": 1}))
+        self.institution, self.host, self.port, self.tz = institution, host, port, tz
+        self.max_batch, self.max_message_bytes, self.on_commit = max_batch, max_message_bytes, on_commit
+        self.linger = linger  # seconds a micro-batch waits for the other connected senders
+        self.stats = ListenerStats()
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._server: asyncio.Server | None = None
+        self._committer: asyncio.Task[None] | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._closing = False
+        self._answering = 0  # connections holding an answer not yet written
+        self._sequence = 0
+
+    @property
+    def uri(self) -> str:
+        return f"mllp://{self.host}:{self.port}"
+
+    async def start(self) -> tuple[str, int]:
+        """Bind (port 0 picks a free one) and start answering; returns the bound address."""
+        self._server = await start_hl7_server(
+            self._serve_connection, self.host, self.port, limit=self.max_message_bytes
+        )
+        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        self._committer = asyncio.create_task(self._commit_loop())
+        log.info("listening for HL7 v2 over MLLP on %s for %s", self.uri, self.institution)
+        return self.host, self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, answer everything already received, then close every connection."""
+        if self._server is None or self._closing:
+            return
+        self._closing = True
+        self._server.close()
+        self._queue.put_nowait(_STOP)
+        if self._committer is not None:
+            await self._committer
+        for _ in range(500):  # let every answered connection write its ACK before closing it
+            if not self._answering:
+                break
+            await asyncio.sleep(0.01)
+        for writer in list(self._connections):
+            writer.close()
+        for writer in list(self._connections):
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        await self._server.wait_closed()
+
+    # ---- connections -------------------------------------------------------------------------
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        source = f"mllp://{peer[0]}:{peer[1]}" if peer else self.uri
+        self._connections.add(writer)
+        try:
+            while not self._closing:
+                try:
+                    frame = await self._read_frame(reader)
+                except asyncio.IncompleteReadError as exc:
+                    partial = exc.partial.lstrip(b" \t\r\n\x00").removeprefix(START_BLOCK)
+                    if partial.strip():  # the sender went away mid-message: quarantined, never lost
+                        await self._submit(partial, source, complete=False)
+                    break
+                except asyncio.LimitOverrunError:
+                    await self._answer(writer, self._too_large())
+                    continue
+                self._answering += 1
+                try:
+                    await self._answer(writer, await self._submit(frame, source))
+                finally:
+                    self._answering -= 1
+        except ConnectionError:
+            pass  # the sender hung up; whatever it sent and we committed stays committed
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
+        """The next frame's content (no start or end block), tolerating line breaks between frames."""
+        try:
+            data = await reader.readuntil(FRAME_END)
+        except asyncio.LimitOverrunError:
+            await self._discard_frame(reader)
+            raise
+        frame = data[: -len(FRAME_END)].lstrip(b" \t\r\n\x00")
+        return frame.removeprefix(START_BLOCK)  # a frame without one is still read: lenient receiver
+
+    @staticmethod
+    async def _discard_frame(reader: asyncio.StreamReader) -> None:
+        """Drop an oversized frame up to its end block, so the connection stays usable."""
+        while True:
+            try:
+                await reader.readuntil(FRAME_END)
+                return
+            except asyncio.LimitOverrunError as exc:
+                await reader.readexactly(max(exc.consumed, 1))
+
+    async def _answer(self, writer: asyncio.StreamWriter, ack: bytes) -> None:
+        writer.write(START_BLOCK + ack + FRAME_END)
+        await writer.drain()
+
+    def _too_large(self) -> bytes:
+        self.stats.received += 1
+        self.stats.rejected += 1
+        reason = f"message larger than {self.max_message_bytes} bytes; not stored"
+        return build_ack(None, "AR", reason=reason, error_code="207", institution=self.institution)
+
+    async def _submit(self, frame: bytes, source: str, *, complete: bool = True) -> bytes:
+        loop = asyncio.get_running_loop()
+        if self._closing:  # after the last micro-batch was queued: not stored, say so
+            self.stats.received += 1
+            self.stats.rejected += 1
+            reason = "receiver is shutting down; resend later"
+            return build_ack(None, "AR", reason=reason, error_code="207", institution=self.institution)
+        pending = _Pending(frame, source, loop.create_future(), complete)
+        self._queue.put_nowait(pending)
+        return await pending.answer
+
+    # ---- committing ----------------------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            if item is _STOP:
+                break
+            batch: list[_Pending] = [item]  # type: ignore[list-item]
+            stopping = await self._gather(batch)
+            try:
+                acks = await asyncio.to_thread(self._commit, batch)
+            except Exception as exc:  # the lake or catalog failed: nothing of this batch is stored
+                log.exception("HL7 micro-batch of %d message(s) could not be stored", len(batch))
+                reason = f"not stored: {type(exc).__name__}: {exc}; resend later"
+                acks = [
+                    build_ack(None, "AR", reason=reason, error_code="207", institution=self.institution)
+                    for _ in batch
+                ]
+                self.stats.received += len(batch)
+                self.stats.rejected += len(batch)
+            for pending, ack in zip(batch, acks, strict=True):
+                if not pending.answer.done():
+                    pending.answer.set_result(ack)
+
+    async def _gather(self, batch: list[_Pending]) -> bool:
+        """Add what is waiting to ``batch``; True if the stop marker was met.
+
+        Senders wait for each ACK, so right after a commit they all send their next message
+        within milliseconds. Waiting up to ``linger`` for one message per connected sender
+        (never longer, never past ``max_batch``) makes the next commit carry them all,
+        instead of committing the first arrival alone and the rest a commit later: a commit
+        costs about the same for one message or hundreds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger
+        while len(batch) < self.max_batch:
+            if self._queue.empty():
+                remaining = deadline - loop.time()
+                if len(batch) >= len(self._connections) or remaining <= 0:
+                    return False
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout=remaining)
+                except TimeoutError:
+                    return False
+            else:
+                item = self._queue.get_nowait()
+            if item is _STOP:
+                return True
+            batch.append(item)  # type: ignore[arg-type]
+        return False
+
+    def _commit(self, batch: list[_Pending]) -> list[bytes]:
+        """Convert, ingest as one delivery, and return each frame's ACK (runs in a worker thread)."""
+        converted: list[tuple[int, list[MessageConversion]]] = []
+        records: list[Record] = []
+        digest = hashlib.sha256(f"hl7v2-mllp\x1f{self.tz}".encode())
+        for pending in batch:
+            self._sequence += 1
+            line = self._sequence
+            body = pending.frame
+            if not pending.complete:
+                chunks = [Chunk(1, body, error="truncated: the connection closed before the MLLP end block")]
+            else:
+                chunks = split_messages(body) or [Chunk(1, body, error="the MLLP frame holds no HL7 segment")]
+            conversions = [convert_chunk(chunk, self.tz) for chunk in chunks]
+            for conversion in conversions:
+                records.extend(conversion.records(pending.source, line))
+            converted.append((line, conversions))
+            digest.update(hashlib.sha256(body).digest())
+        delivery = Delivery(self.institution, SOURCE_KIND, self.uri, digest.hexdigest(), lambda: records)
+        details = {"listener": self.uri, "institution": self.institution, "messages": len(batch)}
+        [report] = ingest_deliveries(self.workspace, [delivery], details=details)
+        self.stats.add(report)
+        expected = sum(1 for r in records if r.error is not None)
+        late = self._pipeline_rejections(report.batch_id) if report.quarantined > expected else {}
+        acks = [self._ack(conversions, late.get(line, [])) for line, conversions in converted]
+        if self.on_commit is not None:
+            self.on_commit(report, [p.frame for p in batch])
+        return acks
+
+    def _ack(self, conversions: list[MessageConversion], late: list[str]) -> bytes:
+        """One ACK per frame (a frame normally holds one message; a batch frame gets the worst code)."""
+        worst = max(conversions, key=lambda c: ("AA", "AE", "AR").index(c.ack_code))
+        code, reason, error_code = worst.ack_code, worst.reason, worst.error_code
+        if late and code == "AA":
+            code, reason, error_code = "AE", "; ".join(late), "102"
+        self.stats.received += 1
+        if code == "AA":
+            self.stats.accepted += 1
+        elif code == "AE":
+            self.stats.errors += 1
+        else:
+            self.stats.rejected += 1
+        header = next((c.header for c in conversions if c.header is not None), None)
+        return build_ack(header, code, reason=reason, error_code=error_code, institution=self.institution)
+
+    def _pipeline_rejections(self, batch_id: str) -> dict[int, list[str]]:
+        """Resources the pipeline's validation quarantined, by line: rare (a converter defect)."""
+        dataset = self.workspace.lake.dataset(self.workspace.lake.uri(Layer.RAW, QUARANTINE))
+        if dataset is None:
+            return {}
+        rows = dataset.to_table(
+            columns=["line", "stage", "reason"],
+            filter=(pads.field("batch_id") == batch_id)
+            & pads.field("stage").isin(["validation", "structure"]),
+        ).to_pylist()
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["line"], []).append(f"{row['stage']}: {row['reason']}")
+        return found
+
+
+async def serve(
+    workspace: Workspace,
+    institution: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    tz: str = DEFAULT_TIMEZONE,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[str, int], None] | None = None,
+    **options: object,
+) -> ListenerStats:
+    """Run a listener until ``stop`` is set or SIGTERM/SIGINT arrives; then drain and close."""
+    listener = Hl7Listener(workspace, institution, host=host, port=port, tz=tz, **options)  # type: ignore[arg-type]
+    bound_host, bound_port = await listener.start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    if on_ready is not None:
+        on_ready(bound_host, bound_port)
+    try:
+        await stop.wait()
+    finally:
+        await listener.stop()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    return listener.stats
