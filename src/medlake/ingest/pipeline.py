@@ -357,9 +357,13 @@ def _new_resources(
     existing = workspace.lake.files(raw_uri, f"institution = {quote(institution)}")
     known = ""
     if existing:
-        engine.register(
-            "existing", pads.dataset(existing, format="parquet").to_table(columns=["content_hash"])
+        # Only resources with an id in this group can repeat earlier content: read just their
+        # hashes, so the cost is a scan of one column, not the lake's hashes in memory.
+        ids = pq.read_table(accepted, columns=["resource_id"]).column(0).unique()
+        hashes = pads.dataset(existing, format="parquet").to_table(
+            columns=["content_hash"], filter=pads.field("resource_id").isin(ids)
         )
+        engine.register("existing", hashes)
         known = "WHERE content_hash NOT IN (SELECT content_hash FROM existing)"
     columns = ", ".join(engine.dialect.quote_identifier(f.name) for f in schemas.RAW_RESOURCES)
     query = f"""
@@ -405,8 +409,8 @@ def unresolved_references(workspace: Workspace, institution: str, accepted: Path
     with workspace.engine() as engine:
         quote = engine.dialect.string_literal
         if raw_files:
-            columns = ["resource_type", "resource_id", "identifiers"]
-            engine.register("known_rows", pads.dataset(raw_files, format="parquet").to_table(columns=columns))
+            # registered lazily: the engine scans only the columns it needs, streaming
+            engine.register("known_rows", pads.dataset(raw_files, format="parquet"))
         else:
             empty = "resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[]"
             engine.sql(f"CREATE TEMP TABLE known_rows ({empty})")
