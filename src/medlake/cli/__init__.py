@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import typer
 
-from medlake.cli import conformance, data, demo, devices, documents, hl7, sources, synth, workspace_commands
+from medlake.cli import (
+    conformance,
+    data,
+    demo,
+    devices,
+    documents,
+    hl7,
+    link,
+    sources,
+    synth,
+    tabular,
+    workspace_commands,
+)
 
 app = typer.Typer(
     name="medlake",
@@ -22,11 +34,17 @@ workspace_commands.register(app)
 data.register(app)
 synth.register(app)
 synth.synth_app.command("devices")(devices.synth_devices)
+synth.synth_app.command("his")(tabular.synth_his)
+synth.synth_app.command("exports")(tabular.synth_exports)
 demo.register(app)
 sources.register(app)
 documents.register(app, data.ingest_app)
 hl7.register(app, data.ingest_app)
+tabular.register(app, data.ingest_app)
 devices.register(app, data.ingest_app)
+app.add_typer(
+    link.app, name="link", help="The master patient index: link records of one person across institutions."
+)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
