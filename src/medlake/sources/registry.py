@@ -13,6 +13,9 @@ from medlake.sources.base import SourceKind
 #: kind → "module:Class"
 KINDS: dict[str, str] = {
     "fhir": "medlake.sources.fhir_files:FhirFiles",
+    "csv": "medlake.sources.tabular.source:CsvFiles",
+    "excel": "medlake.sources.tabular.source:ExcelFiles",
+    "sql": "medlake.sources.database.source:SqlDatabase",
     "hl7": "medlake.sources.hl7v2.source:Hl7Files",
     "mqtt": "medlake.sources.devices.source:MqttDevices",
     "notes": "medlake.sources.documents.source:NotesFolder",

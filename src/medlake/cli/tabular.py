@@ -1,0 +1,215 @@
+"""``medlake ingest csv|excel|sql``: exports and hospital databases, converted by declarative mappings.
+
+Also the demo data for them: ``synth_his`` (a demo HIS in any database) and
+``synth_exports`` (the region's CSV/Excel exports), command functions the main app wires.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medlake.cli.data import print_batch_reports
+from medlake.cli.options import Home, JsonOutput
+from medlake.cli.output import console, fail, print_json, progress_bar
+from medlake.config import resolve_home
+from medlake.sources import secrets
+from medlake.sources.database import Overrides, SqlImportError, import_sql
+from medlake.sources.database.connection import DatabaseUrlError, display_url, scrub
+from medlake.sources.his_demo import apply_changes, create_and_fill
+from medlake.sources.tabular.demo_exports import write_demo_exports, write_demo_workbook
+from medlake.sources.tabular.excel_files import WorkbookError
+from medlake.sources.tabular.files import ingest_csv, ingest_excel
+from medlake.sources.tabular.mapping import MappingError, load_mapping
+from medlake.workspace import Workspace, WorkspaceError, open_workspace
+
+Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
+MappingOption = Annotated[
+    str,
+    typer.Option("--mapping", "-m", help="mapping file (YAML), or a shipped mapping's name (e.g. his-demo)"),
+]
+TableOption = Annotated[
+    str | None, typer.Option("--table", help="the mapping's table to use, when it has several")
+]
+
+
+def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
+    """Add ``ingest csv``, ``ingest excel`` and ``ingest sql`` to ``ingest_app``."""
+    ingest_app.command("csv")(ingest_csv_command)
+    ingest_app.command("excel")(ingest_excel_command)
+    ingest_app.command("sql")(ingest_sql_command)
+
+
+def _workspace(home: Path | None) -> Workspace:
+    try:
+        return open_workspace(home)
+    except WorkspaceError as exc:
+        raise fail(str(exc)) from None
+
+
+def ingest_csv_command(
+    path: Annotated[Path, typer.Argument(help="a CSV file, or a folder of .csv/.tsv/.txt files")],
+    mapping: MappingOption,
+    institution: Institution,
+    table: TableOption = None,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Ingest CSV exports: each row becomes FHIR resources by the mapping; one batch per file.
+
+    Rows that do not convert (broken quoting, a value of the wrong type, an unknown code or
+    unit, a column missing from the header) are quarantined as received, with the reason.
+    """
+    ws = _workspace(home)
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    try:
+        with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
+            reports = ingest_csv(ws, path, load_mapping(mapping), institution, table, progress=advance)
+    except (MappingError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
+
+
+def ingest_excel_command(
+    path: Annotated[Path, typer.Argument(help="an .xlsx/.xlsm workbook, or a folder of them")],
+    mapping: MappingOption,
+    institution: Institution,
+    sheet: Annotated[
+        str | None,
+        typer.Option("--sheet", "-s", help="the sheet to read (default: the mapping's, else the first)"),
+    ] = None,
+    table: TableOption = None,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Ingest one sheet of Excel workbooks: each row becomes FHIR resources by the mapping."""
+    ws = _workspace(home)
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    try:
+        with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
+            reports = ingest_excel(
+                ws, path, load_mapping(mapping), institution, sheet, table, progress=advance
+            )
+    except (MappingError, WorkbookError, ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
+
+
+def ingest_sql_command(
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="SQLAlchemy URL, e.g. 'postgresql+psycopg://reader:${HIS_PASSWORD}@his-db/his' "
+            "(quote it; ${NAME} comes from the environment or secrets.toml)"
+        ),
+    ],
+    mapping: MappingOption,
+    institution: Institution,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="import only this mapping table (repeatable)")
+    ] = None,
+    incremental: Annotated[
+        str | None, typer.Option(help="override the mapping: none, append or lastmodified")
+    ] = None,
+    check_column: Annotated[str | None, typer.Option(help="override the check column (one --table)")] = None,
+    last_value: Annotated[
+        str | None, typer.Option(help="start after this value instead of the stored one (one --table)")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="rows per delivery (batch)")] = None,
+    commit_rows: Annotated[
+        int | None, typer.Option(help="rows per lake commit; the last value advances after each")
+    ] = None,
+    source_id: Annotated[
+        str | None,
+        typer.Option(
+            help="where the last values are kept (default: institution + database); a registered "
+            "source's id continues that source's state"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each commit to stderr")] = False,
+    home: Home = None,
+    json_output: JsonOutput = False,
+) -> None:
+    """Import tables of a hospital database (the Sqoop job): full, or incremental by a check column.
+
+    ``append`` reads rows whose check column (a growing id) is above the last value;
+    ``lastmodified`` rows whose timestamp is at or after it, so changed rows become newer
+    versions. The last value advances in the catalog only after the rows are committed.
+    """
+    ws = _workspace(home)
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    resolved = url
+    try:
+        resolved = secrets.resolve(url, ws.home)
+        overrides = Overrides(incremental, check_column, last_value, chunk_size, commit_rows)
+        with progress_bar(f"importing {display_url(resolved)}", None, enabled=not json_output) as advance:
+            reports = import_sql(
+                ws,
+                resolved,
+                load_mapping(mapping),
+                institution,
+                source_id=source_id,
+                tables=table or None,
+                overrides=overrides,
+                progress=advance,
+            )
+    except secrets.MissingSecret as exc:
+        raise fail(str(exc.args[0])) from None
+    except (SqlImportError, DatabaseUrlError, MappingError, ValueError) as exc:
+        raise fail(secrets.redact(scrub(str(exc), resolved))) from None
+    print_batch_reports(reports, json_output)
+
+
+def synth_his(
+    url: Annotated[str, typer.Argument(help="SQLAlchemy URL of the database to (re)create the demo HIS in")],
+    patients: Annotated[int, typer.Option(help="patients to create (about 18 rows each)")] = 100,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same rows")] = 1,
+    changes: Annotated[
+        bool,
+        typer.Option("--changes", help="do not recreate: apply one day of changes (new and updated rows)"),
+    ] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """Create and fill the demo hospital information system, or change it as a day in the hospital would."""
+    try:
+        resolved = secrets.resolve(url, resolve_home())
+    except secrets.MissingSecret as exc:
+        raise fail(str(exc.args[0])) from None
+    try:
+        summary = apply_changes(resolved, seed) if changes else create_and_fill(resolved, patients, seed)
+    except Exception as exc:  # a database error of any kind: show it without the secret
+        raise fail(scrub(f"{display_url(resolved)}: {type(exc).__name__}: {exc}", resolved)) from None
+    if json_output:
+        print_json(summary.as_dict())
+        return
+    action = "changed" if changes else "created"
+    console.print(
+        f"{action} the demo HIS in {display_url(resolved)}: inserted {summary.inserted}", markup=False
+    )
+    if summary.updated:
+        console.print(f"updated {summary.updated}", markup=False)
+
+
+def synth_exports(
+    out: Annotated[
+        Path, typer.Option(help="folder for patients.csv, lab-results.csv and exports.xlsx")
+    ] = Path("demo-exports"),
+    patients: Annotated[int, typer.Option(help="patients in the exports")] = 50,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    json_output: JsonOutput = False,
+) -> None:
+    """Write the region's demo CSV and Excel exports (mappings: region-patients, region-lab-results)."""
+    written = {name: str(path) for name, path in write_demo_exports(out, patients, seed).items()}
+    written["workbook"] = str(write_demo_workbook(out / "exports.xlsx", patients, seed))
+    if json_output:
+        print_json(written)
+        return
+    for name, path in written.items():
+        console.print(f"{name}: {path}", markup=False)
