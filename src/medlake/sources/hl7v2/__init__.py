@@ -3,7 +3,7 @@
     reports = ingest_hl7_path(workspace, Path("inbox/adt"), "hosp-north", tz="Europe/Paris")
     conversion = convert_message(message_bytes)   # .resources, .failures, .ack_code, .reason
 
-See ``docs/sources-hl7v2.md`` for the mapping, the ids and the acknowledgement rules.
+See ``docs/sources.md`` for the mapping, the ids and the acknowledgement rules.
 """
 
 from medlake.sources.hl7v2.ack import build_ack

@@ -1,6 +1,6 @@
 """Tabular sources: CSV and Excel exports converted to FHIR by declarative mappings.
 
-A mapping (YAML; see ``mapping`` and ``docs/sources-tabular.md``) declares columns with
+A mapping (YAML; see ``mapping`` and ``docs/sources.md``) declares columns with
 types and formats, code tables, units and conversions, and per row the FHIR resources to
 make. The same mapping engine serves the database import (``medlake.sources.database``).
 """

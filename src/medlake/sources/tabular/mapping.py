@@ -2,7 +2,7 @@
 
 One file describes one export or one hospital database: code tables, units and
 conversions shared by all its tables, and per table the columns (type, format, which
-must be present) and the resources each row makes. ``docs/sources-tabular.md`` is the
+must be present) and the resources each row makes. ``docs/sources.md`` is the
 guide to writing one; the files under ``mappings/`` are worked examples.
 
 YAML rather than TOML because a mapping is mostly FHIR-shaped templates, nested several
