@@ -1,6 +1,7 @@
 """``kill -9`` at any moment of ingest or build, then a re-run, gives exactly a clean run's tables.
 
-A child process runs ingest (two institutions, worker pool on) and build. It is killed
+A child process runs ingest (FHIR files of three institutions, HL7 v2 files and CSV
+exports of two more, worker pool on) and build. It is killed
 with SIGKILL after increasing delays, each time resumed from where it died, and finally
 run to the end. Every table of the lake and every batch of the catalog must then equal
 those of an uninterrupted run over the same files; only ``received_at`` (the wall-clock
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from medlake.sources.tabular.demo_exports import write_demo_exports
 from medlake.synth import generate_region
 from medlake.workspace import init_workspace, open_workspace
 
@@ -27,12 +29,19 @@ import sys
 from pathlib import Path
 from medlake.ingest import ingest_path
 from medlake.layers.build import build_all
+from medlake.sources.hl7v2 import ingest_hl7_path
+from medlake.sources.tabular.files import ingest_csv
 from medlake.workspace import open_workspace
 ws = open_workspace(sys.argv[1])
-for folder in sys.argv[2:]:
+hl7, exports, *folders = sys.argv[2:]
+for folder in folders:
     ingest_path(ws, Path(folder), Path(folder).name)
+ingest_hl7_path(ws, Path(hl7), "hosp-hl7")
+ingest_csv(ws, Path(exports) / "patients.csv", "region-patients", "chc-csv")
+ingest_csv(ws, Path(exports) / "lab-results.csv", "region-lab-results", "chc-csv")
 build_all(ws)
 """
+HL7_CORPUS = Path(__file__).parents[1] / "sources" / "hl7v2" / "corpus"
 
 
 def snapshot(home: Path) -> dict[str, list[tuple]]:
@@ -80,6 +89,8 @@ def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     shutil.copy(
         Path(__file__).parents[1] / "ingest" / "corpus" / "mixed.ndjson", folders[0] / "zz-mixed.ndjson"
     )
+    exports = write_demo_exports(tmp_path / "exports", patients=80, seed=4)["region-patients"].parent
+    folders = [HL7_CORPUS, exports, *folders]  # the order the pipeline script takes them in
 
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
     for home in (clean, crashed):
@@ -99,5 +110,7 @@ def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     assert set(actual) == set(expected)
     assert any(name.startswith("warehouse.") for name in expected), "the build ran"
     assert expected["raw.quarantine"], "some records were quarantined"
+    institutions = {row[0] for row in expected["raw.resources"]}
+    assert {"hosp-hl7", "chc-csv"} <= institutions, "HL7 and CSV sources took part"
     for name in expected:
         assert actual[name] == expected[name], f"{name} differs after crash recovery"
