@@ -10,11 +10,10 @@ import typer
 
 from medlake.cli.data import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, errors, fail, print_json
+from medlake.cli.output import console, errors, fail, print_json, workspace_or_exit
 from medlake.sources import secrets
 from medlake.sources.devices.stream import MqttStream, StreamOptions, stop_on_signals
 from medlake.sources.devices.synth import bedsides, publish_vitals, write_registry
-from medlake.workspace import WorkspaceError, open_workspace
 
 stream_app = typer.Typer(
     help="Long-running consumers that land streamed data in the raw layer.", no_args_is_help=True
@@ -77,10 +76,7 @@ def stream_mqtt(
     micro-batch, acknowledges it and disconnects. Bad payloads and unknown devices go to
     the quarantine. Runs until stopped unless --max-messages, --idle-exit or --duration.
     """
-    try:
-        ws = open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
+    ws = workspace_or_exit(home)
     try:
         options = StreamOptions(
             topics=topic,

@@ -9,9 +9,8 @@ import typer
 
 from medlake.cli.data import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import fail, progress_bar
+from medlake.cli.output import fail, progress_bar, workspace_or_exit
 from medlake.sources.documents import ingest_dicom, ingest_notes
-from medlake.workspace import WorkspaceError, open_workspace
 
 Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 
@@ -34,10 +33,7 @@ def ingest_notes_command(
     "type": "<LOINC document type>"}) or the name PATIENT_DATE[_TYPE][_anything].txt;
     notes with neither go to the quarantine.
     """
-    try:
-        ws = open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     with progress_bar(f"ingesting notes of {institution}", None, enabled=not json_output) as advance:
@@ -59,10 +55,7 @@ def ingest_dicom_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest DICOM headers as one ImagingStudy per study; pixels stay in the files, which are referenced."""
-    try:
-        ws = open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     with progress_bar(f"ingesting DICOM of {institution}", None, enabled=not json_output) as advance:

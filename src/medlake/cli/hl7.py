@@ -12,11 +12,10 @@ import typer
 
 from medlake.cli.data import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, errors, fail, print_json, progress_bar
+from medlake.cli.output import console, errors, fail, print_json, progress_bar, workspace_or_exit
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE
 from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
 from medlake.sources.hl7v2.listener import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, serve
-from medlake.workspace import Workspace, WorkspaceError, open_workspace
 
 Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 Timezone = Annotated[
@@ -45,13 +44,6 @@ def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
     return sub
 
 
-def _workspace(home: Path | None) -> Workspace:
-    try:
-        return open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
-
-
 def ingest_hl7(
     path: Annotated[
         Path, typer.Argument(help="a file or folder of HL7 v2 messages (.hl7; plain, batch or MLLP-framed)")
@@ -66,7 +58,7 @@ def ingest_hl7(
     Each message is kept whole as a Binary and converted to Patient, Encounter, Observation
     and DiagnosticReport; what cannot be converted is quarantined with the reason.
     """
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     try:
@@ -101,7 +93,7 @@ def listen_hl7(
     AE when a message (or part of it) was quarantined, AR when it cannot be read, is of a type
     not processed, or could not be stored (resend later). Stops cleanly on SIGTERM or Ctrl-C.
     """
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     try:
         check_timezone(timezone)
     except ValueError as exc:

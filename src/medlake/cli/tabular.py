@@ -15,7 +15,7 @@ import typer
 
 from medlake.cli.data import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, progress_bar
+from medlake.cli.output import console, fail, print_json, progress_bar, workspace_or_exit
 from medlake.config import resolve_home
 from medlake.sources import secrets
 from medlake.sources.database import Overrides, SqlImportError, import_sql
@@ -25,7 +25,6 @@ from medlake.sources.tabular.demo_exports import write_demo_exports, write_demo_
 from medlake.sources.tabular.excel_files import WorkbookError
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
 from medlake.sources.tabular.mapping import MappingError, load_mapping
-from medlake.workspace import Workspace, WorkspaceError, open_workspace
 
 Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 MappingOption = Annotated[
@@ -44,13 +43,6 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     ingest_app.command("sql")(ingest_sql_command)
 
 
-def _workspace(home: Path | None) -> Workspace:
-    try:
-        return open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
-
-
 def ingest_csv_command(
     path: Annotated[Path, typer.Argument(help="a CSV file, or a folder of .csv/.tsv/.txt files")],
     mapping: MappingOption,
@@ -64,7 +56,7 @@ def ingest_csv_command(
     Rows that do not convert (broken quoting, a value of the wrong type, an unknown code or
     unit, a column missing from the header) are quarantined as received, with the reason.
     """
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     try:
@@ -88,7 +80,7 @@ def ingest_excel_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest one sheet of Excel workbooks: each row becomes FHIR resources by the mapping."""
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     try:
@@ -142,7 +134,7 @@ def ingest_sql_command(
     ``lastmodified`` rows whose timestamp is at or after it, so changed rows become newer
     versions. The last value advances in the catalog only after the rows are committed.
     """
-    ws = _workspace(home)
+    ws = workspace_or_exit(home)
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     resolved = url
