@@ -12,11 +12,13 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.options import JsonOutput
-from medlake.cli.output import console, fail, print_json, table
+from medlake.cli.options import Home, JsonOutput
+from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
 from medlake.link.evaluate import evaluate_csv
 from medlake.link.records import RecordError
 from medlake.link.settings import LinkSettings
+from medlake.link.workspace import link_workspace
+from medlake.workspace import WorkspaceError
 
 app = typer.Typer(help="The master patient index: link person records to persons.", no_args_is_help=True)
 
@@ -97,3 +99,36 @@ def evaluate(
         ("seconds", result.seconds),
     ]
     console.print(table(f"pairwise linkage accuracy of {csv_path.name}", ["measure", "value"], rows))
+
+
+@app.command("run")
+def run(
+    home: Home = None,
+    match_threshold: Annotated[float, typer.Option(help="match probability to link automatically")] = 0.95,
+    review_threshold: Annotated[
+        float, typer.Option(help="match probability from which pairs go to review")
+    ] = 0.5,
+    json_output: JsonOutput = False,
+) -> None:
+    """Link the workspace's patients (warehouse.person_record) into persons: writes warehouse.person_link.
+
+    Pairs for review are counted but not stored yet; person ids are rebuilt on every run.
+    """
+    ws = workspace_or_exit(home)
+    try:
+        settings = LinkSettings(match_threshold=match_threshold, review_threshold=review_threshold)
+        report = link_workspace(ws, settings)
+    except (RecordError, ValueError, WorkspaceError) as exc:
+        raise fail(str(exc)) from None
+    if json_output:
+        print_json(report.as_dict())
+        return
+    rows = [
+        ("persons", report.persons),
+        ("records", report.records),
+        ("pairs linked automatically", report.pairs_matched),
+        ("pairs for review (not stored)", report.pairs_for_review),
+        ("partial birth dates (not compared)", report.partial_birth_dates),
+        ("table written", f"{report.table} (version {report.version})"),
+    ]
+    console.print(table("master patient index", ["measure", "value"], rows))
