@@ -1,4 +1,4 @@
-"""The demo region end to end: synthesise, ingest every institution, build, summarise.
+"""The demo region end to end: synthesise, ingest every institution, build, link, summarise.
 
 This is what the README's first command runs; it doubles as the smallest complete
 example of the Python API.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from medlake.ingest import BatchReport, ingest_path
 from medlake.layers.build import build_all
+from medlake.link.workspace import link_workspace
 from medlake.synth import generate_region
 from medlake.workspace import Workspace, init_workspace
 
@@ -23,6 +24,7 @@ class DemoSummary:
     exports: str
     institutions: dict[str, dict[str, int]] = field(default_factory=dict)
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
+    persons: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
 
 
@@ -50,12 +52,19 @@ def run_demo(
         )
         summary.institutions[inst_id] = _totals(reports)
     build_all(workspace, progress=_step(progress, "building"))
+    linked = link_workspace(workspace)
+    summary.persons = {
+        "patient_records": linked.records,
+        "persons": linked.persons,
+        "pairs_for_review": linked.pairs_for_review,
+    }
     summary.layers = _layers(workspace)
     home = workspace.home
     summary.examples = [
         f"medlake --help; export MEDLAKE_HOME={home}",
         'medlake sql "SELECT institution, count(*) AS patients FROM warehouse.patient GROUP BY ALL"',
         "medlake catalog warehouse.observation",
+        'medlake sql "SELECT person_id, count(*) AS records FROM warehouse.person_link GROUP BY 1 ORDER BY 2 DESC"',  # noqa: E501
         "medlake quarantine --json",
         f"python -c \"import medlake; print(medlake.open_workspace('{home}').table('warehouse.patient'))\"",
     ]

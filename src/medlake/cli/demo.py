@@ -55,6 +55,11 @@ def demo(
     for layer in ("raw", "integrated", "warehouse", "marts"):
         if layer in summary.layers:
             console.print(table(f"{layer} layer", ["table", "rows"], sorted(summary.layers[layer].items())))
+    p = summary.persons
+    console.print(
+        f"persons: {p['persons']:,} residents from {p['patient_records']:,} patient records "
+        f"({p['pairs_for_review']} pairs for clerical review) -> warehouse.person_link"
+    )
     console.print(
         f"exports:   {summary.exports}\nworkspace: {summary.workspace} (lake under lake/, catalog.db)"
     )
