@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 
+from medlake.cli.ingesting import Institution, run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
 from medlake.fhir.reading import find_files
-from medlake.ingest import BatchReport, ingest_path
+from medlake.ingest import ingest_path
 from medlake.lake.layers import QUARANTINE, Layer
 from medlake.layers.build import build_all
 
@@ -33,21 +34,20 @@ def ingest_fhir(
     path: Annotated[
         Path, typer.Argument(help="a file or folder of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json)")
     ],
-    institution: Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")],
+    institution: Institution,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
-    ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
-    total = sum(_count_lines(f) for f in find_files(path)) or None
-    with progress_bar(f"ingesting {institution}", total, enabled=not json_output) as advance:
-        try:
-            reports = ingest_path(ws, path, institution, progress=advance)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-    print_batch_reports(reports, json_output)
+    total = (sum(_count_lines(f) for f in find_files(path)) or None) if path.exists() else None
+    run_ingest(
+        home,
+        path,
+        institution,
+        json_output,
+        lambda ws, advance: ingest_path(ws, path, institution, progress=advance),
+        total=total,
+    )
 
 
 def _count_lines(file: Path) -> int:
@@ -56,30 +56,6 @@ def _count_lines(file: Path) -> int:
         with file.open("rb") as handle:
             return sum(1 for _ in handle)
     return 0
-
-
-def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
-    if json_output:
-        print_json([r.as_dict() for r in reports])
-        return
-    rows = [
-        (
-            Path(r.source).name,
-            r.status,
-            r.received,
-            r.stored,
-            r.quarantined,
-            r.duplicates,
-            r.unresolved_references,
-        )
-        for r in reports
-    ]
-    totals = [
-        sum(getattr(r, k) for r in reports) for k in ("received", "stored", "quarantined", "duplicates")
-    ]
-    rows.append(("total", "", *totals, sum(r.unresolved_references for r in reports)))
-    columns = ["file", "status", "received", "stored", "quarantined", "duplicates", "unresolved refs"]
-    console.print(table("batches", columns, rows))
 
 
 def build(home: Home = None, json_output: JsonOutput = False) -> None:

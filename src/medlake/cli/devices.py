@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.data import print_batch_reports
+from medlake.cli.ingesting import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, workspace_or_exit
 from medlake.sources import secrets

@@ -7,12 +7,9 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.data import print_batch_reports
+from medlake.cli.ingesting import Institution, run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import fail, progress_bar, workspace_or_exit
 from medlake.sources.documents import ingest_dicom, ingest_notes
-
-Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
@@ -33,15 +30,13 @@ def ingest_notes_command(
     "type": "<LOINC document type>"}) or the name PATIENT_DATE[_TYPE][_anything].txt;
     notes with neither go to the quarantine.
     """
-    ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
-    with progress_bar(f"ingesting notes of {institution}", None, enabled=not json_output) as advance:
-        try:
-            reports = ingest_notes(ws, path, institution, progress=advance)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-    print_batch_reports(reports, json_output)
+    run_ingest(
+        home,
+        path,
+        institution,
+        json_output,
+        lambda ws, advance: ingest_notes(ws, path, institution, progress=advance),
+    )
 
 
 def ingest_dicom_command(
@@ -55,12 +50,10 @@ def ingest_dicom_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest DICOM headers as one ImagingStudy per study; pixels stay in the files, which are referenced."""
-    ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
-    with progress_bar(f"ingesting DICOM of {institution}", None, enabled=not json_output) as advance:
-        try:
-            reports = ingest_dicom(ws, path, institution, timezone=timezone, progress=advance)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
-    print_batch_reports(reports, json_output)
+    run_ingest(
+        home,
+        path,
+        institution,
+        json_output,
+        lambda ws, advance: ingest_dicom(ws, path, institution, timezone=timezone, progress=advance),
+    )

@@ -10,14 +10,13 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.data import print_batch_reports
+from medlake.cli.ingesting import Institution, print_batch_reports
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, progress_bar, workspace_or_exit
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE
 from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
 from medlake.sources.hl7v2.listener import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, serve
 
-Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 Timezone = Annotated[
     str,
     typer.Option(

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.data import print_batch_reports
+from medlake.cli.ingesting import Institution, print_batch_reports, run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, progress_bar, workspace_or_exit
 from medlake.config import resolve_home
@@ -26,7 +26,6 @@ from medlake.sources.tabular.excel_files import WorkbookError
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
 from medlake.sources.tabular.mapping import MappingError, load_mapping
 
-Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
 MappingOption = Annotated[
     str,
     typer.Option("--mapping", "-m", help="mapping file (YAML), or a shipped mapping's name (e.g. his-demo)"),
@@ -56,15 +55,14 @@ def ingest_csv_command(
     Rows that do not convert (broken quoting, a value of the wrong type, an unknown code or
     unit, a column missing from the header) are quarantined as received, with the reason.
     """
-    ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
-    try:
-        with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
-            reports = ingest_csv(ws, path, load_mapping(mapping), institution, table, progress=advance)
-    except (MappingError, ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
-    print_batch_reports(reports, json_output)
+    run_ingest(
+        home,
+        path,
+        institution,
+        json_output,
+        lambda ws, advance: ingest_csv(ws, path, load_mapping(mapping), institution, table, progress=advance),
+        errors=(MappingError, ValueError, OSError),
+    )
 
 
 def ingest_excel_command(
@@ -80,17 +78,16 @@ def ingest_excel_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest one sheet of Excel workbooks: each row becomes FHIR resources by the mapping."""
-    ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
-    try:
-        with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
-            reports = ingest_excel(
-                ws, path, load_mapping(mapping), institution, sheet, table, progress=advance
-            )
-    except (MappingError, WorkbookError, ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
-    print_batch_reports(reports, json_output)
+    run_ingest(
+        home,
+        path,
+        institution,
+        json_output,
+        lambda ws, advance: ingest_excel(
+            ws, path, load_mapping(mapping), institution, sheet, table, progress=advance
+        ),
+        errors=(MappingError, WorkbookError, ValueError, OSError),
+    )
 
 
 def ingest_sql_command(

@@ -1,0 +1,67 @@
+"""What every ``medlake ingest …`` command shares: the institution option, the run, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
+from medlake.ingest import BatchReport
+from medlake.workspace import Workspace
+
+Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
+Ingest = Callable[[Workspace, Callable[[int], None]], list[BatchReport]]
+
+
+def run_ingest(
+    home: Path | None,
+    path: Path,
+    institution: str,
+    json_output: bool,
+    ingest: Ingest,
+    *,
+    errors: tuple[type[Exception], ...] = (ValueError,),
+    total: int | None = None,
+) -> list[BatchReport]:
+    """Open the workspace, check the input exists, run ``ingest`` with a progress bar, print reports.
+
+    ``errors`` are the exceptions that mean bad input or settings: they end the command with
+    their message (exit 1) instead of a traceback.
+    """
+    ws = workspace_or_exit(home)
+    if not path.exists():
+        raise fail(f"no such file or folder: {path}")
+    try:
+        with progress_bar(f"ingesting {institution}", total, enabled=not json_output) as advance:
+            reports = ingest(ws, advance)
+    except errors as exc:
+        raise fail(str(exc)) from None
+    print_batch_reports(reports, json_output)
+    return reports
+
+
+def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
+    if json_output:
+        print_json([r.as_dict() for r in reports])
+        return
+    rows = [
+        (
+            Path(r.source).name,
+            r.status,
+            r.received,
+            r.stored,
+            r.quarantined,
+            r.duplicates,
+            r.unresolved_references,
+        )
+        for r in reports
+    ]
+    totals = [
+        sum(getattr(r, k) for r in reports) for k in ("received", "stored", "quarantined", "duplicates")
+    ]
+    rows.append(("total", "", *totals, sum(r.unresolved_references for r in reports)))
+    columns = ["file", "status", "received", "stored", "quarantined", "duplicates", "unresolved refs"]
+    console.print(table("batches", columns, rows))
