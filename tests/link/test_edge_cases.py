@@ -11,10 +11,22 @@ import pandas as pd
 import pytest
 
 from medlake.link import Decision, LinkSettings, Reason, link_records
+from medlake.link.standardise import verified_identifiers
 from medlake.link.synthetic import generate_person_records
+from medlake.synth.identifiers import luhn_check_digit
 
 HOME = {"address": "14 Larkspur Lane", "city": "Wexcombe", "postcode": "W-4471", "state": "Region Q"}
 ELSEWHERE = {"address": "3 Quarry Road", "city": "Dunmarrow", "postcode": "D-9120", "state": "Region Z"}
+
+
+def _nid(body: str) -> str:
+    """A national id that passes the Luhn check (the default ``identifier_check``): a verified id."""
+    return body + luhn_check_digit(body)
+
+
+def _mistyped(identifier: str) -> str:
+    """The id with its fourth digit keyed one off: fails the Luhn check."""
+    return identifier[:3] + str((int(identifier[3]) + 1) % 10) + identifier[4:]
 
 
 def _record(record_id: str, given: str, family: str, birth_date: str, sex: str, **fields: str | None) -> dict:
@@ -30,7 +42,13 @@ EDGE_RECORDS = [
     _record("twin-3", "Thaddeus", "Quennell", "1990-04-12", "m", phone="0301 555 0101"),
     # Same name and birth date, everything else different (two people, both with national ids).
     _record(
-        "namesake-1", "Margaret", "Ashdown", "1975-06-30", "f", phone="0401 222 333", identifier="900000101"
+        "namesake-1",
+        "Margaret",
+        "Ashdown",
+        "1975-06-30",
+        "f",
+        phone="0401 222 333",
+        identifier=_nid("900000101"),
     ),
     _record(
         "namesake-2",
@@ -39,7 +57,7 @@ EDGE_RECORDS = [
         "1975-06-30",
         "f",
         phone="0677 888 999",
-        identifier="900000102",
+        identifier=_nid("900000102"),
         **ELSEWHERE,
     ),
     # Name change at marriage: family name differs, everything else agrees.
@@ -73,7 +91,7 @@ EDGE_RECORDS = [
         "1958-07-19",
         "m",
         phone="0162 111 222",
-        identifier="900000201",
+        identifier=_nid("900000201"),
     ),
     _record(
         "conflict-2",
@@ -82,18 +100,61 @@ EDGE_RECORDS = [
         "1958-07-19",
         "m",
         phone="0162 111 222",
-        identifier="900000202",
+        identifier=_nid("900000202"),
     ),
     # A shared trusted id links records whatever else differs.
-    _record("shared-1", "Rosalind", "Carmody", "1949-12-01", "f", identifier="900000301"),
-    _record("shared-2", "Ros", "Carmody-Vance", "1949-01-12", "f", identifier="900000301", **ELSEWHERE),
+    _record("shared-1", "Rosalind", "Carmody", "1949-12-01", "f", identifier=_nid("900000301")),
+    _record("shared-2", "Ros", "Carmody-Vance", "1949-01-12", "f", identifier=_nid("900000301"), **ELSEWHERE),
     # A chain: two ids joined through a record without id must not become one person.
     _record(
-        "chain-1", "Ambrose", "Kettleby", "1966-03-03", "m", phone="0173 303 303", identifier="900000401"
+        "chain-1",
+        "Ambrose",
+        "Kettleby",
+        "1966-03-03",
+        "m",
+        phone="0173 303 303",
+        identifier=_nid("900000401"),
     ),
     _record("chain-2", "Ambrose", "Kettleby", "1966-03-03", "m", phone="0173 303 303"),
     _record(
-        "chain-3", "Ambrose", "Kettleby", "1966-03-03", "m", phone="0173 303 303", identifier="900000402"
+        "chain-3",
+        "Ambrose",
+        "Kettleby",
+        "1966-03-03",
+        "m",
+        phone="0173 303 303",
+        identifier=_nid("900000402"),
+    ),
+    # One clerk keyed the national id with a one-digit typo (fails Luhn); everything else agrees.
+    _record(
+        "idtypo-1",
+        "Cornelius",
+        "Abernethy",
+        "1979-10-05",
+        "m",
+        phone="0174 515 151",
+        identifier=_nid("900000501"),
+    ),
+    _record(
+        "idtypo-2",
+        "Cornelius",
+        "Abernethy",
+        "1979-10-05",
+        "m",
+        phone="0174 515 151",
+        identifier=_mistyped(_nid("900000501")),
+    ),
+    # Two different people whose records carry the same invalid id (a copied keying error).
+    _record("badid-1", "Philippa", "Marchbanks", "1938-02-17", "f", identifier=_mistyped(_nid("900000601"))),
+    _record(
+        "badid-2",
+        "Leopold",
+        "Ferncastle",
+        "2001-08-29",
+        "m",
+        phone="0175 616 161",
+        identifier=_mistyped(_nid("900000601")),
+        **ELSEWHERE,
     ),
 ]
 
@@ -158,16 +219,19 @@ def test_shared_trusted_identifier_links(linkage) -> None:
     assert linkage.pairs.loc[_pair_row(linkage, "shared-1", "shared-2"), "reason"] == Reason.SHARED_IDENTIFIER
 
 
-def test_no_person_holds_two_trusted_identifiers(linkage) -> None:
+def test_no_person_holds_two_verified_identifiers(linkage) -> None:
     assert not linkage.same_person("chain-1", "chain-3")
+    verified = verified_identifiers(linkage.records, linkage.model.settings.identifier_check)
     ids = pd.DataFrame(
         {
             "record_id": linkage.records.column("record_id").to_pylist(),
             "identifier": linkage.records.column("identifier").to_pylist(),
         }
-    ).merge(linkage.clusters, on="record_id")
+    )[verified].merge(linkage.clusters, on="record_id")
     per_person = ids.dropna(subset=["identifier"]).groupby("person_id")["identifier"].nunique()
     assert per_person.max() == 1
+    # A mistyped copy of an id is not a second identity: that person holds both strings.
+    assert linkage.same_person("idtypo-1", "idtypo-2")
 
 
 def _pair_row(linkage, first: str, second: str) -> int:
@@ -177,3 +241,21 @@ def _pair_row(linkage, first: str, second: str) -> int:
     ]
     assert len(rows) == 1, f"pair {left}/{right} was not scored"
     return int(rows[0])
+
+
+def test_a_mistyped_national_id_does_not_keep_a_person_apart(linkage) -> None:
+    assert linkage.same_person("idtypo-1", "idtypo-2")
+    row = linkage.pairs.loc[_pair_row(linkage, "idtypo-1", "idtypo-2")]
+    assert row["decision"] == Decision.MATCH
+    assert row["reason"] == Reason.MODEL
+    evidence = {e.comparison: e.level for e in linkage.scores.evidence(row)}
+    assert evidence["identifier"] == "identifier one typo", "the typo still counts as evidence"
+
+
+def test_an_equal_invalid_id_is_not_a_certain_match(linkage) -> None:
+    assert not linkage.same_person("badid-1", "badid-2")
+    assert linkage.decision_for("badid-1", "badid-2") != Decision.MATCH
+    rows = linkage.pairs[
+        (linkage.pairs["record_id_l"] == "badid-1") & (linkage.pairs["record_id_r"] == "badid-2")
+    ]
+    assert (rows["reason"] != Reason.SHARED_IDENTIFIER).all()

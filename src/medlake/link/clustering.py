@@ -6,12 +6,18 @@ step can however merge two records with different trusted identifiers through a 
 that has none (A id=1 ~ B no id ~ C id=2), which the identifier rule forbids. Such components are
 rebuilt greedily, strongest link first, refusing any link that would join two identifiers; the
 refused links go to review.
+
+Only verified identifiers (trusted, and passing ``LinkSettings.identifier_check``) count here. An
+id failing its check digit is a keying error, not a second identity: a person's records may hold
+their real id and a mistyped copy of it, and splitting them would undo what the model linked.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from splink.clustering import cluster_pairwise_predictions_at_threshold
@@ -20,6 +26,13 @@ from medlake.link.backend import make_database_api, quiet_splink
 from medlake.link.decisions import Decision, Reason
 from medlake.link.records import ID_COLUMN
 from medlake.link.settings import LinkSettings
+from medlake.link.standardise import verified_identifiers
+
+#: In a scheme that carries the check digit nearly every id passes it (typos are rare); in one
+#: that does not, about one in ten passes by chance. Below this share the setting is suspect.
+PLAUSIBLE_PASS_SHARE = 0.5
+#: Fewer ids than this say nothing about the scheme.
+_MIN_IDS_FOR_WARNING = 20
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,9 @@ def cluster_records(records: pa.Table, decided_pairs: pd.DataFrame, settings: Li
     components = _connected_components(ids, edges, settings)
     pairs = decided_pairs
     if settings.identifier_is_trusted and "identifier" in records.column_names:
-        components, pairs = _split_identifier_conflicts(records, components, decided_pairs)
+        verified = verified_identifiers(records, settings.identifier_check)
+        _warn_if_few_pass(records, verified, settings)
+        components, pairs = _split_identifier_conflicts(records, components, decided_pairs, verified)
     person = components.groupby("cluster_id")[ID_COLUMN].transform("min")
     clusters = pd.DataFrame({ID_COLUMN: components[ID_COLUMN], "person_id": person})
     return Clustering(clusters.sort_values(ID_COLUMN, ignore_index=True), pairs)
@@ -66,13 +81,34 @@ def _connected_components(ids: pa.ChunkedArray, edges: pd.DataFrame, settings: L
     return result[[ID_COLUMN, "cluster_id"]].astype(str)
 
 
+def _warn_if_few_pass(records: pa.Table, verified: np.ndarray, settings: LinkSettings) -> None:
+    """Say so when most ids fail the check: the scheme probably has no such check digit.
+
+    Linking still works (unverified ids are ordinary evidence), but the identifier rules then
+    silently cover only the ids that pass by chance, which is rarely what the user meant.
+    """
+    present = records.num_rows - records.column("identifier").null_count
+    if settings.identifier_check == "none" or present < _MIN_IDS_FOR_WARNING:
+        return
+    share = float(verified.sum()) / present
+    if share < PLAUSIBLE_PASS_SHARE:
+        warnings.warn(
+            f"only {share:.0%} of {present:,} identifiers pass the {settings.identifier_check} check "
+            "digit; the others are not trusted. If these ids carry no such check digit, set "
+            "identifier_check='none' (clean ids) or identifier_is_trusted=False (noisy ids).",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _split_identifier_conflicts(
-    records: pa.Table, components: pd.DataFrame, pairs: pd.DataFrame
+    records: pa.Table, components: pd.DataFrame, pairs: pd.DataFrame, verified: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # Unverified ids are blanked: they neither conflict with nor vouch for anything.
     identifiers = pd.Series(
-        records.column("identifier").to_pandas().to_numpy(),
+        records.column("identifier").to_pandas().to_numpy(dtype=object),
         index=records.column(ID_COLUMN).cast(pa.string()).to_pandas(),
-    )
+    ).where(verified, None)
     with_id = components.assign(identifier=components[ID_COLUMN].map(identifiers))
     distinct = with_id.dropna(subset=["identifier"]).groupby("cluster_id")["identifier"].nunique()
     bad_clusters = set(distinct[distinct > 1].index)

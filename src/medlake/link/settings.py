@@ -8,9 +8,14 @@ a frozen dataclass gives that (hashable, printable, no accidental mutation mid-r
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Backend = Literal["duckdb", "spark"]
+#: How a national identifier proves it was copied correctly: not at all, a Luhn check digit (10-digit
+#: national ids, most card and social-insurance numbers), or ISO 7064 MOD 11-2 (18-character
+#: resident ids, ORCID/ISNI; the last character may be X).
+IdentifierCheck = Literal["none", "luhn", "mod11-2"]
+IDENTIFIER_CHECKS: tuple[str, ...] = get_args(IdentifierCheck)
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,21 @@ class LinkSettings:
     equal ids are a match whatever the model says, and different ids are never merged
     automatically. Set it to false for identifiers known to carry typos (FEBRL's soc_sec_id);
     the identifier then is ordinary probabilistic evidence.
+
+    ``identifier_check``: with trusted identifiers, only an id that passes this check digit is
+    verified, and the trusted rules (equal ids link, different ids are never merged, no person
+    holds two ids) hold only between two verified ids. An id that fails its check digit was
+    mistyped somewhere, so it is certainly not the person's id as issued: "different" from the
+    correct id then says nothing about identity, and it stays ordinary evidence (its "one
+    typo" level). The default is "luhn", the region's scheme. "none" verifies every present id:
+    for clean ids without a check digit (noisy ones, like FEBRL's soc_sec_id, are better left
+    untrusted). See docs/linkage.md, "Verified identifiers".
     """
 
     match_threshold: float = 0.95
     review_threshold: float = 0.50
     identifier_is_trusted: bool = True
+    identifier_check: IdentifierCheck = "luhn"
     #: Where Splink runs its SQL. "duckdb" is in-process; "spark" needs pyspark and a session.
     backend: Backend = "duckdb"
     #: DuckDB only: worker threads (None = DuckDB's default, all cores) and a memory cap like "8GB".
@@ -63,6 +78,11 @@ class LinkSettings:
             raise ValueError(
                 f"review_threshold must be in (0, match_threshold={self.match_threshold}], "
                 f"got {self.review_threshold}"
+            )
+        if self.identifier_check not in IDENTIFIER_CHECKS:
+            raise ValueError(
+                f"identifier_check must be one of {', '.join(IDENTIFIER_CHECKS)}, "
+                f"got {self.identifier_check!r}"
             )
         if self.backend not in ("duckdb", "spark"):
             raise ValueError(f"backend must be 'duckdb' or 'spark', got {self.backend!r}")

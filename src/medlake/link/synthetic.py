@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from medlake.link.nicknames import canonical_names
+from medlake.synth.identifiers import luhn_check_digit
 
 _ONSETS = [
     "b",
@@ -228,7 +229,10 @@ def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
             ],
             "state": states[city_state[city_index]],
             "phone": [f"0{p}" for p in phone],
-            "identifier": [f"{i:09d}" for i in rng.permutation(n) + 100_000_000],
+            # National ids carry a Luhn check digit, as the region's do (medlake.synth).
+            "identifier": [
+                f"{i:09d}{luhn_check_digit(f'{i:09d}')}" for i in rng.permutation(n) + 100_000_000
+            ],
         }
     )
 
