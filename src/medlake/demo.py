@@ -13,7 +13,8 @@ from pathlib import Path
 
 from medlake.ingest import BatchReport, ingest_path
 from medlake.layers.build import build_all
-from medlake.link.workspace import link_workspace
+from medlake.mpi import MasterPatientIndex
+from medlake.person import refresh_person
 from medlake.synth import generate_region
 from medlake.workspace import Workspace, init_workspace
 
@@ -52,19 +53,26 @@ def run_demo(
         )
         summary.institutions[inst_id] = _totals(reports)
     build_all(workspace, progress=_step(progress, "building"))
-    linked = link_workspace(workspace)
+    linked = MasterPatientIndex(workspace).run()
+    refresh_person(workspace)
     summary.persons = {
         "patient_records": linked.records,
         "persons": linked.persons,
-        "pairs_for_review": linked.pairs_for_review,
+        "pairs_for_review": linked.review_pending,
     }
     summary.layers = _layers(workspace)
     home = workspace.home
+    links = workspace.table("warehouse.person_link", ["person_id", "person_records"]).to_pandas()
+    example_person = links.sort_values(["person_records", "person_id"], ascending=[False, True])[
+        "person_id"
+    ].iloc[0]
     summary.examples = [
         f"medlake --help; export MEDLAKE_HOME={home}",
         'medlake sql "SELECT institution, count(*) AS patients FROM warehouse.patient GROUP BY ALL"',
         "medlake catalog warehouse.observation",
         'medlake sql "SELECT person_id, count(*) AS records FROM warehouse.person_link GROUP BY 1 ORDER BY 2 DESC"',  # noqa: E501
+        f"medlake person {example_person}    # one resident's record across institutions",
+        "medlake link review                 # pairs the linker left for a clerk; link history: every change",
         "medlake quarantine --json",
         f"python -c \"import medlake; print(medlake.open_workspace('{home}').table('warehouse.patient'))\"",
     ]

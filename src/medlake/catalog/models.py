@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -148,3 +159,93 @@ class SourceState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ----------------------------------------------------------------------------- master patient index
+# The MPI's state lives in the catalog, not the lake: it is small, changes row by row (a clerk's
+# decision, one merge) and every change must commit together with its audit event. A relational
+# transaction gives exactly that; a Delta table would rewrite files for every decision.
+
+
+class MpiPerson(Base):
+    """A global person id. Never deleted: a merged-away id keeps pointing at its survivor."""
+
+    __tablename__ = "mpi_persons"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # active | merged | retired
+    merged_into: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    job_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class MpiMember(Base):
+    """The global <-> node map: one institution's patient record and the person it belongs to.
+
+    ``fingerprint`` hashes the record's identifying fields when it was linked, so that a later
+    run can tell a changed record (to link again) from an unchanged one (to leave alone).
+    """
+
+    __tablename__ = "mpi_members"
+
+    patient_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    institution: Mapped[str] = mapped_column(String(24), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("mpi_persons.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    basis: Mapped[str] = mapped_column(String(40))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    job_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class MpiEvent(Base):
+    """One change to the mapping (append-only): who, when, which job, what and why."""
+
+    __tablename__ = "mpi_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    person_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    other_person_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class MpiReview(Base):
+    """A pair of patient records for a clerk, and the clerk's decision once made.
+
+    Decisions are kept forever and honoured by every later run: ``accepted`` links the two
+    records whatever the model says, ``rejected`` keeps them apart.
+    """
+
+    __tablename__ = "mpi_review"
+    __table_args__ = (UniqueConstraint("patient_l", "patient_r", name="uq_mpi_review_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_l: Mapped[str] = mapped_column(String(200), index=True)
+    patient_r: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | accepted | rejected
+    match_probability: Mapped[float | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class MpiModel(Base):
+    """A trained linkage model (Splink parameters + medlake settings), newest used for incremental runs."""
+
+    __tablename__ = "mpi_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    records: Mapped[int] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(Text)
+    job_id: Mapped[str | None] = mapped_column(String(36))

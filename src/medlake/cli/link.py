@@ -1,5 +1,7 @@
 """``medlake link``: the master patient index from the command line.
 
+``run`` links the workspace's patients into global persons (incremental after the first run);
+``review``, ``split`` and ``history`` are the data steward's tools (medlake.cli.mpi);
 ``evaluate`` links any CSV of person records and reports pairwise precision, recall and F1
 against a truth column, so that a region can measure the linker on its own labelled sample
 before trusting it.
@@ -12,21 +14,20 @@ from typing import Annotated
 
 import typer
 
+from medlake.cli.mpi import history, review_app, split
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
 from medlake.link.evaluate import evaluate_csv
 from medlake.link.records import RecordError
-from medlake.link.settings import LinkSettings
-from medlake.link.workspace import link_workspace
+from medlake.link.settings import IdentifierCheck, LinkSettings
+from medlake.mpi import MasterPatientIndex
+from medlake.person import refresh_person
 from medlake.workspace import WorkspaceError
 
 app = typer.Typer(help="The master patient index: link person records to persons.", no_args_is_help=True)
-
-
-@app.callback()
-def _group() -> None:
-    """The master patient index: link person records to persons."""
-    # A callback keeps ``link`` a command group even while it has a single command.
+app.add_typer(review_app, name="review")
+app.command("split")(split)
+app.command("history")(history)
 
 
 def parse_field_map(text: str | None) -> dict[str, str]:
@@ -69,6 +70,14 @@ def evaluate(
             help="treat the identifier as noisy evidence, not as a verified national id",
         ),
     ] = False,
+    identifier_check: Annotated[
+        IdentifierCheck,
+        typer.Option(
+            "--identifier-check",
+            help="check digit a trusted identifier must pass to count as verified "
+            "(luhn; mod11-2 for 18-character resident ids; none: every id)",
+        ),
+    ] = LinkSettings.identifier_check,
     json_output: JsonOutput = False,
 ) -> None:
     """Link a CSV's records and print pairwise precision, recall and F1 against --truth."""
@@ -79,6 +88,7 @@ def evaluate(
             match_threshold=match_threshold,
             review_threshold=review_threshold,
             identifier_is_trusted=not untrusted_identifier,
+            identifier_check=identifier_check,
         )
         result = evaluate_csv(csv_path, truth, parse_field_map(field_map), settings, id_column=id_column)
     except (RecordError, ValueError) as exc:
@@ -108,27 +118,65 @@ def run(
     review_threshold: Annotated[
         float, typer.Option(help="match probability from which pairs go to review")
     ] = 0.5,
+    identifier_check: Annotated[
+        IdentifierCheck,
+        typer.Option(
+            "--identifier-check",
+            help="check digit a national id must pass to be trusted (the region's ids carry a Luhn "
+            "digit; a mistyped id fails it and is weighed as evidence instead)",
+        ),
+    ] = "luhn",
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="retrain the model and relink every record (ids are kept where the persons hold)"
+        ),
+    ] = False,
+    person_build: Annotated[
+        bool,
+        typer.Option(
+            "--person-build/--no-person-build",
+            help="then rebuild the golden records and the person serving store (`medlake person build`)",
+        ),
+    ] = True,
     json_output: JsonOutput = False,
 ) -> None:
-    """Link the workspace's patients (warehouse.person_record) into persons: writes warehouse.person_link.
+    """Link the workspace's patients into global persons; writes warehouse.person_link.
 
-    Pairs for review are counted but not stored yet; person ids are rebuilt on every run.
+    The first run links everyone; later runs link only new and changed records against the
+    existing persons, whose global ids never change (merges and splits are recorded: see
+    `medlake link history`). Uncertain pairs go to `medlake link review`.
     """
     ws = workspace_or_exit(home)
     try:
-        settings = LinkSettings(match_threshold=match_threshold, review_threshold=review_threshold)
-        report = link_workspace(ws, settings)
+        settings = LinkSettings(
+            match_threshold=match_threshold,
+            review_threshold=review_threshold,
+            identifier_check=identifier_check,
+        )
+        report = MasterPatientIndex(ws).run(settings, full=full)
+        refreshed = refresh_person(ws) if person_build else None
     except (RecordError, ValueError, WorkspaceError) as exc:
         raise fail(str(exc)) from None
     if json_output:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "person_build": refreshed.as_dict() if refreshed else None})
         return
     rows = [
+        ("mode", report.mode),
+        (
+            "records (new / changed / removed)",
+            f"{report.records} ({report.new} / {report.changed} / {report.removed})",
+        ),
         ("persons", report.persons),
-        ("records", report.records),
+        (
+            "persons created / merged / split / retired",
+            f"{report.created} / {report.merged} / {report.split} / {report.retired}",
+        ),
         ("pairs linked automatically", report.pairs_matched),
-        ("pairs for review (not stored)", report.pairs_for_review),
+        ("new pairs for review / pending", f"{report.review_new} / {report.review_pending}"),
+        ("institution merge statements (Patient.link)", report.source_links),
         ("partial birth dates (not compared)", report.partial_birth_dates),
         ("table written", f"{report.table} (version {report.version})"),
+        ("golden records / serving store", "rebuilt" if refreshed else "not rebuilt (--no-person-build)"),
     ]
     console.print(table("master patient index", ["measure", "value"], rows))

@@ -77,8 +77,8 @@ class PairScores:
                     comparison=comparison,
                     level=labels.get(gamma, f"level {gamma}"),
                     match_weight=round(weight, 3),
-                    left={f: _plain(record.get(f"{f}_l")) for f in fields},
-                    right={f: _plain(record.get(f"{f}_r")) for f in fields},
+                    left={f: plain_value(record.get(f"{f}_l")) for f in fields},
+                    right={f: plain_value(record.get(f"{f}_r")) for f in fields},
                 )
             )
         return out
@@ -88,7 +88,8 @@ class PairScores:
         return self.pairs[f"gamma_{comparison}"].map(self.labels[comparison])
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """None for missing values (None, NaN, pd.NA), the value otherwise: evidence must be JSON-ready."""
     if value is None:
         return None
     try:

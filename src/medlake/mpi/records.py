@@ -1,0 +1,99 @@
+"""The patient records the index links, read from the warehouse, with a fingerprint each.
+
+The fingerprint is what makes incremental linking safe: a record is linked again only when the
+fields the linker compares (or the links its institution asserts) have changed; a new version
+of a Patient that only touched, say, its contact preferences leaves its person alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+
+from medlake.workspace import Workspace
+
+SOURCE_TABLE = "warehouse.person_record"
+LINK_TABLE = "warehouse.patient_link"
+
+#: person_record column -> link record field; institution and id become source and record_id.
+FIELD_COLUMNS: dict[str, str] = {
+    "given": "given",
+    "family": "family",
+    "birth_date": "birth_date",
+    "sex": "sex",
+    "address": "address_line",
+    "city": "city",
+    "postcode": "postcode",
+    "state": "state",
+    "phone": "phone",
+    "identifier": "national_id",
+}
+
+#: FHIR partial dates (year, year-month) are valid FHIR but not comparable as a birth date.
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
+
+
+def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
+    """The link records of every patient in the warehouse (with a ``fingerprint`` column), and how
+    many partial birth dates were blanked.
+
+    Partial birth dates would be rejected by the linker (rightly, for a CSV); here they are a
+    legitimate FHIR value, so they become missing evidence and are counted in the report. The
+    fingerprint is computed by the engine in the same scan: a million Python hashes would cost
+    more than reading the table.
+    """
+    if workspace.lake.table(workspace.table_uri(SOURCE_TABLE)) is None:
+        raise ValueError(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
+    person = workspace.table(SOURCE_TABLE, ["id", "institution", *FIELD_COLUMNS.values()])
+    has_links = workspace.lake.table(workspace.table_uri(LINK_TABLE)) is not None
+    con = duckdb.connect()
+    try:
+        con.register("person_record", person)
+        if has_links:
+            con.register(
+                "patient_link", workspace.table(LINK_TABLE, ["patient_id", "other_patient_id", "link_type"])
+            )
+        frame = con.sql(_records_query(has_links)).to_arrow_table().to_pandas()
+    finally:
+        con.close()
+    records = frame.rename(columns={v: k for k, v in FIELD_COLUMNS.items()})
+    partial = records["birth_date"].fillna("").str.match(_PARTIAL_DATE)
+    records.loc[partial, "birth_date"] = None
+    return records, int(partial.sum())
+
+
+def _records_query(has_links: bool) -> str:
+    """SELECT record_id, source, <person_record columns>, fingerprint.
+
+    The fingerprint hashes the compared fields (NULL and '' kept distinct) and, after a separator
+    that is always there, the record's Patient.link statements, so that the first link in the
+    region changes one fingerprint only.
+    """
+    fields = ", ".join(f"coalesce(CAST(r.{c} AS VARCHAR), chr(1))" for c in FIELD_COLUMNS.values())
+    links = "coalesce(l.links, '')" if has_links else "''"
+    join = (
+        """LEFT JOIN (
+              SELECT patient_id,
+                     string_agg(link_type || ':' || other_patient_id, chr(30)
+                                ORDER BY link_type, other_patient_id) AS links
+              FROM patient_link GROUP BY patient_id) l ON l.patient_id = r.id"""
+        if has_links
+        else ""
+    )
+    columns = ", ".join(f"CAST(r.{c} AS VARCHAR) AS {c}" for c in FIELD_COLUMNS.values())
+    return f"""
+        SELECT CAST(r.id AS VARCHAR) AS record_id, CAST(r.institution AS VARCHAR) AS source, {columns},
+               md5(concat_ws(chr(31), {fields}) || chr(29) || {links}) AS fingerprint
+        FROM person_record r {join}
+    """
+
+
+def source_links(workspace: Workspace) -> pd.DataFrame:
+    """(patient_id, other_patient_id, link_type) from Patient.link; empty when no patient has links."""
+    uri = workspace.table_uri(LINK_TABLE)
+    if workspace.lake.table(uri) is None:
+        return pd.DataFrame(columns=["patient_id", "other_patient_id", "link_type"])
+    links = workspace.table(LINK_TABLE, ["patient_id", "other_patient_id", "link_type"]).to_pandas()
+    return links.dropna(subset=["patient_id", "other_patient_id"]).astype(str)

@@ -1,0 +1,524 @@
+"""One run of the master patient index: link what is new or changed, keep everyone else's id.
+
+The first run (or ``full=True``) trains a model on every patient record and links them all.
+Later runs load the stored model and score only new and changed records against the existing
+ones (``LinkageModel.score_new``): existing persons stay as they are and can only grow, merge
+with another person (a new record or a clerk links them) or lose a record (it changed or left
+its source). Clerk decisions and the institutions' own Patient.link statements are applied on
+every run, full or incremental. The run's outcome is written to the catalog in one transaction,
+then ``warehouse.person_link`` is rewritten from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from medlake.lake.layers import Layer
+from medlake.layers.build import record
+from medlake.layers.integrated import BuiltTable
+from medlake.link.comparisons import COMPARISON_FIELDS
+from medlake.link.decisions import Decision, Reason, decide
+from medlake.link.model import LinkageModel
+from medlake.link.scores import PairScores, plain_value
+from medlake.link.settings import LinkSettings
+from medlake.link.standardise import verified_identifiers
+from medlake.mpi.cache import standardised_records
+from medlake.mpi.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_records
+from medlake.mpi.reconcile import Assignment, assign_persons
+from medlake.mpi.records import LINK_TABLE, SOURCE_TABLE, person_records, source_links
+from medlake.mpi.store import Member, MpiStore, RunChanges, current_actor
+from medlake.workspace import Workspace
+
+TARGET_NAME = "person_link"
+#: Commit metadata of person_link: the index state (newest event id) the table shows.
+STATE_KEY = "medlake.mpi_state"
+BASIS_TRANSITIVE = "linked through another record of the person"
+REASON_ACCEPTED = "accepted by a clerk"
+REASON_REJECTED = "rejected by a clerk"
+
+PERSON_LINK_SCHEMA = pa.schema(
+    [
+        ("institution", pa.string()),
+        ("patient_id", pa.string()),
+        ("person_id", pa.string()),
+        ("match_basis", pa.string()),
+        ("person_records", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class IndexRunReport:
+    """What one run of the index did."""
+
+    mode: str
+    records: int
+    new: int
+    changed: int
+    removed: int
+    persons: int
+    created: int
+    merged: int
+    split: int
+    retired: int
+    pairs_scored: int
+    pairs_matched: int
+    review_new: int
+    review_pending: int
+    source_links: int
+    table: str
+    version: int
+    partial_birth_dates: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
+        return out
+
+
+def run_index(
+    workspace: Workspace,
+    settings: LinkSettings | None = None,
+    *,
+    full: bool = False,
+    actor: str | None = None,
+) -> IndexRunReport:
+    """Link the warehouse's patients into persons and update the index and ``warehouse.person_link``."""
+    settings = settings or LinkSettings()
+    actor = actor or current_actor()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    records, partial_dates = person_records(workspace)
+    if records.empty:
+        raise ValueError(f"{SOURCE_TABLE} has no rows: there is nobody to link")
+    asserted = source_links(workspace)
+    record_ids: list[str] = records["record_id"].tolist()  # Python strings once, not per lookup
+    prints = dict(zip(record_ids, records["fingerprint"].tolist(), strict=True))
+    store = MpiStore(workspace.catalog)
+    members = store.members()
+    person_ids = store.person_ids()
+    accepted, rejected = store.decisions()
+    model_json = store.latest_model()
+    seconds["read"] = time.perf_counter() - clock
+
+    current = set(record_ids)
+    removed = {pid: m.person_id for pid, m in members.items() if pid not in current}
+    known = {pid: m for pid, m in members.items() if pid in current}
+    changed = {pid for pid, m in known.items() if m.fingerprint != prints[pid]}
+    new = current - known.keys()
+    mode = "full" if full or not members or model_json is None else "incremental"
+
+    catalog = workspace.catalog
+    job_id = catalog.start_job("link", {"mode": mode})
+    try:
+        clock = time.perf_counter()
+        if mode == "full":
+            table = standardised_records(workspace, records)
+            model = LinkageModel.train(table, settings)
+            seconds["train"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            scores = model.score(table)
+            standardised: pa.Table | None = table
+        else:
+            model = LinkageModel.from_dict(json.loads(model_json)).with_settings(settings)  # type: ignore[arg-type]
+            scores, standardised = _score_incremental(workspace, model, records, new | changed)
+        seconds["score"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        pairs = _decided_pairs(scores, model.settings, accepted, rejected)
+        links = _links(pairs, accepted, asserted, current)
+        if mode == "full":
+            scope, start_groups = current, []
+        else:
+            links, scope, start_groups = _incremental_scope(links, known, new | changed, removed)
+        grouping = group_records(
+            sorted(scope),
+            links,
+            _verified_identifiers(standardised, model.settings, scope),
+            _cannot_link(rejected, scope),
+            start_groups,
+        )
+        assignment = assign_persons(
+            grouping.groups(),
+            previous={pid: known[pid].person_id for pid in scope if pid in known},
+            known_ids=person_ids,
+            age_rank=_AgeRank(store),
+            removed=removed,
+        )
+        # Records outside the scope keep their person and basis; the scope's are reassigned.
+        person_of = {pid: m.person_id for pid, m in known.items()} | assignment.person_of
+        basis = {pid: m.basis for pid, m in known.items()} | _basis(assignment, grouping, known)
+        seconds["group"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        review = _review_candidates(pairs, scores, grouping, person_of)
+        superseded = [
+            (left, right)
+            for left, right in store.pending_pairs()
+            if left not in current or right not in current or person_of[left] == person_of[right]
+        ]
+        changes = RunChanges(
+            job_id=job_id,
+            actor=actor,
+            members_new=[
+                {
+                    "patient_id": pid,
+                    "institution": pid.split(".", 1)[0],
+                    "person_id": person_of[pid],
+                    "fingerprint": prints[pid],
+                    "basis": basis[pid],
+                }
+                for pid in sorted(new)
+            ],
+            members_updated=[
+                {
+                    "patient_id": pid,
+                    "person_id": person_of[pid],
+                    "fingerprint": prints[pid],
+                    "basis": basis[pid],
+                }
+                for pid in sorted(scope)
+                if pid in known
+                and (known[pid].person_id, known[pid].fingerprint, known[pid].basis)
+                != (person_of[pid], prints[pid], basis[pid])
+            ],
+            members_removed=sorted(removed),
+            persons_created=assignment.created,
+            persons_merged=assignment.merged,
+            persons_retired=assignment.retired,
+            changes=assignment.changes,
+            review_candidates=review,
+            review_superseded=superseded,
+            model_json=json.dumps(model.to_dict()) if mode == "full" else None,
+            model_records=len(records) if mode == "full" else 0,
+        )
+        store.apply(changes)
+        seconds["store"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        links_frame = pd.DataFrame(
+            {
+                "institution": records["source"].astype(str).tolist(),
+                "patient_id": record_ids,
+                "person_id": [person_of[pid] for pid in record_ids],
+                "match_basis": [basis[pid] for pid in record_ids],
+            }
+        )
+        built = write_person_link(workspace, links_frame, job_id, store.state())
+        table_name = f"{Layer.WAREHOUSE.value}.{TARGET_NAME}"
+        version = built.version if built else _version(workspace, table_name)
+        seconds["write"] = time.perf_counter() - clock
+    except BaseException:
+        catalog.finish_job(job_id, "failed")
+        raise
+    kinds = Counter(c.kind for c in assignment.changes)
+    report = IndexRunReport(
+        mode=mode,
+        records=len(records),
+        new=len(new),
+        changed=len(changed),
+        removed=len(removed),
+        persons=len(set(person_of.values())),
+        created=len(assignment.created),
+        merged=len(assignment.merged),
+        split=kinds.get("split", 0),
+        retired=len(assignment.retired),
+        pairs_scored=len(pairs),
+        pairs_matched=int((pairs["decision"] == Decision.MATCH).sum()) if len(pairs) else 0,
+        review_new=len(review),
+        review_pending=store.pending_count(),
+        source_links=len(asserted),
+        table=table_name,
+        version=version,
+        partial_birth_dates=partial_dates,
+        seconds=seconds,
+    )
+    catalog.finish_job(job_id, "succeeded", {"tables": [table_name] if built else [], **report.as_dict()})
+    return report
+
+
+class _AgeRank:
+    """Sort key oldest-first for existing person ids; creation times are read only if a merge needs them."""
+
+    def __init__(self, store: MpiStore) -> None:
+        self.store = store
+        self.created: dict[str, object] | None = None
+
+    def __call__(self, person: str) -> tuple:
+        if self.created is None:
+            self.created = {p: row[2] for p, row in self.store.persons().items()}
+        created = self.created.get(person)
+        return (0, created, person) if created is not None else (1, None, person)
+
+
+# ---------------------------------------------------------------------- scoring
+
+
+def _score_incremental(
+    workspace: Workspace, model: LinkageModel, records: pd.DataFrame, relink: set[str]
+) -> tuple[PairScores, pa.Table | None]:
+    """Pairs involving a new or changed record; none among the records already linked."""
+    if not relink:
+        return PairScores(pd.DataFrame(), {}), None
+    table = standardised_records(workspace, records)
+    is_new = pc.is_in(table.column("record_id"), value_set=pa.array(sorted(relink), pa.string()))
+    fresh = table.filter(is_new)
+    if fresh.num_rows == table.num_rows:
+        return model.score(fresh), table
+    return model.score_new(fresh, table.filter(pc.invert(is_new))), table
+
+
+def _incremental_scope(
+    links: list[Link], known: dict[str, Member], relink: set[str], removed: dict[str, str]
+) -> tuple[list[Link], set[str], list[list[str]]]:
+    """What an incremental run may change: the links that matter, the records they reach, and the
+    existing persons those records belong to (as start groups).
+
+    A link matters when it involves a new or changed record, or joins two different persons;
+    clerk and source links between records of one person are already in force. The scope holds
+    the relinked records and every unchanged record of a person that a link reaches, that lost a
+    changed record, or that lost a removed one; persons outside it are left exactly as they are.
+    """
+
+    def person(record: str) -> str | None:
+        member = known.get(record)
+        return None if member is None or record in relink else member.person_id
+
+    relevant = [
+        link
+        for link in links
+        if link.left in relink or link.right in relink or person(link.left) != person(link.right)
+    ]
+    touched = {p for link in relevant for p in (person(link.left), person(link.right)) if p is not None}
+    touched |= {known[r].person_id for r in relink if r in known} | set(removed.values())
+    groups: dict[str, list[str]] = {}
+    for pid, member in known.items():
+        if member.person_id in touched and pid not in relink:
+            groups.setdefault(member.person_id, []).append(pid)
+    scope = set(relink).union(*groups.values()) if groups else set(relink)
+    return relevant, scope, list(groups.values())
+
+
+def _decided_pairs(
+    scores: PairScores,
+    settings: LinkSettings,
+    accepted: list[tuple[str, str]],
+    rejected: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """The model's decisions, overridden by every clerk decision ever made on the same pair."""
+    if scores.pairs.empty:
+        return pd.DataFrame(columns=["record_id_l", "record_id_r", "match_probability", "decision", "reason"])
+    pairs = decide(scores, settings)
+    key = pairs["record_id_l"].astype(str) + "\x1f" + pairs["record_id_r"].astype(str)
+    for decided, decision, reason in (
+        (accepted, Decision.MATCH, REASON_ACCEPTED),
+        (rejected, Decision.NON_MATCH, REASON_REJECTED),
+    ):
+        mask = key.isin({f"{left}\x1f{right}" for left, right in decided})
+        pairs.loc[mask, "decision"] = str(decision)
+        pairs.loc[mask, "reason"] = reason
+    return pairs
+
+
+def _links(
+    pairs: pd.DataFrame, accepted: list[tuple[str, str]], asserted: pd.DataFrame, current: set[str]
+) -> list[Link]:
+    links = [
+        Link(left, right, Strength.CLERK) for left, right in accepted if left in current and right in current
+    ]
+    for patient, other in zip(asserted["patient_id"], asserted["other_patient_id"], strict=True):
+        if patient in current and other in current and patient != other:
+            left, right = sorted((patient, other))
+            links.append(Link(left, right, Strength.SOURCE))
+    matched = pairs[pairs["decision"] == Decision.MATCH]
+    for left, right, probability, reason in zip(
+        matched["record_id_l"],
+        matched["record_id_r"],
+        matched["match_probability"],
+        matched["reason"],
+        strict=True,
+    ):
+        strength = Strength.IDENTIFIER if reason == Reason.SHARED_IDENTIFIER else Strength.MODEL
+        links.append(Link(str(left), str(right), strength, float(probability)))
+    return links
+
+
+def _verified_identifiers(table: pa.Table | None, settings: LinkSettings, scope: set[str]) -> dict[str, str]:
+    """record -> national id, for ids the settings trust and that pass the configured check digit."""
+    if table is None or not settings.identifier_is_trusted or "identifier" not in table.column_names:
+        return {}
+    if len(scope) < table.num_rows:
+        table = table.filter(
+            pc.is_in(table.column("record_id"), value_set=pa.array(sorted(scope), pa.string()))
+        )
+    verified = verified_identifiers(table, settings.identifier_check)
+    ids = table.column("identifier").to_pandas()
+    records = table.column("record_id").cast(pa.string()).to_pandas()
+    keep = verified & ids.notna().to_numpy()
+    return dict(zip(records[keep], ids[keep].astype(str), strict=True))
+
+
+def _cannot_link(rejected: list[tuple[str, str]], current: set[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for left, right in rejected:
+        if left in current and right in current:
+            out.setdefault(left, set()).add(right)
+            out.setdefault(right, set()).add(left)
+    return out
+
+
+# ---------------------------------------------------------------------- outcome
+
+
+def _basis(assignment: Assignment, grouping: Grouping, known: dict[str, Member]) -> dict[str, str]:
+    """How each record joined its person: the strongest link it took part in, else what was stored."""
+    sizes = Counter(assignment.person_of.values())
+    basis: dict[str, str] = {}
+    for pid, person in assignment.person_of.items():
+        if sizes[person] == 1:
+            basis[pid] = BASIS_SINGLE
+        elif pid in grouping.basis_of:
+            basis[pid] = grouping.basis_of[pid]
+        elif pid in known and known[pid].basis != BASIS_SINGLE and known[pid].person_id == person:
+            basis[pid] = known[pid].basis
+        else:
+            basis[pid] = BASIS_TRANSITIVE
+    return basis
+
+
+def _review_candidates(
+    pairs: pd.DataFrame, scores: PairScores, grouping: Grouping, person_of: dict[str, str]
+) -> list[dict]:
+    """Pairs for a clerk: the model was unsure, a rule forbade the merge, or a link was refused."""
+    if pairs.empty:
+        return []
+    refused = {(link.left, link.right) for link in grouping.refused if link.strength >= Strength.IDENTIFIER}
+    left_ids, right_ids = pairs["record_id_l"].astype(str).tolist(), pairs["record_id_r"].astype(str).tolist()
+    is_refused = [(a, b) in refused for a, b in zip(left_ids, right_ids, strict=True)]
+    apart = pd.Series(
+        [person_of.get(a) != person_of.get(b) for a, b in zip(left_ids, right_ids, strict=True)],
+        index=pairs.index,
+    )
+    wanted = pairs[
+        ((pairs["decision"] == Decision.REVIEW) | pd.Series(is_refused, index=pairs.index)) & apart
+    ]
+    refused_rows = set(pairs.index[is_refused])
+    evidence = _evidence(scores, wanted)
+    return [
+        {
+            "patient_l": str(left),
+            "patient_r": str(right),
+            "match_probability": float(probability),
+            "reason": str(Reason.CLUSTER_CONFLICT) if index in refused_rows else str(reason),
+            "evidence": items,
+        }
+        for index, left, right, probability, reason, items in zip(
+            wanted.index,
+            wanted["record_id_l"],
+            wanted["record_id_r"],
+            wanted["match_probability"],
+            wanted["reason"],
+            evidence,
+            strict=True,
+        )
+    ]
+
+
+def _evidence(scores: PairScores, rows: pd.DataFrame) -> list[list[dict]]:
+    """``PairScores.evidence`` for many rows at once, as plain JSON-ready dicts."""
+    if not scores.labels or rows.empty:
+        return [[] for _ in range(len(rows))]
+    out: list[list[dict]] = [[] for _ in range(len(rows))]
+    for comparison, labels in scores.labels.items():
+        gammas = rows[f"gamma_{comparison}"].astype(int).tolist()
+        weight = pd.Series(0.0, index=rows.index)
+        for column in (f"mw_{comparison}", f"mw_tf_adj_{comparison}"):
+            if column in rows:
+                weight = weight + pd.to_numeric(rows[column], errors="coerce").fillna(0.0)
+        fields = COMPARISON_FIELDS.get(comparison, (comparison,))
+        sides = {
+            (side, f): [plain_value(v) for v in rows[f"{f}_{side}"].tolist()]
+            if f"{f}_{side}" in rows
+            else [None] * len(rows)
+            for side in ("l", "r")
+            for f in fields
+        }
+        for k, (gamma, w) in enumerate(zip(gammas, weight.round(3).tolist(), strict=True)):
+            out[k].append(
+                {
+                    "comparison": comparison,
+                    "level": labels.get(gamma, f"level {gamma}"),
+                    "match_weight": w,
+                    "left": {f: sides[("l", f)][k] for f in fields},
+                    "right": {f: sides[("r", f)][k] for f in fields},
+                }
+            )
+    return out
+
+
+def write_person_link(
+    workspace: Workspace, links: pd.DataFrame, job_id: str, state: int | None = None
+) -> BuiltTable | None:
+    """Rewrite ``warehouse.person_link`` (the warehouse's global <-> node map) from the index.
+
+    ``links`` has institution, patient_id, person_id and match_basis. ``state`` (the index's
+    newest event id) is kept in the commit: when the table already shows that state, nothing is
+    written and None is returned, so a run that changed nothing costs no rewrite; a crash between
+    the index commit and this write leaves an older state here, and the next run writes.
+    """
+    uri = workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)
+    if state is not None and _published_state(workspace, uri) == state:
+        return None
+    frame = links[["institution", "patient_id", "person_id", "match_basis"]].copy()
+    frame["person_records"] = frame.groupby("person_id")["patient_id"].transform("size").astype("int64")
+    table = (
+        pa.Table.from_pandas(frame, preserve_index=False)
+        .cast(PERSON_LINK_SCHEMA)
+        .sort_by([("person_id", "ascending"), ("patient_id", "ascending")])
+    )
+    metadata = {"medlake.job": job_id}
+    if state is not None:
+        metadata[STATE_KEY] = str(state)
+    version = workspace.lake.write(
+        uri, table, mode="overwrite", partition_by=["institution"], metadata=metadata
+    )
+    counts = table.group_by("institution").aggregate([("institution", "count")]).to_pylist()
+    inputs = [("dataset", SOURCE_TABLE, _version(workspace, SOURCE_TABLE))]
+    link_version = _version(workspace, LINK_TABLE)
+    if link_version is not None:
+        inputs.append(("dataset", LINK_TABLE, link_version))
+    built = BuiltTable(
+        name=f"{Layer.WAREHOUSE.value}.{TARGET_NAME}",
+        layer=Layer.WAREHOUSE,
+        uri=uri,
+        version=version,
+        rows=table.num_rows,
+        rows_by_institution={
+            c["institution"]: c["institution_count"] for c in sorted(counts, key=lambda c: c["institution"])
+        },
+        schema=table.schema,
+        inputs=inputs,
+    )
+    record(workspace, built, job_id)
+    return built
+
+
+def _published_state(workspace: Workspace, uri: str) -> int | None:
+    table = workspace.lake.table(uri)
+    if table is None:
+        return None
+    value = table.history(1)[0].get(STATE_KEY)
+    return int(value) if value is not None else None
+
+
+def _version(workspace: Workspace, name: str) -> int | None:
+    table = workspace.lake.table(workspace.table_uri(name))
+    return None if table is None else table.version()

@@ -1,0 +1,536 @@
+"""The master patient index's state in the catalog database: members, persons, events, reviews, models.
+
+All reads and writes of the MPI tables go through ``MpiStore``. A run's changes are written in
+one transaction (``apply``), so a crash leaves either the previous mapping or the new one, never
+half of each; reads use SQLAlchemy Core because a region holds millions of members and ORM
+objects would cost more than the linkage itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from medlake.catalog.models import MpiEvent, MpiMember, MpiModel, MpiPerson, MpiReview
+from medlake.catalog.store import Catalog, utcnow
+from medlake.mpi.reconcile import Change
+
+PENDING = "pending"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+SUPERSEDED = "superseded"
+
+
+def current_actor() -> str:
+    """Who is acting, for the audit trail: MEDLAKE_ACTOR, else the operating-system user."""
+    try:
+        return os.environ.get("MEDLAKE_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Member:
+    patient_id: str
+    institution: str
+    person_id: str
+    fingerprint: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    id: int
+    patient_l: str
+    patient_r: str
+    status: str
+    match_probability: float | None
+    reason: str | None
+    evidence: list | None
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    kind: str
+    person_id: str | None
+    other_person_id: str | None
+    patient_id: str | None
+    reason: str | None
+    actor: str
+    job_id: str | None
+    details: dict | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "person_id": self.person_id,
+            "other_person_id": self.other_person_id,
+            "patient_id": self.patient_id,
+            "reason": self.reason,
+            "actor": self.actor,
+            "job_id": self.job_id,
+            "details": self.details,
+        }
+
+
+@dataclass
+class RunChanges:
+    """Everything one linkage run writes, applied together."""
+
+    job_id: str
+    actor: str
+    members_new: list[dict]
+    members_updated: list[dict]
+    members_removed: list[str]
+    persons_created: list[str]
+    persons_merged: dict[str, str]
+    persons_retired: list[str]
+    changes: list[Change]
+    review_candidates: list[dict]
+    #: Pending review items whose records are now one person, or gone: nothing left to decide.
+    review_superseded: list[tuple[str, str]] = field(default_factory=list)
+    model_json: str | None = None
+    model_records: int = 0
+
+
+class MpiStore:
+    """Typed access to the MPI tables of one catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # ------------------------------------------------------------------ reads
+    def members(self) -> dict[str, Member]:
+        query = select(
+            MpiMember.patient_id,
+            MpiMember.institution,
+            MpiMember.person_id,
+            MpiMember.fingerprint,
+            MpiMember.basis,
+        )
+        with self.catalog.engine.connect() as connection:
+            return {row[0]: Member(*row) for row in connection.execute(query)}
+
+    def members_of(self, person_id: str) -> list[Member]:
+        query = select(
+            MpiMember.patient_id,
+            MpiMember.institution,
+            MpiMember.person_id,
+            MpiMember.fingerprint,
+            MpiMember.basis,
+        ).where(MpiMember.person_id == person_id)
+        with self.catalog.engine.connect() as connection:
+            return [Member(*row) for row in connection.execute(query.order_by(MpiMember.patient_id))]
+
+    def member(self, patient_id: str) -> Member | None:
+        query = select(
+            MpiMember.patient_id,
+            MpiMember.institution,
+            MpiMember.person_id,
+            MpiMember.fingerprint,
+            MpiMember.basis,
+        ).where(MpiMember.patient_id == patient_id)
+        with self.catalog.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return Member(*row) if row else None
+
+    def person_ids(self) -> set[str]:
+        """Every id ever issued (never to be minted again)."""
+        with self.catalog.engine.connect() as connection:
+            return set(connection.execute(select(MpiPerson.id)).scalars())
+
+    def persons(self) -> dict[str, tuple[str, str | None, datetime]]:
+        """person id -> (status, merged_into, created_at), every id ever issued."""
+        query = select(MpiPerson.id, MpiPerson.status, MpiPerson.merged_into, MpiPerson.created_at)
+        with self.catalog.engine.connect() as connection:
+            return {row[0]: (row[1], row[2], row[3]) for row in connection.execute(query)}
+
+    def resolve(self, person_id: str) -> str:
+        """The active id a (possibly merged-away) id now stands for; KeyError if never issued."""
+        seen: set[str] = set()
+        current = person_id
+        with self.catalog.session() as s:
+            while True:
+                row = s.get(MpiPerson, current)
+                if row is None:
+                    raise KeyError(f"no person {person_id!r} in the master patient index")
+                if row.status != "merged" or row.merged_into is None or current in seen:
+                    return current
+                seen.add(current)
+                current = row.merged_into
+
+    def decisions(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(accepted pairs, rejected pairs) of every clerk decision ever made."""
+        query = select(MpiReview.patient_l, MpiReview.patient_r, MpiReview.status).where(
+            MpiReview.status.in_([ACCEPTED, REJECTED])
+        )
+        accepted, rejected = [], []
+        with self.catalog.engine.connect() as connection:
+            for left, right, status in connection.execute(query):
+                (accepted if status == ACCEPTED else rejected).append((left, right))
+        return accepted, rejected
+
+    def latest_model(self) -> str | None:
+        query = select(MpiModel.model).order_by(MpiModel.id.desc()).limit(1)
+        with self.catalog.engine.connect() as connection:
+            return connection.execute(query).scalar()
+
+    def reviews(self, status: str | None = PENDING, limit: int | None = None) -> list[ReviewItem]:
+        query = select(MpiReview).order_by(MpiReview.match_probability.desc(), MpiReview.id)
+        if status is not None:
+            query = query.where(MpiReview.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.catalog.session() as s:
+            return [_review_item(row) for row in s.scalars(query)]
+
+    def pending_pairs(self) -> list[tuple[str, str]]:
+        """The record pairs of pending review items (no evidence loaded: a run needs only the pairs)."""
+        query = select(MpiReview.patient_l, MpiReview.patient_r).where(MpiReview.status == PENDING)
+        with self.catalog.engine.connect() as connection:
+            return [(left, right) for left, right in connection.execute(query)]
+
+    def state(self) -> int:
+        """The newest event id: it changes exactly when the mapping (or a decision on it) changes."""
+        with self.catalog.engine.connect() as connection:
+            return int(connection.execute(select(func.max(MpiEvent.id))).scalar() or 0)
+
+    def pending_count(self) -> int:
+        query = select(func.count()).select_from(MpiReview).where(MpiReview.status == PENDING)
+        with self.catalog.engine.connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
+
+    def review(self, review_id: int) -> ReviewItem:
+        with self.catalog.session() as s:
+            row = s.get(MpiReview, review_id)
+            if row is None:
+                raise KeyError(f"no review item {review_id}")
+            return _review_item(row)
+
+    def events(
+        self, person_id: str | None = None, patient_id: str | None = None, limit: int | None = None
+    ) -> list[Event]:
+        query = select(MpiEvent).order_by(MpiEvent.id)
+        if person_id is not None:
+            query = query.where(or_(MpiEvent.person_id == person_id, MpiEvent.other_person_id == person_id))
+        if patient_id is not None:
+            query = query.where(
+                or_(
+                    MpiEvent.patient_id == patient_id,
+                    cast(MpiEvent.details, Text).like(f'%"{_escape_like(patient_id)}"%', escape="\\"),
+                )
+            )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.catalog.session() as s:
+            return [
+                Event(
+                    e.id,
+                    e.at,
+                    e.kind,
+                    e.person_id,
+                    e.other_person_id,
+                    e.patient_id,
+                    e.reason,
+                    e.actor,
+                    e.job_id,
+                    e.details,
+                )
+                for e in s.scalars(query)
+            ]
+
+    # ------------------------------------------------------------------ writes
+    def apply(self, run: RunChanges) -> None:
+        """Write one run's outcome in a single transaction."""
+        now = utcnow()
+        with self.catalog.session() as s:
+            if run.persons_created:
+                _bulk_insert(
+                    s,
+                    MpiPerson.__table__,
+                    {
+                        "status": "active",
+                        "merged_into": None,
+                        "created_at": now,
+                        "updated_at": now,
+                        "job_id": run.job_id,
+                    },
+                    {"id": run.persons_created},
+                )
+            if run.members_new:
+                _bulk_insert(
+                    s,
+                    MpiMember.__table__,
+                    {"linked_at": now, "job_id": run.job_id},
+                    {k: [m[k] for m in run.members_new] for k in run.members_new[0]},
+                )
+            if run.members_updated:
+                s.execute(
+                    update(MpiMember),
+                    [{**m, "linked_at": now, "job_id": run.job_id} for m in run.members_updated],
+                )
+            for chunk in _chunks(run.members_removed, 500):
+                s.execute(MpiMember.__table__.delete().where(MpiMember.patient_id.in_(chunk)))
+            persons = MpiPerson.__table__
+            if run.persons_merged:
+                s.execute(
+                    persons.update()
+                    .where(persons.c.id == bindparam("absorbed"))
+                    .values(status="merged", merged_into=bindparam("survivor"), updated_at=now),
+                    [{"absorbed": a, "survivor": b} for a, b in run.persons_merged.items()],
+                )
+            if run.persons_retired:
+                s.execute(
+                    persons.update()
+                    .where(persons.c.id == bindparam("person"))
+                    .values(status="retired", updated_at=now),
+                    [{"person": p} for p in run.persons_retired],
+                )
+            self._add_events(s, run.changes, run.actor, run.job_id, now)
+            self._upsert_reviews(s, run.review_candidates, run.job_id, now)
+            if run.review_superseded:
+                review = MpiReview.__table__
+                s.execute(
+                    review.update()
+                    .where(
+                        review.c.patient_l == bindparam("left"),
+                        review.c.patient_r == bindparam("right"),
+                        review.c.status == PENDING,
+                    )
+                    .values(status=SUPERSEDED),
+                    [{"left": left, "right": right} for left, right in run.review_superseded],
+                )
+            if run.model_json is not None:
+                s.add(
+                    MpiModel(
+                        created_at=now, records=run.model_records, model=run.model_json, job_id=run.job_id
+                    )
+                )
+
+    def decide(self, review_id: int, status: str, actor: str, note: str | None = None) -> ReviewItem:
+        """Record a clerk's decision on a review item, and apply an acceptance at once (merge)."""
+        if status not in (ACCEPTED, REJECTED):
+            raise ValueError(f"a decision is {ACCEPTED!r} or {REJECTED!r}, not {status!r}")
+        now = utcnow()
+        with self.catalog.session() as s:
+            row = s.get(MpiReview, review_id)
+            if row is None:
+                raise KeyError(f"no review item {review_id}")
+            left, right = s.get(MpiMember, row.patient_l), s.get(MpiMember, row.patient_r)
+            if left is None or right is None:
+                raise ValueError(f"review item {review_id} names a record that is no longer linked")
+            if status == REJECTED and left.person_id == right.person_id:
+                raise ValueError(
+                    f"{row.patient_l} and {row.patient_r} are one person ({left.person_id}) already: "
+                    f"use `medlake link split {row.patient_r}` to separate them"
+                )
+            row.status, row.decided_at, row.decided_by, row.note = status, now, actor, note
+            change_kind = "review_accept" if status == ACCEPTED else "review_reject"
+            changes = [
+                Change(change_kind, left.person_id, right.person_id, (row.patient_l, row.patient_r), note)
+            ]
+            if status == ACCEPTED and left.person_id != right.person_id:
+                survivor, absorbed = self._older(s, left.person_id, right.person_id)
+                moved = list(s.scalars(select(MpiMember.patient_id).where(MpiMember.person_id == absorbed)))
+                s.execute(
+                    update(MpiMember)
+                    .where(MpiMember.person_id == absorbed)
+                    .values(person_id=survivor, basis="clerk decision", linked_at=now)
+                )
+                s.execute(
+                    update(MpiPerson)
+                    .where(MpiPerson.id == absorbed)
+                    .values(status="merged", merged_into=survivor, updated_at=now)
+                )
+                changes.append(
+                    Change(
+                        "merge",
+                        survivor,
+                        absorbed,
+                        tuple(sorted(moved)),
+                        f"clerk accepted review {review_id}",
+                    )
+                )
+            self._add_events(s, changes, actor, None, now)
+            s.flush()
+            return _review_item(row)
+
+    def split(self, patient_id: str, new_person_id: str, actor: str, note: str | None = None) -> list[str]:
+        """Move one record out of its person into ``new_person_id``; reject it against its old co-members.
+
+        The rejections are what make the split last: every later run keeps the pairs apart.
+        Returns the former co-members.
+        """
+        now = utcnow()
+        with self.catalog.session() as s:
+            member = s.get(MpiMember, patient_id)
+            if member is None:
+                raise KeyError(f"no linked patient record {patient_id!r}")
+            old_person = member.person_id
+            others = list(
+                s.scalars(
+                    select(MpiMember.patient_id).where(
+                        MpiMember.person_id == old_person, MpiMember.patient_id != patient_id
+                    )
+                )
+            )
+            if not others:
+                raise ValueError(f"{patient_id} is the only record of {old_person}: nothing to split")
+            s.add(
+                MpiPerson(id=new_person_id, status="active", merged_into=None, created_at=now, updated_at=now)
+            )
+            s.flush()
+            member.person_id, member.basis, member.linked_at = new_person_id, "clerk decision", now
+            for other in others:
+                left, right = sorted((patient_id, other))
+                existing = s.scalars(
+                    select(MpiReview).where(MpiReview.patient_l == left, MpiReview.patient_r == right)
+                ).first()
+                if existing is None:
+                    existing = MpiReview(
+                        patient_l=left, patient_r=right, created_at=now, reason="split by a clerk"
+                    )
+                    s.add(existing)
+                existing.status, existing.decided_at, existing.decided_by, existing.note = (
+                    REJECTED,
+                    now,
+                    actor,
+                    note,
+                )
+            self._add_events(
+                s,
+                [Change("split", new_person_id, old_person, (patient_id,), note or "split by a clerk")],
+                actor,
+                None,
+                now,
+            )
+            return sorted(others)
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _older(s: Session, a: str, b: str) -> tuple[str, str]:
+        rows = {p.id: p for p in s.scalars(select(MpiPerson).where(MpiPerson.id.in_([a, b])))}
+        first, second = sorted((a, b), key=lambda p: (rows[p].created_at, p))
+        return first, second
+
+    @staticmethod
+    def _add_events(
+        s: Session, changes: Sequence[Change], actor: str, job_id: str | None, now: datetime
+    ) -> None:
+        if not changes:
+            return
+        _bulk_insert(
+            s,
+            MpiEvent.__table__,
+            {"at": now, "actor": actor, "job_id": job_id},
+            {
+                "kind": [c.kind for c in changes],
+                "person_id": [c.person_id for c in changes],
+                "other_person_id": [c.other_person_id for c in changes],
+                "patient_id": [c.patient_ids[0] if len(c.patient_ids) == 1 else None for c in changes],
+                "reason": [c.reason for c in changes],
+                "details": [{"patient_ids": list(c.patient_ids)} if c.patient_ids else None for c in changes],
+            },
+        )
+
+    @staticmethod
+    def _upsert_reviews(s: Session, candidates: Iterable[dict], job_id: str, now: datetime) -> None:
+        """New pending items; refreshed scores on pending ones; decided items are never touched."""
+        candidates = list(candidates)
+        if not candidates:
+            return
+        existing: dict[tuple[str, str], MpiReview] = {}
+        lefts = sorted({c["patient_l"] for c in candidates})
+        for chunk in _chunks(lefts, 500):
+            for row in s.scalars(select(MpiReview).where(MpiReview.patient_l.in_(chunk))):
+                existing[(row.patient_l, row.patient_r)] = row
+        fresh = []
+        for c in candidates:
+            row = existing.get((c["patient_l"], c["patient_r"]))
+            if row is None:
+                fresh.append({**c, "status": PENDING, "created_at": now, "job_id": job_id})
+            elif row.status in (PENDING, SUPERSEDED):
+                row.status = PENDING
+                row.match_probability, row.reason, row.evidence = (
+                    c["match_probability"],
+                    c["reason"],
+                    c["evidence"],
+                )
+        if fresh:
+            s.execute(insert(MpiReview), fresh)
+
+
+def _bulk_insert(s: Session, table: Table, constants: dict[str, Any], columns: dict[str, list]) -> None:
+    """INSERT many rows through the driver's executemany, each value converted once per column kind.
+
+    SQLAlchemy's Core insert converts every value of every row through its type (timestamps,
+    JSON); at a million rows that costs more than the linkage. Here a constant (the run's
+    timestamp, job, actor) is converted once, and a varying value only if its type needs it.
+    """
+    connection = s.connection()
+    dialect = connection.dialect
+    names = [*constants, *columns]
+    statement = insert(table).compile(dialect=dialect, column_keys=names)
+    fixed = {k: _processor(table.c[k].type, dialect)(v) for k, v in constants.items()}
+    varying = {k: _processor(table.c[k].type, dialect) for k in columns}
+    values = {k: [varying[k](v) for v in vs] for k, vs in columns.items()}
+    count = len(next(iter(columns.values())))
+    rows = [{**fixed, **{k: values[k][i] for k in columns}} for i in range(count)]
+    if statement.positiontup is not None:  # qmark / format drivers take tuples in statement order
+        order = list(statement.positiontup)
+        params: list = [tuple(row[k] for k in order) for row in rows]
+    else:
+        params = rows
+    # Compiled alone, an insert on PostgreSQL asks for the new ids back; nobody needs them here.
+    sql = str(statement).split(" RETURNING ", 1)[0]
+    connection.exec_driver_sql(sql, params)
+
+
+def _processor(column_type: Any, dialect: Any) -> Any:
+    process = column_type.bind_processor(dialect)
+    if process is not None:
+        return process
+    if isinstance(column_type, JSON):  # the driver would adapt it inside SQLAlchemy, not here
+        return lambda value: None if value is None else json.dumps(value)
+    return lambda value: value
+
+
+def _review_item(row: MpiReview) -> ReviewItem:
+    return ReviewItem(
+        row.id,
+        row.patient_l,
+        row.patient_r,
+        row.status,
+        row.match_probability,
+        row.reason,
+        row.evidence,
+        row.created_at,
+        row.decided_at,
+        row.decided_by,
+        row.note,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,53 @@
+"""The standardised-records cache may save time but must never change a result."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from medlake.link.standardise import standardise
+from medlake.mpi.cache import cache_path, standardised_records
+
+
+def records() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": ["a.1", "a.2", "b.1"],
+            "source": ["a", "a", "b"],
+            "given": ["Anna", "Bert", "Cleo"],
+            "family": ["Muller", "Smith", "Jones"],
+            "birth_date": ["1980-02-03", "1975-11-30", "2001-07-04"],
+            "fingerprint": ["f1", "f2", "f3"],
+        }
+    )
+
+
+def by_id(table) -> pd.DataFrame:
+    return table.to_pandas().set_index("record_id").sort_index()
+
+
+def test_cached_rows_equal_a_fresh_standardisation(workspace) -> None:
+    frame = records()
+    first = standardised_records(workspace, frame)
+    assert cache_path(workspace).exists()
+    again = standardised_records(workspace, frame)
+    expected = by_id(standardise(frame.drop(columns=["fingerprint"])))
+    for result in (first, again):
+        got = by_id(result)
+        assert list(got["fingerprint"]) == ["f1", "f2", "f3"]
+        pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
+
+
+def test_a_changed_record_is_standardised_again_and_a_gone_one_dropped(workspace) -> None:
+    standardised_records(workspace, records())
+    changed = records().iloc[:2].copy()
+    changed.loc[0, ["given", "fingerprint"]] = ["Annelie", "f1b"]
+    result = by_id(standardised_records(workspace, changed))
+    assert list(result.index) == ["a.1", "a.2"]
+    assert result.loc["a.1", "given"] == "annelie" and result.loc["a.1", "fingerprint"] == "f1b"
+
+
+def test_an_unreadable_cache_is_rebuilt(workspace) -> None:
+    standardised_records(workspace, records())
+    cache_path(workspace).write_bytes(b"not parquet")
+    result = by_id(standardised_records(workspace, records()))
+    assert len(result) == 3 and result.loc["b.1", "family"] == "jones"
