@@ -55,6 +55,14 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
+    person_source_trust: list[str] = Field(
+        default_factory=list,
+        description="institutions, most trusted first, for the golden birth date, sex and national id",
+    )
+    person_store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the person serving store; default sqlite:///<home>/person.db",
+    )
 
     @field_validator("home", mode="before")
     @classmethod

@@ -79,6 +79,12 @@ class Workspace:
             attach_tables(self, engine)
             return engine.sql(query)
 
+    def person(self, global_id: str):  # -> medlake.person.PersonRecord (imported late: person imports us)
+        """One resident's record across institutions (see :func:`medlake.person.person_record`)."""
+        from medlake.person import person_record
+
+        return person_record(self, global_id)
+
 
 def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:
     """Make every catalogued table queryable in ``engine`` as ``layer.name``."""

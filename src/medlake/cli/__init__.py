@@ -16,6 +16,7 @@ from medlake.cli import (
     documents,
     hl7,
     link,
+    person,
     sources,
     synth,
     tabular,
@@ -45,6 +46,7 @@ devices.register(app, data.ingest_app)
 app.add_typer(
     link.app, name="link", help="The master patient index: link records of one person across institutions."
 )
+person.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 

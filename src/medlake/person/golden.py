@@ -1,0 +1,93 @@
+"""``warehouse.person_golden``: one golden demographic row per global person, rebuilt after linking.
+
+Reads ``warehouse.person_link`` (patient -> person) and ``warehouse.person_record`` (the
+identifying fields of each Patient, with ``active`` and ``meta.lastUpdated``), applies the
+survivorship rules of :mod:`medlake.person.survivorship` and overwrites the Delta table in
+one transaction, recorded in the catalog with both inputs as lineage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from medlake.lake.layers import Layer
+from medlake.layers.build import record
+from medlake.layers.integrated import BuiltTable
+from medlake.person.survivorship import IDENTIFYING, golden_columns, survive
+from medlake.workspace import Workspace
+
+LINK_TABLE = "warehouse.person_link"
+RECORD_TABLE = "warehouse.person_record"
+GOLDEN_NAME = "person_golden"
+GOLDEN_TABLE = f"warehouse.{GOLDEN_NAME}"
+
+
+def golden_schema() -> pa.Schema:
+    return pa.schema([(c, pa.int64() if c == "records" else pa.string()) for c in golden_columns()])
+
+
+@dataclass(frozen=True)
+class GoldenReport:
+    table: str
+    version: int
+    persons: int
+
+
+def linked_records(workspace: Workspace) -> pd.DataFrame:
+    """person_record rows with the person each belongs to (only linked patients)."""
+    for name in (LINK_TABLE, RECORD_TABLE):
+        if workspace.lake.table(workspace.table_uri(name)) is None:
+            hint = "medlake link run" if name == LINK_TABLE else "medlake build"
+            raise ValueError(f"no table {name}: run `{hint}` first")
+    links = workspace.table(LINK_TABLE, ["patient_id", "person_id"]).to_pandas()
+    columns = ["patient_id", "institution", "active", "last_updated", *IDENTIFYING]
+    try:
+        records = workspace.table(RECORD_TABLE, columns).to_pandas()
+    except Exception as exc:  # deltalake raises its own error type for an unknown column
+        raise ValueError(
+            f"{RECORD_TABLE} lacks columns the golden record needs ({exc}): re-run `medlake build`"
+        ) from exc
+    return links.merge(records, on="patient_id", how="inner", validate="1:1")
+
+
+def golden_table(workspace: Workspace) -> pa.Table:
+    """The golden records of every linked person (not written)."""
+    frame = survive(linked_records(workspace), workspace.settings.person_source_trust)
+    return pa.Table.from_pandas(frame, schema=golden_schema(), preserve_index=False)
+
+
+def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenReport:
+    """Rebuild ``warehouse.person_golden`` from the current link and person records; catalog it."""
+    lake = workspace.lake
+    inputs = []
+    for name in (LINK_TABLE, RECORD_TABLE):
+        table = lake.table(workspace.table_uri(name))
+        inputs.append(("dataset", name, None if table is None else table.version()))
+    table = golden_table(workspace)
+    uri = lake.uri(Layer.WAREHOUSE, GOLDEN_NAME)
+    own_job = job_id is None
+    catalog = workspace.catalog
+    job = job_id or catalog.start_job("person golden")
+    try:
+        version = lake.write(uri, table, mode="overwrite", metadata={"medlake.job": job})
+        built = BuiltTable(
+            name=GOLDEN_TABLE,
+            layer=Layer.WAREHOUSE,
+            uri=uri,
+            version=version,
+            rows=table.num_rows,
+            rows_by_institution={},
+            schema=table.schema,
+            inputs=inputs,
+        )
+        record(workspace, built, job)
+    except BaseException:
+        if own_job:
+            catalog.finish_job(job, "failed")
+        raise
+    if own_job:
+        catalog.finish_job(job, "succeeded", {"tables": [GOLDEN_TABLE], "persons": table.num_rows})
+    return GoldenReport(GOLDEN_TABLE, version, table.num_rows)
