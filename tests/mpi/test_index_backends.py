@@ -7,6 +7,7 @@ records linked incrementally, a clerk's decision, a split, and the audit trail.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 import pandas as pd
@@ -85,6 +86,12 @@ def test_full_incremental_decisions_and_history(ws: Workspace) -> None:
     assert third.mode == "full"
     assert mpi.person_of(item.patient_r) != mpi.person_of(item.patient_l), "the split holds on a full run"
 
+    # Rows written by the bulk path read back like any other: aware UTC timestamps, JSON details.
+    started = datetime.now(UTC) - timedelta(hours=1)
+    events = mpi.history()
+    assert all(started < e.at <= datetime.now(UTC) for e in events)
+    assert all(isinstance(e.details, dict) for e in events if e.kind == "create")
+    assert all(started < created <= datetime.now(UTC) for _, _, created in mpi.store.persons().values())
     kinds = [e.kind for e in mpi.history(patient_id=item.patient_r)]
     assert {"review_accept", "split"} <= set(kinds)
     assert "merge" in {e.kind for e in mpi.history(person_id=person)}

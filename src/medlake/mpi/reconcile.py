@@ -55,12 +55,17 @@ def assign_persons(
     members_before: dict[str, set[str]] = {}
     for record, person in previous.items():
         members_before.setdefault(person, set()).add(record)
-    ordered_groups = sorted(groups.items(), key=lambda item: min(item[1]))
+    ordered_groups = sorted(
+        ((root, sorted(members)) for root, members in groups.items()), key=lambda g: g[1][0]
+    )
     # Which group holds most of each existing person's records (ties: the group with the smallest record).
     winner: dict[str, str] = {}
     best: dict[str, int] = {}
     for root, members in ordered_groups:  # by smallest record, so a strict ">" lets the first group win ties
-        for person, count in Counter(previous[r] for r in members if r in previous).items():
+        before = [previous[r] for r in members if r in previous]
+        if not before:
+            continue
+        for person, count in Counter(before).items():
             if count > best.get(person, 0):
                 best[person] = count
                 winner[person] = root
@@ -72,6 +77,15 @@ def assign_persons(
     created: set[str] = set()
     result = Assignment(person_of={})
     for root, members in ordered_groups:
+        if root not in won and not any(r in previous for r in members):  # a new person: the common case
+            person = mint_person_id(members[0], taken)
+            taken.add(person)
+            created.add(person)
+            result.created.append(person)
+            result.changes.append(Change("create", person, None, tuple(members)))
+            for record in members:
+                result.person_of[record] = person
+            continue
         candidates = sorted(won.get(root, []), key=age_rank)
         if candidates:
             person = candidates[0]
@@ -80,11 +94,11 @@ def assign_persons(
                 moved = tuple(sorted(r for r in members if previous.get(r) == absorbed))
                 result.changes.append(Change("merge", person, absorbed, moved, "records linked"))
         else:
-            person = mint_person_id(min(members), taken)
+            person = mint_person_id(members[0], taken)
             taken.add(person)
             created.add(person)
             result.created.append(person)
-            result.changes.append(Change("create", person, None, tuple(sorted(members))))
+            result.changes.append(Change("create", person, None, tuple(members)))
         for record in members:
             result.person_of[record] = person
         # Records that came from another person that was not merged into this one: a split.

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, select, update
@@ -487,28 +488,31 @@ def _bulk_insert(s: Session, table: Table, constants: dict[str, Any], columns: d
     dialect = connection.dialect
     names = [*constants, *columns]
     statement = insert(table).compile(dialect=dialect, column_keys=names)
-    fixed = {k: _processor(table.c[k].type, dialect)(v) for k, v in constants.items()}
-    varying = {k: _processor(table.c[k].type, dialect) for k in columns}
-    values = {k: [varying[k](v) for v in vs] for k, vs in columns.items()}
     count = len(next(iter(columns.values())))
-    rows = [{**fixed, **{k: values[k][i] for k in columns}} for i in range(count)]
-    if statement.positiontup is not None:  # qmark / format drivers take tuples in statement order
-        order = list(statement.positiontup)
-        params: list = [tuple(row[k] for k in order) for row in rows]
-    else:
-        params = rows
+    series: dict[str, Any] = {}
+    for name, value in constants.items():
+        process = _processor(table.c[name].type, dialect)
+        series[name] = repeat(process(value) if process else value, count)
+    for name, values in columns.items():
+        process = _processor(table.c[name].type, dialect)
+        series[name] = [process(v) for v in values] if process else values
+    order = list(statement.positiontup) if statement.positiontup is not None else names
+    rows = zip(*(series[name] for name in order), strict=True)
+    # qmark / format drivers (SQLite) take tuples in statement order, pyformat ones (psycopg) dicts
+    params: list = (
+        list(rows) if statement.positiontup is not None else [dict(zip(order, r, strict=True)) for r in rows]
+    )
     # Compiled alone, an insert on PostgreSQL asks for the new ids back; nobody needs them here.
     sql = str(statement).split(" RETURNING ", 1)[0]
     connection.exec_driver_sql(sql, params)
 
 
 def _processor(column_type: Any, dialect: Any) -> Any:
-    process = column_type.bind_processor(dialect)
-    if process is not None:
-        return process
-    if isinstance(column_type, JSON):  # the driver would adapt it inside SQLAlchemy, not here
+    # dialect_impl: the dialect's own processing (SQLite stores timestamps as text in its format).
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None and isinstance(column_type, JSON):  # SQLAlchemy would have the driver adapt it
         return lambda value: None if value is None else json.dumps(value)
-    return lambda value: value
+    return process
 
 
 def _review_item(row: MpiReview) -> ReviewItem:
