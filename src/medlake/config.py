@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
+    link_match_threshold: float = Field(
+        default=0.95, gt=0, lt=1, description="match probability from which the index links automatically"
+    )
+    link_review_threshold: float = Field(
+        default=0.50, gt=0, lt=1, description="match probability from which a pair goes to clerical review"
+    )
+    link_identifier_check: Literal["none", "luhn", "mod11-2"] = Field(
+        default="luhn", description="check digit a national id must pass to be trusted (the region's scheme)"
+    )
     person_source_trust: list[str] = Field(
         default_factory=list,
         description="institutions, most trusted first, for the golden birth date, sex and national id",

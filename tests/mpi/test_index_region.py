@@ -308,3 +308,25 @@ def test_a_merged_away_id_still_opens_the_persons_record(fresh: Workspace) -> No
         record = person_record(fresh, absorbed, source=source)
         assert record.person_id == survivor
         assert {item.patient_l, item.patient_r} <= set(record.patients["patient_id"])
+
+
+def test_link_run_uses_the_regions_configured_thresholds(fresh: Workspace) -> None:
+    from typer.testing import CliRunner
+
+    from medlake.cli.link import app
+
+    runner = CliRunner()
+    home = ["--home", str(fresh.home)]
+    default = json.loads(runner.invoke(app, ["run", *home, "--full", "--no-person-build", "--json"]).output)
+    settings = fresh.home / "medlake.toml"
+    settings.write_text(settings.read_text() + f"link_match_threshold = {STRICT.match_threshold}\n")
+    configured = runner.invoke(app, ["run", *home, "--full", "--no-person-build", "--json"])
+    assert configured.exit_code == 0, configured.output
+    strict = json.loads(configured.output)
+    assert strict["persons"] > default["persons"], "the stricter configured threshold links less"
+    override = json.loads(
+        runner.invoke(
+            app, ["run", *home, "--full", "--no-person-build", "--match-threshold", "0.95", "--json"]
+        ).output
+    )
+    assert override["persons"] == default["persons"], "an option overrides the setting"

@@ -20,7 +20,7 @@ from medlake.cli.output import console, fail, print_json, table, workspace_or_ex
 from medlake.link.evaluate import evaluate_csv
 from medlake.link.records import RecordError
 from medlake.link.settings import IdentifierCheck, LinkSettings
-from medlake.mpi import MasterPatientIndex
+from medlake.mpi import MasterPatientIndex, link_settings
 from medlake.person import refresh_person
 from medlake.workspace import WorkspaceError
 
@@ -114,18 +114,25 @@ def evaluate(
 @app.command("run")
 def run(
     home: Home = None,
-    match_threshold: Annotated[float, typer.Option(help="match probability to link automatically")] = 0.95,
+    match_threshold: Annotated[
+        float | None,
+        typer.Option(help="match probability to link automatically [default: link_match_threshold, 0.95]"),
+    ] = None,
     review_threshold: Annotated[
-        float, typer.Option(help="match probability from which pairs go to review")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="match probability from which pairs go to review [default: link_review_threshold, 0.5]"
+        ),
+    ] = None,
     identifier_check: Annotated[
-        IdentifierCheck,
+        IdentifierCheck | None,
         typer.Option(
             "--identifier-check",
             help="check digit a national id must pass to be trusted (the region's ids carry a Luhn "
-            "digit; a mistyped id fails it and is weighed as evidence instead)",
+            "digit; a mistyped id fails it and is weighed as evidence instead) [default: "
+            "link_identifier_check, luhn]",
         ),
-    ] = "luhn",
+    ] = None,
     full: Annotated[
         bool,
         typer.Option(
@@ -145,14 +152,22 @@ def run(
 
     The first run links everyone; later runs link only new and changed records against the
     existing persons, whose global ids never change (merges and splits are recorded: see
-    `medlake link history`). Uncertain pairs go to `medlake link review`.
+    `medlake link history`). Uncertain pairs go to `medlake link review`. Thresholds default to
+    the workspace settings (medlake.toml: link_match_threshold, link_review_threshold,
+    link_identifier_check), so that every run of a region uses the same ones.
     """
     ws = workspace_or_exit(home)
     try:
-        settings = LinkSettings(
-            match_threshold=match_threshold,
-            review_threshold=review_threshold,
-            identifier_check=identifier_check,
+        settings = link_settings(ws).with_changes(
+            **{
+                k: v
+                for k, v in {
+                    "match_threshold": match_threshold,
+                    "review_threshold": review_threshold,
+                    "identifier_check": identifier_check,
+                }.items()
+                if v is not None
+            }
         )
         report = MasterPatientIndex(ws).run(settings, full=full)
         refreshed = refresh_person(ws) if person_build else None

@@ -14,7 +14,15 @@ records against the existing persons without relinking everyone::
 """
 
 from medlake.mpi.index import MasterPatientIndex
-from medlake.mpi.run import IndexRunReport, run_index
+from medlake.mpi.run import IndexRunReport, link_settings, run_index
 from medlake.mpi.store import Event, Member, ReviewItem
 
-__all__ = ["Event", "IndexRunReport", "MasterPatientIndex", "Member", "ReviewItem", "run_index"]
+__all__ = [
+    "Event",
+    "IndexRunReport",
+    "MasterPatientIndex",
+    "Member",
+    "ReviewItem",
+    "link_settings",
+    "run_index",
+]

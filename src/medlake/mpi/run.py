@@ -84,6 +84,16 @@ class IndexRunReport:
         return out
 
 
+def link_settings(workspace: Workspace) -> LinkSettings:
+    """The region's linkage settings from the workspace (medlake.toml / MEDLAKE_LINK_*)."""
+    config = workspace.settings
+    return LinkSettings(
+        match_threshold=config.link_match_threshold,
+        review_threshold=config.link_review_threshold,
+        identifier_check=config.link_identifier_check,
+    )
+
+
 def run_index(
     workspace: Workspace,
     settings: LinkSettings | None = None,
@@ -91,8 +101,11 @@ def run_index(
     full: bool = False,
     actor: str | None = None,
 ) -> IndexRunReport:
-    """Link the warehouse's patients into persons and update the index and ``warehouse.person_link``."""
-    settings = settings or LinkSettings()
+    """Link the warehouse's patients into persons and update the index and ``warehouse.person_link``.
+
+    ``settings`` default to the workspace's (``link_settings``).
+    """
+    settings = settings or link_settings(workspace)
     actor = actor or current_actor()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
