@@ -51,3 +51,15 @@ def test_an_unreadable_cache_is_rebuilt(workspace) -> None:
     cache_path(workspace).write_bytes(b"not parquet")
     result = by_id(standardised_records(workspace, records()))
     assert len(result) == 3 and result.loc["b.1", "family"] == "jones"
+
+
+def test_a_few_new_records_are_cleaned_without_rewriting_the_cache(workspace) -> None:
+    many = pd.concat([records()] * 40, ignore_index=True)
+    many["record_id"] = [f"x.{i}" for i in range(len(many))]
+    many["fingerprint"] = [f"f{i}" for i in range(len(many))]
+    standardised_records(workspace, many)
+    written = cache_path(workspace).stat().st_mtime_ns
+    one_more = pd.concat([many, records().iloc[:1]], ignore_index=True)
+    result = by_id(standardised_records(workspace, one_more))
+    assert cache_path(workspace).stat().st_mtime_ns == written, "one new record in 121 is not worth a rewrite"
+    assert len(result) == 121 and result.loc["a.1", "given"] == "anna"

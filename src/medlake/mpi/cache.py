@@ -21,6 +21,8 @@ from medlake.link.standardise import standardise
 from medlake.workspace import Workspace
 
 FINGERPRINT = "fingerprint"
+#: Rewrite the cache when more than this share of the records had to be standardised afresh.
+REWRITE_SHARE = 0.05
 
 
 def cache_path(workspace: Workspace) -> Path:
@@ -51,9 +53,11 @@ def standardised_records(workspace: Workspace, records: pd.DataFrame) -> pa.Tabl
     fresh = _standardise(todo) if len(todo) else None
     parts = [t for t in (reusable, fresh) if t is not None and t.num_rows]
     if fresh is not None and reusable is not None and reusable.schema.names != fresh.schema.names:
-        parts, fresh = [_standardise(records)], None  # the cache predates a change of standardise()
+        parts, fresh, reusable = [_standardise(records)], None, None  # the cache predates standardise()
     table = pa.concat_tables([p.cast(parts[-1].schema) for p in parts]) if parts else _standardise(records)
-    if fresh is not None or cached is None or cached.num_rows != table.num_rows:
+    # Rewriting a million-row file for a thousand new rows would cost more than cleaning those rows
+    # again next time; the file is rewritten once the uncached part is worth it.
+    if cached is None or len(todo) > REWRITE_SHARE * len(records) or reusable is None:
         _write(path, table)
     return table
 
