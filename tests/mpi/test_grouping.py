@@ -58,3 +58,21 @@ def test_existing_groups_grow_by_new_links() -> None:
     assert len({grouping.group_of[r] for r in "abn"}) == 1
     assert "a" not in grouping.basis_of, "a joined no link in this run"
     assert grouping.basis_of["n"] == "match probability"
+
+
+def test_without_a_model_only_verified_shared_ids_link() -> None:
+    import pyarrow as pa
+
+    from medlake.link.settings import LinkSettings
+    from medlake.mpi.run import _shared_identifier_links
+
+    valid, invalid = "1234567897", "1234567890"  # Luhn: ...7 passes, ...0 does not
+    table = pa.table(
+        {
+            "record_id": ["a.1", "b.1", "c.1", "d.1", "e.1"],
+            "identifier": [valid, valid, invalid, invalid, None],
+        }
+    )
+    links = _shared_identifier_links(table, LinkSettings(identifier_check="luhn"))
+    assert [(link.left, link.right, link.strength) for link in links] == [("a.1", "b.1", Strength.IDENTIFIER)]
+    assert _shared_identifier_links(table, LinkSettings(identifier_is_trusted=False)) == []

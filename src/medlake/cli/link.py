@@ -178,6 +178,7 @@ def run(
         return
     rows = [
         ("mode", report.mode),
+        ("model", report.model),
         (
             "records (new / changed / removed)",
             f"{report.records} ({report.new} / {report.changed} / {report.removed})",

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from splink.internals.exceptions import EMTrainingException
 
 from medlake.lake.layers import Layer
 from medlake.layers.build import record
@@ -26,6 +27,7 @@ from medlake.layers.integrated import BuiltTable
 from medlake.link.comparisons import COMPARISON_FIELDS
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
+from medlake.link.records import RecordError
 from medlake.link.scores import PairScores, plain_value
 from medlake.link.settings import LinkSettings
 from medlake.link.standardise import verified_identifiers
@@ -76,6 +78,9 @@ class IndexRunReport:
     table: str
     version: int
     partial_birth_dates: int = 0
+    #: "trained", "stored" (incremental), or why no model could be trained (then only shared
+    #: verified ids, the institutions' own links and clerk decisions link records).
+    model: str = "trained"
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -133,12 +138,19 @@ def run_index(
     job_id = catalog.start_job("link", {"mode": mode})
     try:
         clock = time.perf_counter()
+        untrained: str | None = None
         if mode == "full":
             table = standardised_records(workspace, records)
-            model = LinkageModel.train(table, settings)
+            model: LinkageModel | None = None
+            try:
+                model = LinkageModel.train(table, settings)
+            except (EMTrainingException, RecordError) as exc:
+                # Too few or too sparse records to estimate a model (a region's first small
+                # delivery): link on what needs no model, and train again on the next run.
+                untrained = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
             seconds["train"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            scores = model.score(table)
+            scores = model.score(table) if model else PairScores(pd.DataFrame(), {})
             standardised: pa.Table | None = table
         else:
             model = LinkageModel.from_dict(json.loads(model_json)).with_settings(settings)  # type: ignore[arg-type]
@@ -146,8 +158,10 @@ def run_index(
         seconds["score"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        pairs = _decided_pairs(scores, model.settings, accepted, rejected)
+        pairs = _decided_pairs(scores, settings, accepted, rejected)
         links = _links(pairs, accepted, asserted, current)
+        if model is None:
+            links += _shared_identifier_links(standardised, settings)
         if mode == "full":
             scope, start_groups = current, []
         else:
@@ -155,7 +169,7 @@ def run_index(
         grouping = group_records(
             sorted(scope),
             links,
-            _verified_identifiers(standardised, model.settings, scope),
+            _verified_identifiers(standardised, settings, scope),
             _cannot_link(rejected, scope),
             start_groups,
         )
@@ -210,7 +224,7 @@ def run_index(
             changes=assignment.changes,
             review_candidates=review,
             review_superseded=superseded,
-            model_json=json.dumps(model.to_dict()) if mode == "full" else None,
+            model_json=json.dumps(model.to_dict()) if mode == "full" and model else None,
             model_records=len(records) if mode == "full" else 0,
         )
         store.apply(changes)
@@ -252,6 +266,7 @@ def run_index(
         table=table_name,
         version=version,
         partial_birth_dates=partial_dates,
+        model=f"not trained ({untrained})" if untrained else ("trained" if mode == "full" else "stored"),
         seconds=seconds,
     )
     catalog.finish_job(job_id, "succeeded", {"tables": [table_name] if built else [], **report.as_dict()})
@@ -368,7 +383,7 @@ def _verified_identifiers(table: pa.Table | None, settings: LinkSettings, scope:
     """record -> national id, for ids the settings trust and that pass the configured check digit."""
     if table is None or not settings.identifier_is_trusted or "identifier" not in table.column_names:
         return {}
-    if len(scope) < table.num_rows:
+    if scope and len(scope) < table.num_rows:
         table = table.filter(
             pc.is_in(table.column("record_id"), value_set=pa.array(sorted(scope), pa.string()))
         )
@@ -377,6 +392,19 @@ def _verified_identifiers(table: pa.Table | None, settings: LinkSettings, scope:
     records = table.column("record_id").cast(pa.string()).to_pandas()
     keep = verified & ids.notna().to_numpy()
     return dict(zip(records[keep], ids[keep].astype(str), strict=True))
+
+
+def _shared_identifier_links(table: pa.Table | None, settings: LinkSettings) -> list[Link]:
+    """Without a model, records sharing a verified national id are still one person (rule 1)."""
+    verified = _verified_identifiers(table, settings, set())
+    by_id: dict[str, list[str]] = {}
+    for patient, identifier in verified.items():
+        by_id.setdefault(identifier, []).append(patient)
+    links = []
+    for records in by_id.values():
+        records.sort()
+        links += [Link(records[0], other, Strength.IDENTIFIER) for other in records[1:]]
+    return links
 
 
 def _cannot_link(rejected: list[tuple[str, str]], current: set[str]) -> dict[str, set[str]]:
