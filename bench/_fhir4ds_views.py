@@ -67,6 +67,13 @@ REWRITES: dict[tuple[str, str], str] = {
     ("procedure", "code_system"): "code.coding[0].system",
     ("procedure", "code_display"): "code.coding[0].display",
     ("procedure", "reason_code"): "reasonCode[0].coding[0].code",
+    ("person_record", "given"): "name[0].given[0]",
+    ("person_record", "family"): "name[0].family",
+    ("person_record", "address_line"): "address[0].line[0]",
+    ("person_record", "city"): "address[0].city",
+    ("person_record", "postcode"): "address[0].postalCode",
+    ("person_record", "state"): "address[0].state",
+    ("person_record", "phone"): "telecom[0].value",
 }
 
 #: (view, column) → why fhir4ds cannot compute it at all.
@@ -76,6 +83,7 @@ DROPPED: dict[tuple[str, str], str] = {
     ("explanation_of_benefit", "total_submitted"): "where() on a non-primitive compiles to invalid SQL",
     ("explanation_of_benefit", "total_benefit"): "where() on a non-primitive compiles to invalid SQL",
     ("observation_component", "loinc_code"): "where() inside forEach compiles to invalid SQL",
+    ("person_record", "national_id"): "where() with a quoted literal compiles to invalid SQL",
 }
 
 

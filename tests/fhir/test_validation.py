@@ -8,9 +8,21 @@ from pathlib import Path
 
 import orjson
 import pytest
+from fhirclient.models.fhirdate import FHIRDate
+from fhirclient.models.fhirdatetime import FHIRDateTime
+from fhirclient.models.fhirinstant import FHIRInstant
+from fhirclient.models.fhirtime import FHIRTime
 
 from medlake.fhir.reading import find_files, read_records
-from medlake.fhir.validation import InvalidResource, certainly_valid, resource_classes, validate
+from medlake.fhir.references import iter_references
+from medlake.fhir.validation import (
+    InvalidResource,
+    _date_ok,
+    certainly_valid,
+    resource_classes,
+    validate,
+    validate_references,
+)
 from medlake.synth import generate_region
 from tests.conftest import SHARED
 
@@ -121,3 +133,54 @@ def test_errors_come_from_the_model_classes() -> None:
             "valueQuantity": {"value": 1},
         }
     )
+
+
+def test_references_collected_by_validation_are_those_of_a_separate_walk(sample) -> None:
+    with_refs = 0
+    for resource in sample:
+        try:
+            collected = validate_references(resource)
+        except InvalidResource:
+            continue
+        expected = list(iter_references(resource))
+        assert sorted(collected) == sorted(expected), resource.get("id")
+        with_refs += bool(expected)
+    assert with_refs > 1_000, "the sample must exercise references"
+
+
+def test_references_inside_primitive_extensions_are_collected() -> None:
+    resource = {
+        "resourceType": "Patient",
+        "id": "p",
+        "gender": "female",
+        "_gender": {"extension": [{"url": "u", "valueReference": {"reference": "Practitioner/9"}}]},
+        "generalPractitioner": [{"reference": "Practitioner/1"}],
+        "contained": [{"resourceType": "Organization", "id": "o", "partOf": {"reference": "Organization/2"}}],
+    }
+    assert sorted(validate_references(resource)) == ["Organization/2", "Practitioner/1", "Practitioner/9"]
+
+
+def _model_date_ok(typ: type, text: str) -> bool:
+    try:
+        typ(text)
+    except Exception:
+        return False
+    return True
+
+
+def test_date_check_answers_as_the_model_date_classes_do() -> None:
+    rng = random.Random(7)
+    days = ["2020-02-29", "2021-02-29", "1900-02-29", "2000-02-29", "2021-04-31", "2021-12-31", "0001-01-01"]
+    days += ["0000-01-01", "2021-13-01", "2021-00-10", "2021-01-32", "2021-1-01", "21-01-01"]
+    times = ["", "T10:00:00Z", "T23:59:60+14:00", "T10:00:00.1234567-13:59", "T24:00:00Z", "T10:00:00"]
+    times += ["T10:00:00+14:01", "T10:00:00.+01:00", "T10:00Z", "T09:30:00.5+05:30", " ", "T10:00:00-00:00"]
+    texts = [d + t for d in days for t in times] + ["2021", "2021-02", "0000", "2021-2", "", "2021-02-29x"]
+    texts += [
+        f"{rng.randrange(1, 10000):04d}-{rng.randrange(0, 14):02d}-{rng.randrange(0, 33):02d}"
+        for _ in range(300)
+    ]
+    texts += ["10:00:00", "25:00:00", "10:00:60", "10:00:00.123456789"]
+    for typ in (FHIRDate, FHIRDateTime, FHIRInstant, FHIRTime):
+        for text in texts:
+            assert _date_ok(typ, text) == _model_date_ok(typ, text), (typ.__name__, text)
+    assert sum(_model_date_ok(FHIRDateTime, t) for t in texts) > 50, "the cases must include valid ones"

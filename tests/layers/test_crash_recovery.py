@@ -81,7 +81,12 @@ def run(home: Path, folders: list[Path], kill_after: float | None = None) -> int
 
 
 @pytest.mark.slow
-def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "group_records",
+    [None, 150],
+    ids=["one-group-per-job", "groups-commit-while-the-pool-examines-ahead"],
+)
+def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path, group_records: int | None) -> None:
     region = tmp_path / "region"
     generate_region(region, residents=150, seed=11)
     folders = sorted(p for p in region.iterdir() if p.is_dir() and p.name != "truth")[:3]
@@ -93,8 +98,9 @@ def test_kill_9_anywhere_then_rerun_equals_clean_run(tmp_path: Path) -> None:
     folders = [HL7_CORPUS, exports, *folders]  # the order the pipeline script takes them in
 
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    groups = {"ingest_group_records": group_records} if group_records else {}
     for home in (clean, crashed):
-        init_workspace(home, ingest_workers=2, ingest_chunk_size=200)
+        init_workspace(home, ingest_workers=2, ingest_chunk_size=200, **groups)
     start = time.monotonic()
     assert run(clean, folders) == 0
     clean_seconds = time.monotonic() - start

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 LITERAL = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
@@ -42,6 +43,7 @@ def rewrite_references(node: Any, rewrite: Callable[[str], str]) -> None:
             rewrite_references(item, rewrite)
 
 
+@lru_cache(maxsize=1 << 16)  # the same Patient/Practitioner references recur across a file
 def reference_key(reference: str) -> str | None:
     """A comparable key for a reference that should resolve inside the institution.
 

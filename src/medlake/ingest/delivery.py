@@ -12,16 +12,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medlake.fhir.reading import Record, file_sha256, read_records
+from medlake.fhir.reading import NdjsonBlock, Record, file_sha256, ndjson_blocks, read_records
 
 
 @dataclass(frozen=True)
 class Delivery:
+    """``blocks``, when set, gives the same records as ``read`` as blocks of raw lines (the
+    argument is the lines per block), so that worker processes, not the process reading the
+    file, split and judge them."""
+
     institution: str
     source_kind: str
     source_uri: str
     fingerprint: str
     read: Callable[[], Iterable[Record]]
+    blocks: Callable[[int], Iterable[NdjsonBlock]] | None = None
 
 
 def file_delivery(path: Path, institution: str) -> Delivery:
@@ -32,4 +37,5 @@ def file_delivery(path: Path, institution: str) -> Delivery:
         source_uri=str(path),
         fingerprint=file_sha256(path),
         read=lambda: read_records(path),
+        blocks=(lambda lines: ndjson_blocks(path, lines)) if path.name.endswith(".ndjson") else None,
     )

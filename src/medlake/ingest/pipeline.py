@@ -2,7 +2,9 @@
 
 Each delivery is one batch, identified by its institution and content fingerprint, so
 the same delivery received twice is recognised and adds nothing. Records are examined in
-worker processes (parse → type → R4 validation → hash) and spilled to local Parquet;
+worker processes (parse → type → R4 validation → hash; NDJSON files reach them as blocks of
+raw lines, and their accepted rows come back as Arrow record batches) and spilled to local
+Parquet;
 deliveries are grouped (up to ``ingest_group_records`` resources) into one Delta commit
 for the raw layer and one for the quarantine. Each commit carries a Delta application
 transaction per batch it contains, so whether a batch's rows landed is recorded
@@ -17,6 +19,7 @@ received = stored + quarantined + duplicates.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import multiprocessing.pool
@@ -29,6 +32,7 @@ from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -38,7 +42,7 @@ from medlake.engine import Engine
 from medlake.fhir.reading import Record, find_files
 from medlake.ingest import schemas
 from medlake.ingest.delivery import Delivery, file_delivery
-from medlake.ingest.examine import Outcome, Rejected, examine_chunk
+from medlake.ingest.examine import ChunkResult, Rejected, Work, examine_work, pack
 from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 
@@ -48,6 +52,7 @@ ProgressCallback = Callable[[int], None]
 #: nor grow one commit without bound.
 GROUP_DELIVERIES = 2_000
 SEQ = "_seq"  # the spill's extra column: delivery order within the group, for a stable first-wins
+ROW = "_row"  # and the row's position in the spill: a unique key, so de-duplication can rank keys only
 
 
 @dataclass
@@ -116,13 +121,16 @@ def ingest_deliveries(
                 if previous is not None and previous.status == "committed":
                     reports.append(_unchanged(previous, delivery.source_uri))
                     continue
+                # Judging records has no side effects, so the pool starts on this delivery now:
+                # if the group must commit first, the workers examine while the parent commits.
+                results = run(_work(delivery, workspace.settings.ingest_chunk_size))
                 if group is not None and (group.institution != delivery.institution or group.full):
                     reports.extend(group.commit())
                     group = None
                 if group is None:
                     catalog.ensure_institution(delivery.institution)
                     group = _Group(workspace, delivery.institution, job_id, Path(spill), len(reports))
-                group.add(delivery, batch_id, run, progress)
+                group.add(delivery, batch_id, results, progress)
             if group is not None:
                 reports.extend(group.commit())
     except BaseException:
@@ -153,7 +161,7 @@ class _Group:
         self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
         self.accepted = _Spill(
-            spill / f"accepted-{serial}.parquet", _with_seq(schemas.RAW_RESOURCES), institution
+            spill / f"accepted-{serial}.parquet", _with_order(schemas.RAW_RESOURCES), institution
         )
         self.rejected = _Spill(spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
         self.batches: list[_Pending] = []
@@ -167,8 +175,13 @@ class _Group:
         return self.accepted.count >= limit or len(self.batches) >= GROUP_DELIVERIES
 
     def add(
-        self, delivery: Delivery, batch_id: str, run: Examiner, progress: ProgressCallback | None
+        self,
+        delivery: Delivery,
+        batch_id: str,
+        results: Iterator[ChunkResult],
+        progress: ProgressCallback | None,
     ) -> None:
+        """Open the delivery's batch and spill its examined records (``results``, in order)."""
         row = self.workspace.catalog.open_batch(
             batch_id,
             self.institution,
@@ -186,18 +199,17 @@ class _Group:
         )
         seq = len(self.batches)
         constants = {"batch_id": batch_id, "received_at": row.started_at, SEQ: seq}
-        chunks = run(_chunks(delivery.read(), self.workspace.settings.ingest_chunk_size))
-        for chunk in chunks:
-            pending.received += len(chunk)
-            for outcome in chunk:
-                if isinstance(outcome, Rejected):
-                    pending.quarantined += 1
-                    if pending.needs_quarantine:
-                        self.rejected.add(outcome, constants)
-                else:  # kept even when already committed: its references are still reported
-                    self.accepted.add(outcome, constants)
+        for result in results:
+            pending.received += result.received
+            pending.quarantined += len(result.rejected)
+            if pending.needs_quarantine:
+                for outcome in result.rejected:
+                    self.rejected.add(outcome, constants)
+            # accepted rows are kept even when already committed: their references are still reported
+            if result.accepted is not None:
+                self.accepted.add_batch(result.accepted, constants)
             if progress:
-                progress(len(chunk))
+                progress(result.received)
         self.batches.append(pending)
 
     def commit(self) -> list[BatchReport]:
@@ -234,6 +246,8 @@ class _Group:
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
         unresolved = unresolved_references(self.workspace, self.institution, self.accepted.path)
+        for scratch in (self.accepted.path, self.rejected.path):  # the job's later groups need no room for it
+            scratch.unlink(missing_ok=True)
         reports = []
         for pending in self.batches:
             missing = unresolved.get(pending.batch_id, [])
@@ -276,11 +290,11 @@ def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str
         )
 
 
-Examiner = Callable[[Iterable[list[Record]]], Iterator[list[Outcome]]]
+Examiner = Callable[[Iterable[Work]], Iterator[ChunkResult]]
 
 
 class _examiner:
-    """Runs ``examine_chunk`` inline (1 worker) or in a process pool, preserving order."""
+    """Runs ``examine_work`` inline (1 worker) or in a process pool, preserving order."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -288,10 +302,10 @@ class _examiner:
 
     def __enter__(self) -> Examiner:
         if self.workers <= 1:
-            return lambda chunks: map(examine_chunk, chunks)
-        self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+            return lambda work: map(examine_work, work)
+        self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_started)
         pool = self.pool
-        return lambda chunks: pool.imap(examine_chunk, chunks)
+        return lambda work: pool.imap(examine_work, work)
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
@@ -299,43 +313,103 @@ class _examiner:
             self.pool.join()
 
 
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    iterator = iter(records)
+def _worker_started() -> None:
+    """Garbage-collector settings for an examining worker (about a tenth of its CPU otherwise).
+
+    Everything inherited from the parent is frozen, so collections do not rescan it, and the
+    young generation is collected less often: judging a chunk allocates many short-lived
+    containers (the parsed JSON) and almost no cycles.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def _work(delivery: Delivery, size: int) -> Iterator[Work]:
+    """The delivery as work for the examiner: blocks of raw lines if it offers them, else packed
+    chunks of its records; nothing is read before the first item is asked for."""
+    if delivery.blocks is not None:
+        yield from delivery.blocks(size)
+    else:
+        yield from (pack(chunk) for chunk in _chunks(delivery.read, size))
+
+
+def _chunks(read: Callable[[], Iterable[Record]], size: int) -> Iterator[list[Record]]:
+    """The records ``read()`` gives, ``size`` at a time; ``read`` is called at the first chunk, not before."""
+    iterator = iter(read())
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-def _with_seq(schema: pa.Schema) -> pa.Schema:
-    return schema.append(pa.field(SEQ, pa.int64(), nullable=False))
+def _with_order(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field(SEQ, pa.int64(), nullable=False)).append(
+        pa.field(ROW, pa.int64(), nullable=False)
+    )
+
+
+_SPILL_DICTIONARY = {"institution", "batch_id", "source_file", "resource_type", "stage"}
 
 
 class _Spill:
-    """Rows of one kind written to a local Parquet file as they come, so memory stays flat."""
+    """Rows of one kind written to a local Parquet file as they come, so memory stays flat.
+
+    Accepted rows arrive as record batches from the workers (:meth:`add_batch`), rejected
+    ones as rows (:meth:`add`); either way the batch's constants (institution, batch id,
+    received time, delivery order) become columns here.
+    """
+
+    FLUSH_ROWS = 10_000
 
     def __init__(self, path: Path, schema: pa.Schema, institution: str) -> None:
         self.path, self.schema, self.institution = path, schema, institution
         self.writer: pq.ParquetWriter | None = None
-        self.pending: list[tuple[Outcome, dict]] = []
+        self.pending: list[tuple[Rejected, dict]] = []
+        self.batches: list[pa.RecordBatch] = []
+        self.buffered = 0
         self.count = 0
 
-    def add(self, outcome: Outcome, constants: dict) -> None:
+    def add(self, outcome: Rejected, constants: dict) -> None:
         self.pending.append((outcome, constants))
         self.count += 1
-        if len(self.pending) >= 10_000:
+        if len(self.pending) >= self.FLUSH_ROWS:
+            self._flush()
+
+    def add_batch(self, batch: pa.RecordBatch, constants: dict) -> None:
+        rows = batch.num_rows
+        fixed = {"institution": self.institution, **constants}
+        columns = [
+            pa.array(range(self.count, self.count + rows), pa.int64())
+            if f.name == ROW
+            else batch.column(f.name)
+            if f.name not in fixed
+            else pa.repeat(pa.scalar(fixed[f.name], f.type), rows)
+            for f in self.schema
+        ]
+        self.batches.append(pa.RecordBatch.from_arrays(columns, schema=self.schema))
+        self.count += rows
+        self.buffered += rows
+        if self.buffered >= self.FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        if not self.pending:
-            return
-        rows, self.pending = self.pending, []
-        fields = rows[0][0]._fields
-        data: dict[str, list] = {name: [getattr(row, name) for row, _ in rows] for name in fields}
-        data["institution"] = [self.institution] * len(rows)
-        for name in rows[0][1]:
-            data[name] = [constants[name] for _, constants in rows]
+        if self.pending:
+            rows, self.pending = self.pending, []
+            fields = rows[0][0]._fields
+            data: dict[str, list] = {name: [getattr(row, name) for row, _ in rows] for name in fields}
+            data["institution"] = [self.institution] * len(rows)
+            for name in rows[0][1]:
+                data[name] = [constants[name] for _, constants in rows]
+            self._write(pa.table({f.name: data[f.name] for f in self.schema}, schema=self.schema))
+        if self.batches:
+            batches, self.batches, self.buffered = self.batches, [], 0
+            self._write(pa.Table.from_batches(batches, schema=self.schema))
+
+    def _write(self, table: pa.Table) -> None:
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(pa.table({f.name: data[f.name] for f in self.schema}, schema=self.schema))
+            # a local scratch file read once: not compressing it (nor trying dictionaries on the
+            # resource text) saves more CPU than the bigger file costs
+            small = [f.name for f in self.schema if f.name in _SPILL_DICTIONARY]
+            self.writer = pq.ParquetWriter(self.path, self.schema, compression="none", use_dictionary=small)
+        self.writer.write_table(table)
 
     def close(self) -> None:
         self._flush()
@@ -354,6 +428,7 @@ def _new_resources(
     over Parquet so the lake never has to fit in memory.
     """
     quote = engine.dialect.string_literal
+    spill = f"read_parquet({quote(str(accepted))})"
     existing = workspace.lake.files(raw_uri, f"institution = {quote(institution)}")
     known = ""
     if existing:
@@ -366,10 +441,14 @@ def _new_resources(
         engine.register("existing", hashes)
         known = "WHERE content_hash NOT IN (SELECT content_hash FROM existing)"
     columns = ", ".join(engine.dialect.quote_identifier(f.name) for f in schemas.RAW_RESOURCES)
+    # ranked on the key columns only; the text is joined to the winners, never sorted by the window
     query = f"""
-        SELECT {columns} FROM read_parquet({quote(str(accepted))})
-        {known}
-        QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line) = 1
+        WITH keep AS (
+            SELECT {ROW} FROM {spill}
+            {known}
+            QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line) = 1
+        )
+        SELECT {columns} FROM {spill} SEMI JOIN keep USING ({ROW})
         ORDER BY {SEQ}, line
     """
     return engine.sql_batches(query)
@@ -380,7 +459,8 @@ def _counting(reader: pa.RecordBatchReader, counts: Counter[str]) -> pa.RecordBa
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in reader:
-            counts.update(batch.column("batch_id").to_pylist())
+            for entry in pc.value_counts(batch.column("batch_id")).to_pylist():
+                counts[entry["values"]] += entry["counts"]
             yield batch
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())

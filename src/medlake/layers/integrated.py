@@ -3,6 +3,12 @@
 "Current" is decided per (institution, type, local id) by, in order: the later
 ``meta.lastUpdated``, the higher numeric ``meta.versionId``, the later received batch,
 the later line, and finally the content hash, so the choice never depends on timing.
+
+The ranking runs over the key columns only (:data:`CURRENT_KEYS`); the resource text, most
+of the raw layer's bytes, is joined to the winners afterwards (:data:`CURRENT_VERSIONS`), so
+the ranking window never carries it. Within an institution a content hash occurs once in the
+raw layer (ingest stores only content the institution has not sent before), so the join on
+(institution, type, id, content hash) finds exactly the ranked row.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from medlake.engine import Engine
 from medlake.ingest.schemas import TIMESTAMP
 from medlake.lake.layers import RAW_RESOURCES, Layer
-from medlake.layers.namespacing import global_id, namespace_resource, namespace_sql
+from medlake.layers.namespacing import namespace_resource, namespace_sql
+from medlake.layers.scan import drop_delta, register_delta
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(
@@ -32,15 +40,20 @@ INTEGRATED_SCHEMA = pa.schema(
     ]
 )
 
-CURRENT_VERSIONS = """
-    SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
-           resource, refs
+CURRENT_KEYS = """
+    SELECT institution, resource_type, resource_id, content_hash
     FROM raw
     QUALIFY row_number() OVER (
         PARTITION BY institution, resource_type, resource_id
         ORDER BY last_updated DESC NULLS LAST, TRY_CAST(version_id AS BIGINT) DESC NULLS LAST,
                  received_at DESC, line DESC, content_hash DESC
     ) = 1
+"""
+
+CURRENT_VERSIONS = """
+    SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
+           resource, refs, identifiers
+    FROM raw SEMI JOIN current_keys USING (institution, resource_type, resource_id, content_hash)
 """
 
 
@@ -87,14 +100,19 @@ def build_integrated(
     if raw_table is None:
         return []
     raw_version = raw_table.version()
-    engine.register("raw", raw_table.to_pyarrow_dataset())
-    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_versions AS {CURRENT_VERSIONS}")
+    raw_view = register_delta(engine, "raw", raw_uri, raw_table)
+    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_keys AS {CURRENT_KEYS}")
+    # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
+    # current versions stay a view and their text is never held whole in memory; through an Arrow
+    # dataset every query would rescan the raw layer, so then they are materialised once.
+    versions = "VIEW" if raw_view else "TABLE"
+    engine.sql(f"CREATE OR REPLACE TEMP {versions} current_versions AS {CURRENT_VERSIONS}")
     engine.sql(
-        "CREATE OR REPLACE TEMP VIEW raw_current_ids AS SELECT r.institution, r.identifiers, r.resource_id "
-        "FROM raw r JOIN current_versions c USING (institution, resource_type, resource_id, content_hash)"
+        "CREATE OR REPLACE TEMP VIEW raw_current_ids AS "
+        "SELECT institution, identifiers, resource_id FROM current_versions"
     )
     targets = conditional_targets(engine)
-    types = engine.sql("SELECT DISTINCT resource_type FROM current_versions ORDER BY 1").column(0).to_pylist()
+    types = engine.sql("SELECT DISTINCT resource_type FROM current_keys ORDER BY 1").column(0).to_pylist()
     d = engine.dialect
     # rows with conditional references need the identifier map: those few are rewritten in Python
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
@@ -104,10 +122,14 @@ def build_integrated(
     for resource_type in types:
         uri = lake.uri(Layer.INTEGRATED, resource_type)
         literal = engine.dialect.string_literal(resource_type)
+        # the sort carries the original text only where Python still has to rewrite it
         reader = engine.sql_batches(
+            "SELECT institution, institution || '.' || resource_id AS id, resource_id, version_id, "
+            "last_updated, batch_id, content_hash, "
+            "CASE WHEN namespaced IS NULL THEN resource END AS resource, namespaced FROM ("
             "SELECT institution, resource_id, version_id, last_updated, batch_id, content_hash, resource, "
             f"CASE WHEN NOT ({conditional}) THEN {rewritten} END AS namespaced "
-            f"FROM current_versions WHERE resource_type = {literal} ORDER BY institution, resource_id"
+            f"FROM current_versions WHERE resource_type = {literal}) ORDER BY institution, resource_id"
         )
         counts: dict[str, int] = defaultdict(int)
         batches: set[str] = set()
@@ -135,7 +157,9 @@ def build_integrated(
                 inputs=inputs,
             )
         )
-    engine.sql("DROP TABLE IF EXISTS current_versions")
+    engine.sql(f"DROP {versions} IF EXISTS current_versions")
+    engine.sql("DROP TABLE IF EXISTS current_keys")
+    drop_delta(engine, "raw", raw_view)
     return built
 
 
@@ -146,30 +170,33 @@ def _namespaced(
     batches: set[str],
     progress: Callable[[int], None] | None,
 ) -> Iterator[pa.RecordBatch]:
+    """The integrated rows, column by column: only rows the engine could not rewrite reach Python.
+
+    The engine already computed ``id`` (``namespacing.global_id``: ``institution.local_id``) and the
+    namespaced text of rows without conditional references; the rest (``namespaced`` NULL)
+    are rewritten by :func:`namespace_resource`, so no text crosses into Python otherwise.
+    """
     empty: dict[str, str] = {}
     for batch in reader:
-        rows = batch.to_pydict()
-        institutions = rows["institution"]
-        local_ids = rows["resource_id"]
-        resources = [
-            done if done is not None else namespace_resource(text, inst, targets.get(inst, empty))
-            for done, text, inst in zip(rows["namespaced"], rows["resource"], institutions, strict=True)
-        ]
-        for inst in institutions:
-            counts[inst] += 1
-        batches.update(rows["batch_id"])
+        institutions = batch.column("institution")
+        namespaced = batch.column("namespaced")
+        missing = pc.is_null(namespaced)
+        if namespaced.null_count:
+            texts = batch.column("resource").filter(missing).to_pylist()
+            owners = institutions.filter(missing).to_pylist()
+            done = [
+                namespace_resource(t, i, targets.get(i, empty)) for t, i in zip(texts, owners, strict=True)
+            ]
+            namespaced = pc.replace_with_mask(namespaced, missing, pa.array(done, pa.string()))
+        for entry in pc.value_counts(institutions).to_pylist():
+            counts[entry["values"]] += entry["counts"]
+        batches.update(pc.unique(batch.column("batch_id")).to_pylist())
         if progress:
             progress(batch.num_rows)
-        yield pa.RecordBatch.from_pydict(
-            {
-                "institution": institutions,
-                "id": [global_id(i, r) for i, r in zip(institutions, local_ids, strict=True)],
-                "local_id": local_ids,
-                "version_id": rows["version_id"],
-                "last_updated": rows["last_updated"],
-                "batch_id": rows["batch_id"],
-                "content_hash": rows["content_hash"],
-                "resource": resources,
-            },
+        columns = [institutions, batch.column("id"), batch.column("resource_id")]
+        columns += [batch.column(name) for name in ("version_id", "last_updated", "batch_id", "content_hash")]
+        columns.append(namespaced)
+        yield pa.RecordBatch.from_arrays(
+            [column.cast(f.type) for column, f in zip(columns, INTEGRATED_SCHEMA, strict=True)],
             schema=INTEGRATED_SCHEMA,
         )

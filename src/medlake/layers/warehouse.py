@@ -14,6 +14,7 @@ import pyarrow as pa
 from medlake.engine import Engine
 from medlake.lake.layers import Layer
 from medlake.layers.integrated import BuiltTable
+from medlake.layers.scan import drop_delta, register_delta
 from medlake.views import compile_view
 from medlake.views.library import load_library
 from medlake.workspace import Workspace
@@ -34,12 +35,12 @@ def build_warehouse(
         if source is None:
             continue
         source_version = source.version()
-        engine.register("integrated_source", source.to_pyarrow_dataset())
+        as_view = register_delta(engine, "integrated_source", source_uri, source)
         # every row of an integrated table has the table's type: the view need not parse it to check
         resource_type = engine.dialect.string_literal(compiled.resource)
         relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
         result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
-        engine.unregister("integrated_source")
+        drop_delta(engine, "integrated_source", as_view)
         uri = lake.uri(Layer.WAREHOUSE, name)
         version = lake.write(
             uri,

@@ -1,0 +1,58 @@
+"""Exposing a committed Delta table to the engine under a name, read as fast as it can be.
+
+Going through ``DeltaTable.to_pyarrow_dataset()`` makes the engine pull every byte through
+pyarrow's scanner; DuckDB's own Parquet reader, over the same files, decodes the
+resource text about ten times faster. It may be used only when the files *are* the table:
+a local lake and a table whose protocol needs no reader features (reader version 1: no
+deletion vectors, no column mapping), so the current version's file list plus the
+partition values in the paths are exactly its rows. Anything else (an object store, a
+newer protocol, an empty table) is registered as the Arrow dataset, as before.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from medlake.engine import Engine
+from medlake.lake.store import is_local
+
+
+def register_delta(engine: Engine, name: str, uri: str, table: DeltaTable) -> bool:
+    """Make ``table`` (the committed version at ``uri``) queryable as ``name``.
+
+    Returns True if it became a view over the Parquet files, False if the Arrow dataset was
+    registered; :func:`drop_delta` needs to know which.
+    """
+    relation = _parquet_relation(engine, uri, table)
+    if relation is None:
+        engine.register(name, table.to_pyarrow_dataset())
+        return False
+    engine.sql(f"CREATE OR REPLACE TEMP VIEW {engine.dialect.quote_identifier(name)} AS {relation}")
+    return True
+
+
+def drop_delta(engine: Engine, name: str, as_view: bool) -> None:
+    """Undo :func:`register_delta`."""
+    if as_view:
+        engine.sql(f"DROP VIEW IF EXISTS {engine.dialect.quote_identifier(name)}")
+    else:
+        engine.unregister(name)
+
+
+def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None:
+    if engine.dialect.name != "duckdb" or not is_local(uri) or table.protocol().min_reader_version != 1:
+        return None
+    files = table.file_uris()
+    if not files:
+        return None
+    schema = pa.schema(table.schema().to_arrow())
+    partitions = table.metadata().partition_columns
+    if any(not pa.types.is_string(schema.field(p).type) for p in partitions):
+        return None
+    quote, ident = engine.dialect.string_literal, engine.dialect.quote_identifier
+    paths = ", ".join(quote(path) for path in files)
+    hive = ", ".join(f"{quote(p)}: 'VARCHAR'" for p in partitions)
+    options = f", hive_partitioning = true, hive_types = {{{hive}}}" if partitions else ""
+    columns = ", ".join(ident(f.name) for f in schema)  # the table's column order, partitions included
+    return f"SELECT {columns} FROM read_parquet([{paths}]{options}, union_by_name = true)"
