@@ -231,15 +231,18 @@ def run_index(
         seconds["store"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        links_frame = pd.DataFrame(
-            {
-                "institution": records["source"].astype(str).tolist(),
-                "patient_id": record_ids,
-                "person_id": [person_of[pid] for pid in record_ids],
-                "match_basis": [basis[pid] for pid in record_ids],
-            }
-        )
-        built = write_person_link(workspace, links_frame, job_id, store.state())
+        state = store.state()
+        built = None
+        if _published_state(workspace, workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)) != state:
+            links_frame = pd.DataFrame(
+                {
+                    "institution": records["source"].astype(str).tolist(),
+                    "patient_id": record_ids,
+                    "person_id": [person_of[pid] for pid in record_ids],
+                    "match_basis": [basis[pid] for pid in record_ids],
+                }
+            )
+            built = write_person_link(workspace, links_frame, job_id, state)
         table_name = f"{Layer.WAREHOUSE.value}.{TARGET_NAME}"
         version = built.version if built else _version(workspace, table_name)
         seconds["write"] = time.perf_counter() - clock
@@ -518,13 +521,18 @@ def write_person_link(
     uri = workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)
     if state is not None and _published_state(workspace, uri) == state:
         return None
-    frame = links[["institution", "patient_id", "person_id", "match_basis"]].copy()
-    frame["person_records"] = frame.groupby("person_id")["patient_id"].transform("size").astype("int64")
-    table = (
-        pa.Table.from_pandas(frame, preserve_index=False)
-        .cast(PERSON_LINK_SCHEMA)
-        .sort_by([("person_id", "ascending"), ("patient_id", "ascending")])
-    )
+    persons = links["person_id"].tolist()
+    sizes = Counter(persons)
+    table = pa.table(
+        {
+            "institution": pa.array(links["institution"].tolist(), pa.string()),
+            "patient_id": pa.array(links["patient_id"].tolist(), pa.string()),
+            "person_id": pa.array(persons, pa.string()),
+            "match_basis": pa.array(links["match_basis"].tolist(), pa.string()),
+            "person_records": pa.array([sizes[p] for p in persons], pa.int64()),
+        },
+        schema=PERSON_LINK_SCHEMA,
+    ).sort_by([("person_id", "ascending"), ("patient_id", "ascending")])
     metadata = {"medlake.job": job_id}
     if state is not None:
         metadata[STATE_KEY] = str(state)

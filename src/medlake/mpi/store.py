@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -38,8 +38,9 @@ def current_actor() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
+    """One row of the global <-> node map (a tuple: a region loads a million of them per run)."""
+
     patient_id: str
     institution: str
     person_id: str
@@ -126,7 +127,8 @@ class MpiStore:
             MpiMember.basis,
         )
         with self.catalog.engine.connect() as connection:
-            return {row[0]: Member(*row) for row in connection.execute(query)}
+            rows = connection.execute(query).all()
+        return {row[0]: Member._make(row) for row in rows}
 
     def members_of(self, person_id: str) -> list[Member]:
         query = select(
