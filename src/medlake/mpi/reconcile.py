@@ -77,16 +77,7 @@ def assign_persons(
     created: set[str] = set()
     result = Assignment(person_of={})
     for root, members in ordered_groups:
-        if root not in won and not any(r in previous for r in members):  # a new person: the common case
-            person = mint_person_id(members[0], taken)
-            taken.add(person)
-            created.add(person)
-            result.created.append(person)
-            result.changes.append(Change("create", person, None, tuple(members)))
-            for record in members:
-                result.person_of[record] = person
-            continue
-        candidates = sorted(won.get(root, []), key=age_rank)
+        candidates = sorted(won[root], key=age_rank) if root in won else []
         if candidates:
             person = candidates[0]
             for absorbed in candidates[1:]:
@@ -101,6 +92,8 @@ def assign_persons(
             result.changes.append(Change("create", person, None, tuple(members)))
         for record in members:
             result.person_of[record] = person
+        if not candidates and not any(r in previous for r in members):
+            continue  # a new person, the common case: nothing split off or attached
         # Records that came from another person that was not merged into this one: a split.
         split_from: dict[str, list[str]] = {}
         for record in members:

@@ -111,6 +111,12 @@ class RunChanges:
     model_records: int = 0
 
 
+#: The columns of a ``Member``, in its order.
+_MEMBER_QUERY = select(
+    MpiMember.patient_id, MpiMember.institution, MpiMember.person_id, MpiMember.fingerprint, MpiMember.basis
+)
+
+
 class MpiStore:
     """Typed access to the MPI tables of one catalog."""
 
@@ -119,39 +125,19 @@ class MpiStore:
 
     # ------------------------------------------------------------------ reads
     def members(self) -> dict[str, Member]:
-        query = select(
-            MpiMember.patient_id,
-            MpiMember.institution,
-            MpiMember.person_id,
-            MpiMember.fingerprint,
-            MpiMember.basis,
-        )
         with self.catalog.engine.connect() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(_MEMBER_QUERY).all()
         return {row[0]: Member._make(row) for row in rows}
 
     def members_of(self, person_id: str) -> list[Member]:
-        query = select(
-            MpiMember.patient_id,
-            MpiMember.institution,
-            MpiMember.person_id,
-            MpiMember.fingerprint,
-            MpiMember.basis,
-        ).where(MpiMember.person_id == person_id)
+        query = _MEMBER_QUERY.where(MpiMember.person_id == person_id).order_by(MpiMember.patient_id)
         with self.catalog.engine.connect() as connection:
-            return [Member(*row) for row in connection.execute(query.order_by(MpiMember.patient_id))]
+            return [Member._make(row) for row in connection.execute(query)]
 
     def member(self, patient_id: str) -> Member | None:
-        query = select(
-            MpiMember.patient_id,
-            MpiMember.institution,
-            MpiMember.person_id,
-            MpiMember.fingerprint,
-            MpiMember.basis,
-        ).where(MpiMember.patient_id == patient_id)
         with self.catalog.engine.connect() as connection:
-            row = connection.execute(query).first()
-        return Member(*row) if row else None
+            row = connection.execute(_MEMBER_QUERY.where(MpiMember.patient_id == patient_id)).first()
+        return Member._make(row) if row else None
 
     def person_ids(self) -> set[str]:
         """Every id ever issued (never to be minted again)."""
