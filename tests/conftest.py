@@ -64,3 +64,24 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def built_region(
+    base: Path, residents: int, seed: int, exclude: tuple[str, ...] = ()
+) -> tuple[Workspace, Path]:
+    """A synthetic region under ``base``: generated, each institution ingested (but ``exclude``), built.
+
+    Returns the workspace and the region's folder (with ``truth/``), for tests that link it.
+    """
+    from medlake.ingest import ingest_path
+    from medlake.layers.build import build_all
+    from medlake.synth import generate_region
+
+    region = base / "region"
+    generate_region(region, residents, seed)
+    ws = init_workspace(base / "ws", ingest_workers=1)
+    for folder in sorted(p for p in region.iterdir() if p.is_dir() and p.name != "truth"):
+        if folder.name not in exclude:
+            ingest_path(ws, folder, folder.name)
+    build_all(ws)
+    return ws, region

@@ -8,16 +8,14 @@ from itertools import combinations
 import pandas as pd
 import pytest
 
-from medlake.ingest import ingest_path
-from medlake.layers.build import build_all
 from medlake.link.settings import LinkSettings
 from medlake.link.standardise import luhn_valid
 from medlake.mpi import IndexRunReport, MasterPatientIndex
 from medlake.mpi.grouping import BASIS, BASIS_SINGLE
 from medlake.mpi.records import person_records
 from medlake.mpi.run import BASIS_TRANSITIVE
-from medlake.synth import generate_region
-from medlake.workspace import Workspace, init_workspace
+from medlake.workspace import Workspace
+from tests.conftest import built_region
 
 RESIDENTS = 150
 SEED = 20240611
@@ -33,13 +31,7 @@ def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, IndexRunReport, pd.DataFrame]:
-    base = tmp_path_factory.mktemp("region_link")
-    region = base / "region"
-    generate_region(region, RESIDENTS, SEED)
-    ws = init_workspace(base / "ws", ingest_workers=1)
-    for folder in sorted(p for p in region.iterdir() if p.is_dir() and p.name != "truth"):
-        ingest_path(ws, folder, folder.name)
-    build_all(ws)
+    ws, region = built_region(tmp_path_factory.mktemp("region_link"), RESIDENTS, SEED)
     report = MasterPatientIndex(ws).run()
     truth = pd.read_csv(region / "truth" / "persons.csv", dtype=str)
     truth["integrated_id"] = truth["institution"] + "." + truth["patient_id"]

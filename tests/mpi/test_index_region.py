@@ -20,8 +20,8 @@ from medlake.layers.build import build_all
 from medlake.link.settings import LinkSettings
 from medlake.mpi import MasterPatientIndex
 from medlake.mpi import run as run_module
-from medlake.synth import generate_region
-from medlake.workspace import Workspace, init_workspace, open_workspace
+from medlake.workspace import Workspace, open_workspace
+from tests.conftest import built_region
 
 RESIDENTS = 150
 SEED = 20240611
@@ -39,21 +39,14 @@ def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
 def region(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A region linked in two steps; the workspace is copied per test by ``fresh``."""
     base = tmp_path_factory.mktemp("mpi_region")
-    generate_region(base / "region", RESIDENTS, SEED)
-    folders = sorted(p for p in (base / "region").iterdir() if p.is_dir() and p.name != "truth")
-    assert LATE in {f.name for f in folders}, "the synthetic region changed its institutions"
-    ws = init_workspace(base / "ws", ingest_workers=1)
-    for folder in folders:
-        if folder.name != LATE:
-            ingest_path(ws, folder, folder.name)
-    build_all(ws)
+    ws, region = built_region(base, RESIDENTS, SEED, exclude=(LATE,))
+    assert (region / LATE).is_dir(), "the synthetic region changed its institutions"
     first = MasterPatientIndex(ws).run()
     before = ws.table("warehouse.person_link").to_pandas().set_index("patient_id")["person_id"]
-    shutil.copytree(base / "ws", base / "ws_before_late")
-    ingest_path(ws, base / "region" / LATE, LATE)
+    ingest_path(ws, region / LATE, LATE)
     build_all(ws)
     second = MasterPatientIndex(ws).run()
-    truth = pd.read_csv(base / "region" / "truth" / "persons.csv", dtype=str)
+    truth = pd.read_csv(region / "truth" / "persons.csv", dtype=str)
     truth["integrated_id"] = truth["institution"] + "." + truth["patient_id"]
     return {"base": base, "first": first, "second": second, "before": before, "truth": truth}
 

@@ -11,11 +11,10 @@ import random
 from pathlib import Path
 
 import pytest
+from tests.conftest import built_region
 from typer.testing import CliRunner
 
 from medlake.cli import app
-from medlake.ingest import ingest_path
-from medlake.layers.build import build_all
 from medlake.mpi import MasterPatientIndex
 from medlake.person import (
     GOLDEN_TABLE,
@@ -26,8 +25,7 @@ from medlake.person import (
 )
 from medlake.person.record import DirectReader
 from medlake.person.store import PersonStore, drop_serving_store, store_url
-from medlake.synth import generate_region
-from medlake.workspace import Workspace, init_workspace
+from medlake.workspace import Workspace
 
 RESIDENTS = 100
 SEED = 20240611
@@ -46,13 +44,7 @@ KIND_TABLES = {
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    base = tmp_path_factory.mktemp("person_region")
-    exports = base / "region"
-    generate_region(exports, RESIDENTS, SEED)
-    ws = init_workspace(base / "ws", ingest_workers=1)
-    for folder in sorted(p for p in exports.iterdir() if p.is_dir() and p.name != "truth"):
-        ingest_path(ws, folder, folder.name)
-    build_all(ws)
+    ws, _ = built_region(tmp_path_factory.mktemp("person_region"), RESIDENTS, SEED)
     link(ws)
     refresh_person(ws)
     return ws
