@@ -20,27 +20,19 @@ import resource
 import sys
 import tempfile
 import time
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 
-def _pairs(groups: Any) -> set[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
-    for _, ids in groups.groupby(groups):
-        if len(ids) > 1:
-            pairs.update(combinations(sorted(ids.index), 2))
-    return pairs
-
-
 def _accuracy(ws: Any, truth: Any) -> dict[str, float]:
+    """Pairwise precision and recall of warehouse.person_link against the truth (its linked records)."""
+    from medlake.link.evaluate import pairwise_scores
+
     links = ws.table("warehouse.person_link", ["patient_id", "person_id"]).to_pandas()
-    predicted = _pairs(links.set_index("patient_id")["person_id"])
-    true = _pairs(truth[truth.index.isin(links["patient_id"])])
-    correct = len(predicted & true)
+    true, predicted, correct = pairwise_scores(links.set_index("patient_id")["person_id"], truth)
     return {
-        "precision": round(correct / max(len(predicted), 1), 4),
-        "recall": round(correct / max(len(true), 1), 4),
+        "precision": round(correct / max(predicted, 1), 4),
+        "recall": round(correct / max(true, 1), 4),
     }
 
 

@@ -6,8 +6,10 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from itertools import combinations
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from medlake.workspace import Workspace, init_workspace
@@ -85,3 +87,12 @@ def built_region(
             ingest_path(ws, folder, folder.name)
     build_all(ws)
     return ws, region
+
+
+def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
+    """Every unordered pair of ids that share a group label (``groups`` is indexed by id).
+
+    Linkage tests count pairs with this plain set construction rather than with
+    ``medlake.link.evaluate``, so that the code under test does not grade itself.
+    """
+    return {pair for _, ids in groups.groupby(groups) for pair in combinations(sorted(ids.index), 2)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from itertools import combinations
 
 import pandas as pd
 import pytest
@@ -15,18 +14,10 @@ from medlake.mpi.grouping import BASIS, BASIS_SINGLE
 from medlake.mpi.records import person_records
 from medlake.mpi.run import BASIS_TRANSITIVE
 from medlake.workspace import Workspace
-from tests.conftest import built_region
+from tests.conftest import built_region, pairs_of
 
 RESIDENTS = 150
 SEED = 20240611
-
-
-def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
-    """Every unordered pair of ids that share a group label (``groups`` is indexed by id)."""
-    pairs: set[tuple[str, str]] = set()
-    for _, ids in groups.groupby(groups):
-        pairs.update(combinations(sorted(ids.index), 2))
-    return pairs
 
 
 @pytest.fixture(scope="module")

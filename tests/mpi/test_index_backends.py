@@ -8,7 +8,6 @@ records linked incrementally, a clerk's decision, a split, and the audit trail.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from itertools import combinations
 
 import pandas as pd
 import pyarrow as pa
@@ -18,6 +17,7 @@ from medlake.lake.layers import Layer
 from medlake.link.synthetic import generate_person_records
 from medlake.mpi import MasterPatientIndex
 from medlake.workspace import Workspace
+from tests.conftest import pairs_of
 
 COLUMNS = {
     "id": "record_id", "institution": "source", "given": "given", "family": "family",
@@ -36,10 +36,6 @@ def write_person_record(ws: Workspace, frame: pd.DataFrame, mode: str) -> None:
         }
     )
     ws.lake.write(ws.lake.uri(Layer.WAREHOUSE, "person_record"), table, mode=mode)
-
-
-def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
-    return {pair for _, ids in groups.groupby(groups) for pair in combinations(sorted(ids.index), 2)}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

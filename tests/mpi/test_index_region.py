@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -21,18 +20,11 @@ from medlake.link.settings import LinkSettings
 from medlake.mpi import MasterPatientIndex
 from medlake.mpi import run as run_module
 from medlake.workspace import Workspace, open_workspace
-from tests.conftest import built_region
+from tests.conftest import built_region, pairs_of
 
 RESIDENTS = 150
 SEED = 20240611
 LATE = "chc-west"  # the institution that joins the region later
-
-
-def pairs_of(groups: pd.Series) -> set[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
-    for _, ids in groups.groupby(groups):
-        pairs.update(combinations(sorted(ids.index), 2))
-    return pairs
 
 
 @pytest.fixture(scope="module")

@@ -65,22 +65,40 @@ class PairScores:
 
     def evidence(self, row: int | pd.Series) -> list[Evidence]:
         """The evidence for one pair (a row label of ``pairs`` or the row itself)."""
-        record = self.pairs.loc[row] if not isinstance(row, pd.Series) else row
-        out: list[Evidence] = []
+        record = self.pairs.loc[[row]] if not isinstance(row, pd.Series) else row.to_frame().T
+        return self.evidence_of(record)[0]
+
+    def evidence_of(self, rows: pd.DataFrame) -> list[list[Evidence]]:
+        """The evidence for many pairs at once (rows of ``pairs``), column by column.
+
+        A review queue holds tens of thousands of pairs at a million records; reading them one
+        row at a time costs more than scoring them.
+        """
+        out: list[list[Evidence]] = [[] for _ in range(len(rows))]
         for comparison, labels in self.labels.items():
-            gamma = int(record[f"gamma_{comparison}"])
-            weight = float(record.get(f"mw_{comparison}", 0.0) or 0.0)
-            weight += float(record.get(f"mw_tf_adj_{comparison}", 0.0) or 0.0)
+            gammas = rows[f"gamma_{comparison}"].astype(int).tolist()
+            weight = pd.Series(0.0, index=rows.index)
+            for column in (f"mw_{comparison}", f"mw_tf_adj_{comparison}"):
+                if column in rows:
+                    weight = weight + pd.to_numeric(rows[column], errors="coerce").fillna(0.0)
             fields = COMPARISON_FIELDS.get(comparison, (comparison,))
-            out.append(
-                Evidence(
-                    comparison=comparison,
-                    level=labels.get(gamma, f"level {gamma}"),
-                    match_weight=round(weight, 3),
-                    left={f: plain_value(record.get(f"{f}_l")) for f in fields},
-                    right={f: plain_value(record.get(f"{f}_r")) for f in fields},
+            values = {
+                (side, f): [plain_value(v) for v in rows[f"{f}_{side}"].tolist()]
+                if f"{f}_{side}" in rows
+                else [None] * len(rows)
+                for side in ("l", "r")
+                for f in fields
+            }
+            for k, (gamma, w) in enumerate(zip(gammas, weight.round(3).tolist(), strict=True)):
+                out[k].append(
+                    Evidence(
+                        comparison=comparison,
+                        level=labels.get(gamma, f"level {gamma}"),
+                        match_weight=w,
+                        left={f: values[("l", f)][k] for f in fields},
+                        right={f: values[("r", f)][k] for f in fields},
+                    )
                 )
-            )
         return out
 
     def level_of(self, comparison: str) -> pd.Series:

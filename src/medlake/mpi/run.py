@@ -24,11 +24,10 @@ from splink.internals.exceptions import EMTrainingException
 from medlake.lake.layers import Layer
 from medlake.layers.build import record
 from medlake.layers.integrated import BuiltTable
-from medlake.link.comparisons import COMPARISON_FIELDS
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
 from medlake.link.records import RecordError
-from medlake.link.scores import PairScores, plain_value
+from medlake.link.scores import PairScores
 from medlake.link.settings import LinkSettings
 from medlake.link.standardise import verified_identifiers
 from medlake.mpi.cache import standardised_records
@@ -455,7 +454,11 @@ def _review_candidates(
         ((pairs["decision"] == Decision.REVIEW) | pd.Series(is_refused, index=pairs.index)) & apart
     ]
     refused_rows = set(pairs.index[is_refused])
-    evidence = _evidence(scores, wanted)
+    evidence = (
+        [[dict(vars(e)) for e in items] for items in scores.evidence_of(wanted)]
+        if scores.labels and len(wanted)
+        else [[] for _ in range(len(wanted))]
+    )
     return [
         {
             "patient_l": str(left),
@@ -474,38 +477,6 @@ def _review_candidates(
             strict=True,
         )
     ]
-
-
-def _evidence(scores: PairScores, rows: pd.DataFrame) -> list[list[dict]]:
-    """``PairScores.evidence`` for many rows at once, as plain JSON-ready dicts."""
-    if not scores.labels or rows.empty:
-        return [[] for _ in range(len(rows))]
-    out: list[list[dict]] = [[] for _ in range(len(rows))]
-    for comparison, labels in scores.labels.items():
-        gammas = rows[f"gamma_{comparison}"].astype(int).tolist()
-        weight = pd.Series(0.0, index=rows.index)
-        for column in (f"mw_{comparison}", f"mw_tf_adj_{comparison}"):
-            if column in rows:
-                weight = weight + pd.to_numeric(rows[column], errors="coerce").fillna(0.0)
-        fields = COMPARISON_FIELDS.get(comparison, (comparison,))
-        sides = {
-            (side, f): [plain_value(v) for v in rows[f"{f}_{side}"].tolist()]
-            if f"{f}_{side}" in rows
-            else [None] * len(rows)
-            for side in ("l", "r")
-            for f in fields
-        }
-        for k, (gamma, w) in enumerate(zip(gammas, weight.round(3).tolist(), strict=True)):
-            out[k].append(
-                {
-                    "comparison": comparison,
-                    "level": labels.get(gamma, f"level {gamma}"),
-                    "match_weight": w,
-                    "left": {f: sides[("l", f)][k] for f in fields},
-                    "right": {f: sides[("r", f)][k] for f in fields},
-                }
-            )
-    return out
 
 
 def write_person_link(

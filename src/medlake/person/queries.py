@@ -170,27 +170,22 @@ def _series_name(code: str, display: str) -> str:
 
 def observation_sql(tables: set[str], person_filter: str | None = None) -> str:
     """Numeric observations and numeric components (blood pressure's systolic/diastolic) as tidy rows."""
-    parts = []
-    if "observation" in tables:
-        code = "coalesce(t.loinc_code, t.code)"
-        parts.append(
-            f"""SELECT l.person_id, {_text("t.effective_date_time")} AS time, {code} AS code,
-                   {_series_name(code, "t.code_display")} AS name, CAST(t.value_quantity AS DOUBLE) AS value,
-                   coalesce(t.value_unit, t.value_unit_code) AS unit, t.institution, t.patient_id,
-                   t.id AS source_id, -1 AS component
-            FROM warehouse.observation t JOIN links l ON t.patient_id = l.patient_id
-            WHERE t.value_quantity IS NOT NULL"""
-        )
-    if "observation_component" in tables:
-        code = "coalesce(t.loinc_code, t.code)"
-        parts.append(
-            f"""SELECT l.person_id, {_text("t.effective_date_time")} AS time, {code} AS code,
-                   {_series_name(code, "t.code_display")} AS name, CAST(t.value_quantity AS DOUBLE) AS value,
-                   coalesce(t.value_unit, t.value_unit_code) AS unit, t.institution, t.patient_id,
-                   t.observation_id AS source_id, CAST(t.component_index AS INTEGER) AS component
-            FROM warehouse.observation_component t JOIN links l ON t.patient_id = l.patient_id
-            WHERE t.value_quantity IS NOT NULL"""
-        )
+    sources = {
+        # table -> (source id, component index): a component row cites its Observation
+        "observation": ("t.id", "-1"),
+        "observation_component": ("t.observation_id", "CAST(t.component_index AS INTEGER)"),
+    }
+    code = "coalesce(t.loinc_code, t.code)"
+    parts = [
+        f"""SELECT l.person_id, {_text("t.effective_date_time")} AS time, {code} AS code,
+               {_series_name(code, "t.code_display")} AS name, CAST(t.value_quantity AS DOUBLE) AS value,
+               coalesce(t.value_unit, t.value_unit_code) AS unit, t.institution, t.patient_id,
+               {source_id} AS source_id, {component} AS component
+        FROM warehouse.{table} t JOIN links l ON t.patient_id = l.patient_id
+        WHERE t.value_quantity IS NOT NULL"""
+        for table, (source_id, component) in sources.items()
+        if table in tables
+    ]
     if not parts:
         return f"SELECT {', '.join(f'NULL AS {c}' for c in OBSERVATION_COLUMNS)} WHERE false"
     return f"WITH links AS ({_links(person_filter)})\n" + "\nUNION ALL\n".join(parts)
