@@ -12,13 +12,15 @@ the sampler's time series can be cut into a peak per phase without a second run.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -120,3 +122,26 @@ def run_measured(
         },
         result=result,
     )
+
+
+def in_child(function: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``function(*args)`` in a freshly spawned process, so that its peak memory is its own.
+
+    Returns the function's result, or ``{"error": "..."}`` when it raised: the parent waits on
+    the queue and must never be left hanging by a child that died.
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_report, args=(function, args, queue))
+    child.start()
+    outcome = queue.get()
+    child.join()
+    return outcome
+
+
+def _report(function: Callable[..., dict[str, Any]], args: tuple, queue: Any) -> None:
+    try:
+        queue.put(function(*args))
+    except BaseException as exc:
+        queue.put({"error": f"{type(exc).__name__}: {exc}"})
+        raise

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import resource
 import sys
 import time
 from typing import Any
+
+from _measure import in_child
 
 
 def run_one(n_records: int, seed: int, threads: int | None) -> dict[str, Any]:
@@ -51,10 +52,6 @@ def run_one(n_records: int, seed: int, threads: int | None) -> dict[str, Any]:
     }
 
 
-def _child(n_records: int, seed: int, threads: int | None, queue: Any) -> None:
-    queue.put(run_one(n_records, seed, threads))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, action="append", help="population size (repeatable)")
@@ -63,15 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     sizes = args.records or [100_000]
-    context = multiprocessing.get_context("spawn")
     results = []
     for n in sizes:
-        queue = context.Queue()
-        child = context.Process(target=_child, args=(n, args.seed, args.threads, queue))
-        child.start()
-        outcome = queue.get()
-        child.join()
+        outcome = in_child(run_one, n, args.seed, args.threads)
         results.append(outcome)
+        if "error" in outcome:
+            print(f"{n:,} records failed: {outcome['error']}", file=sys.stderr)
+            return 1
         if not args.json:
             phases = ", ".join(f"{k} {v}s" for k, v in outcome["phases_seconds"].items())
             print(

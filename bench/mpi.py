@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _measure import in_child
 
 
 def _accuracy(ws: Any, truth: Any) -> dict[str, float]:
@@ -92,13 +93,9 @@ def run_one(n_records: int, late: int, seed: int, home: str) -> dict[str, Any]:
     return out
 
 
-def _child(n_records: int, late: int, seed: int, queue: Any) -> None:
-    try:
-        with tempfile.TemporaryDirectory(prefix="medlake-bench-mpi-") as home:
-            queue.put(run_one(n_records, late, seed, home))
-    except BaseException as exc:  # the parent waits on the queue: never leave it hanging
-        queue.put({"error": f"{type(exc).__name__}: {exc}"})
-        raise
+def run_in_temporary_home(n_records: int, late: int, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="medlake-bench-mpi-") as home:
+        return run_one(n_records, late, seed, home)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,14 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
-    context = multiprocessing.get_context("spawn")
     results = []
     for n in args.records or [100_000]:
-        queue = context.Queue()
-        child = context.Process(target=_child, args=(n, args.late, args.seed, queue))
-        child.start()
-        outcome = queue.get()
-        child.join()
+        outcome = in_child(run_in_temporary_home, n, args.late, args.seed)
         results.append(outcome)
         if "error" in outcome:
             print(f"{n:,} records failed: {outcome['error']}", file=sys.stderr)
