@@ -72,6 +72,23 @@ def test_new_records_are_scored_against_existing_ones_only(model: LinkageModel, 
     assert len(found & true_new_pairs) / len(true_new_pairs) > 0.9
 
 
+def test_new_records_score_as_in_a_full_run(model: LinkageModel, population) -> None:
+    """Scoring only the existing records a blocking rule reaches, with the whole region's term
+    frequencies, gives exactly the pairs (and probabilities) a full run gives a new record."""
+    records = population.drop(columns=["person_id"])
+    existing, new = records.iloc[:3000], records.iloc[3000:]
+    incremental = model.score_new(new, existing).pairs
+    full = model.score(records).pairs
+    new_ids = set(new["record_id"])
+    full = full[full["record_id_l"].isin(new_ids) | full["record_id_r"].isin(new_ids)]
+    key = ["record_id_l", "record_id_r"]
+    merged = full.merge(incremental, on=key, how="outer", suffixes=("_full", "_new"), indicator=True)
+    assert len(full) > 100
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"][key].head()
+    gap = (merged["match_probability_full"] - merged["match_probability_new"]).abs().max()
+    assert gap < 1e-9
+
+
 def test_new_record_ids_must_not_clash(model: LinkageModel, population) -> None:
     records = population.drop(columns=["person_id"])
     with pytest.raises(RecordError, match="already exist"):

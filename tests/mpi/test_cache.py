@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from medlake.link.standardise import standardise
 from medlake.mpi.cache import cache_path, standardised_records
@@ -63,3 +65,18 @@ def test_a_few_new_records_are_cleaned_without_rewriting_the_cache(workspace) ->
     result = by_id(standardised_records(workspace, one_more))
     assert cache_path(workspace).stat().st_mtime_ns == written, "one new record in 121 is not worth a rewrite"
     assert len(result) == 121 and result.loc["a.1", "given"] == "anna"
+
+
+def test_a_cache_made_with_another_nickname_table_is_not_reused(workspace) -> None:
+    standardised_records(workspace, records())
+    path = cache_path(workspace)
+    table = pq.read_table(path)
+    stale = table.set_column(
+        table.schema.get_field_index("given"), "given", pa.array(["stale"] * table.num_rows)
+    )
+    pq.write_table(stale.replace_schema_metadata({b"medlake.standardised_with": b"nicknames==0.0"}), path)
+    result = by_id(standardised_records(workspace, records()))
+    assert result.loc["a.1", "given"] == "anna", "standardised again, not read from the stale file"
+    # the same stale values under the current stamp would be trusted: the stamp is what decides
+    pq.write_table(stale.replace_schema_metadata(table.schema.metadata), path)
+    assert by_id(standardised_records(workspace, records())).loc["a.1", "given"] == "stale"

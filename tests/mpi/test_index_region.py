@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from medlake.ingest import ingest_path
@@ -19,6 +20,7 @@ from medlake.layers.build import build_all
 from medlake.link.settings import LinkSettings
 from medlake.mpi import MasterPatientIndex
 from medlake.mpi import run as run_module
+from medlake.mpi.members import snapshot_path
 from medlake.workspace import Workspace, open_workspace
 from tests.conftest import built_region, pairs_of
 
@@ -172,6 +174,25 @@ def test_split_moves_a_record_out_for_good(fresh: Workspace) -> None:
     assert after[members[0]] == person, "the remaining records keep their id"
     split = [e for e in mpi.history(person_id=person) if e.kind == "split"]
     assert split and split[-1].patient_id == leaving and split[-1].actor == "clerk-cho"
+
+
+def test_a_run_after_a_clerk_change_reads_the_catalog_not_the_last_runs_snapshot(fresh: Workspace) -> None:
+    """The members snapshot a run leaves is stamped with the index state; a split since makes it stale."""
+    mpi = MasterPatientIndex(fresh)
+    snapshot = snapshot_path(fresh)
+    assert snapshot.exists(), "the linked region's last run left its members for the next run"
+    links = links_of(fresh)
+    person = links.value_counts().index[0]
+    leaving = sorted(links[links == person].index)[-1]
+    new_id = mpi.split(leaving, actor="clerk-dee")
+    report = mpi.run()  # incremental, nothing new in the sources
+    assert report.mode == "incremental" and report.new == report.changed == 0
+    after = links_of(fresh)
+    assert after[leaving] == new_id != after[sorted(links[links == person].index)[0]]
+    assert dict(after) == {pid: m.person_id for pid, m in mpi.store.members().items()}
+    # and the snapshot this run leaves is the catalog's map, not the one from before the split
+    left = pq.read_table(snapshot).to_pandas().set_index("patient_id").sort_index()
+    assert left.equals(mpi.store.member_table().to_pandas().set_index("patient_id").sort_index())
 
 
 def test_an_institution_merge_statement_links_the_records(fresh: Workspace, tmp_path: Path) -> None:

@@ -95,6 +95,12 @@ class Catalog:
             if details is not None:
                 job.details = {**(job.details or {}), **details}
 
+    def latest_job(self, kind: str) -> str | None:
+        """The id of the most recently started job of ``kind`` (whatever its status)."""
+        query = select(Job.id).where(Job.kind == kind).order_by(Job.started_at.desc()).limit(1)
+        with self.session() as s:
+            return s.scalars(query).first()
+
     def jobs(self, limit: int = 50) -> list[Job]:
         with self.session() as s:
             return list(s.scalars(select(Job).order_by(Job.started_at.desc()).limit(limit)))

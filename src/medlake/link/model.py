@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from splink import Linker, SettingsCreator, block_on
 
 from medlake.link.backend import make_database_api, quiet_splink
@@ -150,17 +152,25 @@ class LinkageModel:
         """Pairs between new and existing records, and among the new ones; none among the existing.
 
         This is incremental linkage: the existing records have been linked already, so only
-        pairs involving a new record are worth scoring. Term frequencies come from both sets.
+        pairs involving a new record are worth scoring. Term frequencies come from both sets, so
+        a pair scores exactly as in a full run. Only the existing records that a blocking rule
+        pairs with a new one reach Splink: against a million existing records, that is what
+        makes the cost follow the new records rather than the region.
         """
         new = new_records if _is_standardised(new_records) else standardise(new_records)
         old = existing_records if _is_standardised(existing_records) else standardise(existing_records)
-        clash = set(new.column(ID_COLUMN).to_pylist()) & set(old.column(ID_COLUMN).to_pylist())
-        if clash:
-            raise RecordError(f"{len(clash)} new record_id(s) already exist, e.g. {sorted(clash)[:5]}")
-        combined = pa.concat_tables([old, new])
-        with _linker_session(self.settings, [combined, old, new], self._creator()) as (linker, sdfs):
+        new_ids = new.column(ID_COLUMN).cast(pa.string())
+        clash = new_ids.filter(pc.is_in(new_ids, value_set=old.column(ID_COLUMN).cast(pa.string())))
+        if len(clash):
+            example = sorted(clash.to_pylist())[:5]
+            raise RecordError(f"{len(clash)} new record_id(s) already exist, e.g. {example}")
+        creator = self._creator()
+        frequencies = _term_frequencies(creator, [old, new])
+        reachable = _reachable(old, new, self._prediction_rule_sql())
+        combined = pa.concat_tables([reachable, new])
+        with _linker_session(self.settings, [combined, reachable, new], creator) as (linker, sdfs):
             _, old_sdf, new_sdf = sdfs
-            _register_term_frequencies(linker)
+            _register_term_frequencies(linker, frequencies)
             threshold = self.settings.review_threshold
             frames = [
                 _to_pandas(
@@ -174,7 +184,7 @@ class LinkageModel:
                     )
                 ),
             ]
-            if self._identifier_rule_applies(combined):
+            if self._identifier_rule_applies(pa.concat_tables([old, new])):
                 by_id = [block_on("identifier")]
                 frames.append(
                     _to_pandas(
@@ -194,6 +204,19 @@ class LinkageModel:
                     )
                 )
         return PairScores(_union_pairs(frames), level_labels(self.splink_model))
+
+    def _prediction_rule_sql(self) -> list[str] | None:
+        """The model's blocking rules (and the identifier rule) as DuckDB SQL over l./r.; None when
+        the model was saved for another SQL dialect, so its rules cannot be run here."""
+        if self.splink_model.get("sql_dialect", "duckdb") != "duckdb":
+            return None
+        rules = self.splink_model.get("blocking_rules_to_generate_predictions", [])
+        if any(rule.get("sql_dialect", "duckdb") != "duckdb" for rule in rules):
+            return None
+        sql = [rule["blocking_rule"] for rule in rules]
+        if self.settings.identifier_is_trusted and "identifier" in self.fields:
+            sql.append('l."identifier" = r."identifier"')
+        return sql
 
     def _identifier_rule_applies(self, table: pa.Table) -> bool:
         return (
@@ -239,10 +262,80 @@ def _strip_metadata(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def _register_term_frequencies(linker: Linker) -> None:
-    """predict_within / predict_between read frequency tables that predict() builds implicitly."""
+def _register_term_frequencies(linker: Linker, frequencies: dict[str, pa.Table] | None = None) -> None:
+    """predict_within / predict_between read frequency tables that predict() builds implicitly.
+
+    ``frequencies`` (column -> table, from :func:`_term_frequencies`) are registered as they are;
+    other columns' tables are computed from the linker's input.
+    """
     for column in linker._settings_obj._term_frequency_columns:
-        linker.table_management.compute_tf_table(column.unquote().name)
+        name = column.unquote().name
+        if frequencies and name in frequencies:
+            table = linker._db_api.register(frequencies[name])
+            linker.table_management.register_term_frequency_lookup(table, name)
+        else:
+            linker.table_management.compute_tf_table(name)
+
+
+def _term_frequency_columns(model: dict[str, Any]) -> list[str]:
+    columns = {
+        level["tf_adjustment_column"]
+        for comparison in model.get("comparisons", [])
+        for level in comparison.get("comparison_levels", [])
+        if level.get("tf_adjustment_column")
+    }
+    return sorted(columns)
+
+
+def _term_frequencies(model: dict[str, Any], tables: list[pa.Table]) -> dict[str, pa.Table]:
+    """Splink's term-frequency table of each adjusted column over all of ``tables``.
+
+    The same definition as Splink's own (``term_frequencies_for_single_column_sql``): the share
+    of the column's non-null values that hold each value. Computed here so that scoring can
+    run on a subset of the records yet weigh a common name as the whole region does.
+    """
+    prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
+    con = duckdb.connect()
+    try:
+        for number, table in enumerate(tables):
+            con.register(f"part_{number}", _strip_metadata(table))
+        out = {}
+        for column in _term_frequency_columns(model):
+            quoted = f'"{column}"'
+            union = " UNION ALL ".join(f"SELECT {quoted} FROM part_{n}" for n in range(len(tables)))
+            out[column] = con.sql(
+                f"""
+                WITH v AS ({union})
+                SELECT {quoted}, CAST(count(*) AS DOUBLE) / (SELECT count({quoted}) FROM v)
+                       AS "{prefix}{column}"
+                FROM v WHERE {quoted} IS NOT NULL GROUP BY {quoted}
+                """
+            ).to_arrow_table()
+        return out
+    finally:
+        con.close()
+
+
+def _reachable(existing: pa.Table, new: pa.Table, rules: list[str] | None) -> pa.Table:
+    """The existing records that some blocking rule pairs with a new record (all of them if the
+    rules are unknown). A pair Splink would block between the full sets has its existing side here.
+    """
+    if not rules or existing.num_rows == 0 or new.num_rows == 0:
+        return existing
+    con = duckdb.connect()
+    try:
+        con.register("existing", _strip_metadata(existing))
+        con.register("new", _strip_metadata(new))
+        # both orientations: a rule need not be symmetric in l and r
+        selects = [
+            f"SELECT l.{ID_COLUMN} AS id FROM existing AS l JOIN new AS r ON {rule} "
+            f"UNION SELECT r.{ID_COLUMN} AS id FROM new AS l JOIN existing AS r ON {rule}"
+            for rule in rules
+        ]
+        ids = con.sql(" UNION ".join(selects)).to_arrow_table().column("id")
+    finally:
+        con.close()
+    return existing.filter(pc.is_in(existing.column(ID_COLUMN), value_set=ids))
 
 
 def _to_pandas(frame: Any) -> pd.DataFrame:

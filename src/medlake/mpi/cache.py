@@ -10,17 +10,22 @@ but never change a result (it is written to a temporary file and renamed into pl
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from medlake.link.standardise import standardise
+from medlake.link.standardise import STANDARD_COLUMNS, standardise
 from medlake.workspace import Workspace
 
 FINGERPRINT = "fingerprint"
+#: Schema metadata naming what the cached values were derived with besides the record: the
+#: nickname table's package version (an upgrade changes ``given_nicknames`` of unchanged records).
+_MADE_WITH_KEY = b"medlake.standardised_with"
 #: Rewrite the cache when more than this share of the records had to be standardised afresh.
 REWRITE_SHARE = 0.05
 
@@ -34,32 +39,54 @@ def standardised_records(workspace: Workspace, records: pd.DataFrame) -> pa.Tabl
     path = cache_path(workspace)
     wanted = pa.table(
         {
-            "record_id": pa.array(records["record_id"].astype(str).tolist(), pa.string()),
-            FINGERPRINT: pa.array(records[FINGERPRINT].astype(str).tolist(), pa.string()),
+            "record_id": pa.array(records["record_id"], pa.string()),
+            FINGERPRINT: pa.array(records[FINGERPRINT], pa.string()),
         }
     )
-    cached = _read(path)
-    reusable = None
-    if cached is not None:
-        key = pc.binary_join_element_wise(
-            cached["record_id"].cast(pa.string()), cached[FINGERPRINT].cast(pa.string()), "\x1f"
-        )
-        wanted_key = pc.binary_join_element_wise(wanted["record_id"], wanted[FINGERPRINT], "\x1f")
-        reusable = cached.filter(pc.is_in(key, value_set=wanted_key))
-        done = set(reusable.column("record_id").to_pylist())
-        todo = records[~records["record_id"].astype(str).isin(done)]
+    reusable = _reusable(path, wanted)
+    if reusable is not None:
+        done = pc.is_in(wanted["record_id"], value_set=reusable.column("record_id").cast(pa.string()))
+        todo = records[~done.to_numpy(zero_copy_only=False)]
     else:
         todo = records
     fresh = _standardise(todo) if len(todo) else None
     parts = [t for t in (reusable, fresh) if t is not None and t.num_rows]
-    if fresh is not None and reusable is not None and reusable.schema.names != fresh.schema.names:
-        parts, fresh, reusable = [_standardise(records)], None, None  # the cache predates standardise()
     table = pa.concat_tables([p.cast(parts[-1].schema) for p in parts]) if parts else _standardise(records)
     # Rewriting a million-row file for a thousand new rows would cost more than cleaning those rows
     # again next time; the file is rewritten once the uncached part is worth it.
-    if cached is None or len(todo) > REWRITE_SHARE * len(records) or reusable is None:
+    if reusable is None or len(todo) > REWRITE_SHARE * len(records):
         _write(path, table)
     return table
+
+
+def _reusable(path: Path, wanted: pa.Table) -> pa.Table | None:
+    """The cached rows whose (record_id, fingerprint) is wanted; None when there is no usable cache.
+
+    A cache written before standardise() gained a column (family_nicknames), or with another
+    version of the nickname table, must not be reused even when no record changed: the model
+    would look for a column the cached rows lack, or compare stale nickname groups. The
+    engine joins the file against the wanted keys, so the rows of changed records are never loaded.
+    """
+    if not path.exists():
+        return None
+    con = duckdb.connect()
+    try:
+        schema = pq.read_schema(path)
+        if (
+            schema.names != [*STANDARD_COLUMNS, FINGERPRINT]
+            or (schema.metadata or {}).get(_MADE_WITH_KEY) != _made_with()
+        ):
+            return None
+        con.register("wanted", wanted)
+        return con.sql(
+            "SELECT c.* FROM read_parquet($path) c SEMI JOIN wanted w "
+            "ON c.record_id = w.record_id AND c.fingerprint = w.fingerprint",
+            params={"path": str(path)},
+        ).to_arrow_table()
+    except (OSError, pa.ArrowInvalid, duckdb.Error):  # unreadable: rebuild it
+        return None
+    finally:
+        con.close()
 
 
 def _standardise(records: pd.DataFrame) -> pa.Table:
@@ -68,17 +95,12 @@ def _standardise(records: pd.DataFrame) -> pa.Table:
     return table.append_column(FINGERPRINT, fingerprints)
 
 
-def _read(path: Path) -> pa.Table | None:
-    if not path.exists():
-        return None
-    try:
-        return pq.read_table(path)
-    except (OSError, pa.ArrowInvalid):  # unreadable: rebuild it
-        return None
+def _made_with() -> bytes:
+    return f"nicknames=={version('nicknames')}".encode()
 
 
 def _write(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, temporary)
+    pq.write_table(table.replace_schema_metadata({_MADE_WITH_KEY: _made_with()}), temporary)
     os.replace(temporary, path)

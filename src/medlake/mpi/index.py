@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from medlake.link.settings import LinkSettings
 from medlake.mpi.ids import mint_person_id
 from medlake.mpi.run import IndexRunReport, run_index, write_person_link
-from medlake.mpi.store import ACCEPTED, PENDING, REJECTED, Event, Member, MpiStore, ReviewItem, current_actor
+from medlake.mpi.store import (
+    ACCEPTED,
+    PENDING,
+    REJECTED,
+    Event,
+    IssuedIds,
+    Member,
+    MpiStore,
+    ReviewItem,
+    current_actor,
+)
 from medlake.workspace import Workspace
 
 
@@ -63,7 +71,7 @@ class MasterPatientIndex:
 
     def split(self, patient_id: str, actor: str | None = None, note: str | None = None) -> str:
         """Take one record out of its person into a new person; returns the new global id."""
-        new_id = mint_person_id(patient_id, set(self.store.persons()))
+        new_id = mint_person_id(patient_id, IssuedIds(self.store))
         self.store.split(patient_id, new_id, actor or current_actor(), note)
         self._publish("link-split")
         return new_id
@@ -73,12 +81,7 @@ class MasterPatientIndex:
         catalog = self.workspace.catalog
         job_id = catalog.start_job(kind)
         try:
-            members = self.store.members().values()
-            links = pd.DataFrame(
-                [(m.institution, m.patient_id, m.person_id, m.basis) for m in members],
-                columns=["institution", "patient_id", "person_id", "match_basis"],
-            )
-            write_person_link(self.workspace, links, job_id, self.store.state())
+            write_person_link(self.workspace, self.store.member_table(), job_id, self.store.state())
         except BaseException:
             catalog.finish_job(job_id, "failed")
             raise

@@ -10,7 +10,7 @@ split off under new ids. Every outcome becomes an event for the audit trail.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 
 from medlake.mpi.ids import mint_person_id
@@ -41,7 +41,7 @@ class Assignment:
 def assign_persons(
     groups: Mapping[str, list[str]],
     previous: Mapping[str, str],
-    known_ids: set[str],
+    known_ids: Container[str],
     age_rank: Callable[[str], tuple],
     removed: Mapping[str, str] | None = None,
 ) -> Assignment:
@@ -73,7 +73,8 @@ def assign_persons(
     for person, root in winner.items():
         won.setdefault(root, []).append(person)
 
-    taken = set(known_ids)
+    minted: set[str] = set()
+    taken = _Taken(known_ids, minted)
     created: set[str] = set()
     result = Assignment(person_of={})
     for root, members in ordered_groups:
@@ -86,7 +87,7 @@ def assign_persons(
                 result.changes.append(Change("merge", person, absorbed, moved, "records linked"))
         else:
             person = mint_person_id(members[0], taken)
-            taken.add(person)
+            minted.add(person)
             created.add(person)
             result.created.append(person)
             result.changes.append(Change("create", person, None, tuple(members)))
@@ -115,3 +116,13 @@ def assign_persons(
         result.retired.append(person)
         result.changes.append(Change("retire", person, None, (), "no records left"))
     return result
+
+
+class _Taken:
+    """The ids ever issued plus those this run minted: what a new id must not be."""
+
+    def __init__(self, issued: Container[str], minted: set[str]) -> None:
+        self.issued, self.minted = issued, minted
+
+    def __contains__(self, person_id: object) -> bool:
+        return person_id in self.minted or person_id in self.issued

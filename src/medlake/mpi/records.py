@@ -7,11 +7,9 @@ of a Patient that only touched, say, its contact preferences leaves its person a
 
 from __future__ import annotations
 
-import re
-
-import duckdb
 import pandas as pd
 
+from medlake.layers.scan import register_delta
 from medlake.workspace import Workspace
 
 SOURCE_TABLE = "warehouse.person_record"
@@ -32,7 +30,8 @@ FIELD_COLUMNS: dict[str, str] = {
 }
 
 #: FHIR partial dates (year, year-month) are valid FHIR but not comparable as a birth date.
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
+_PARTIAL = "partial_birth_date"
+_IS_PARTIAL = "coalesce(regexp_full_match(CAST(r.birth_date AS VARCHAR), '\\d{4}(-\\d{2})?'), false)"
 
 
 def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
@@ -44,24 +43,18 @@ def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
     fingerprint is computed by the engine in the same scan: a million Python hashes would cost
     more than reading the table.
     """
-    if workspace.lake.table(workspace.table_uri(SOURCE_TABLE)) is None:
+    source = workspace.lake.table(workspace.table_uri(SOURCE_TABLE))
+    if source is None:
         raise ValueError(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
-    person = workspace.table(SOURCE_TABLE, ["id", "institution", *FIELD_COLUMNS.values()])
-    has_links = workspace.lake.table(workspace.table_uri(LINK_TABLE)) is not None
-    con = duckdb.connect()
-    try:
-        con.register("person_record", person)
-        if has_links:
-            con.register(
-                "patient_link", workspace.table(LINK_TABLE, ["patient_id", "other_patient_id", "link_type"])
-            )
-        frame = con.sql(_records_query(has_links)).to_arrow_table().to_pandas()
-    finally:
-        con.close()
+    links = workspace.lake.table(workspace.table_uri(LINK_TABLE))
+    with workspace.engine() as engine:
+        register_delta(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source)
+        if links is not None:
+            register_delta(engine, "patient_link", workspace.table_uri(LINK_TABLE), links)
+        frame = engine.sql(_records_query(links is not None)).to_pandas()
     records = frame.rename(columns={v: k for k, v in FIELD_COLUMNS.items()})
-    partial = records["birth_date"].fillna("").str.match(_PARTIAL_DATE)
-    records.loc[partial, "birth_date"] = None
-    return records, int(partial.sum())
+    partial = int(records.pop(_PARTIAL).sum())
+    return records, partial
 
 
 def _records_query(has_links: bool) -> str:
@@ -82,7 +75,11 @@ def _records_query(has_links: bool) -> str:
         if has_links
         else ""
     )
-    columns = ", ".join(f"CAST(r.{c} AS VARCHAR) AS {c}" for c in FIELD_COLUMNS.values())
+    blanked = f"CASE WHEN {_IS_PARTIAL} THEN NULL ELSE CAST(r.birth_date AS VARCHAR) END AS birth_date"
+    columns = ", ".join(
+        f"CAST(r.{c} AS VARCHAR) AS {c}" if c != "birth_date" else f"{blanked}, {_IS_PARTIAL} AS {_PARTIAL}"
+        for c in FIELD_COLUMNS.values()
+    )
     return f"""
         SELECT CAST(r.id AS VARCHAR) AS record_id, CAST(r.institution AS VARCHAR) AS source, {columns},
                md5(concat_ws(chr(31), {fields}) || chr(29) || {links}) AS fingerprint

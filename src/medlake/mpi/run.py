@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,9 +33,10 @@ from medlake.link.settings import LinkSettings
 from medlake.link.standardise import verified_identifiers
 from medlake.mpi.cache import standardised_records
 from medlake.mpi.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_records
+from medlake.mpi.members import RUN_JOB, MemberMap, load_members, save_members
 from medlake.mpi.reconcile import Assignment, assign_persons
 from medlake.mpi.records import LINK_TABLE, SOURCE_TABLE, person_records, source_links
-from medlake.mpi.store import Member, MpiStore, RunChanges, current_actor
+from medlake.mpi.store import IssuedIds, Member, MpiStore, RunChanges, current_actor
 from medlake.workspace import Workspace
 
 TARGET_NAME = "person_link"
@@ -117,24 +119,20 @@ def run_index(
     if records.empty:
         raise ValueError(f"{SOURCE_TABLE} has no rows: there is nobody to link")
     asserted = source_links(workspace)
-    record_ids: list[str] = records["record_id"].tolist()  # Python strings once, not per lookup
-    prints = dict(zip(record_ids, records["fingerprint"].tolist(), strict=True))
+    record_ids = pa.array(records["record_id"], pa.string())
     store = MpiStore(workspace.catalog)
-    members = store.members()
-    person_ids = store.person_ids()
+    members = load_members(workspace, store)
+    changes = members.compare(record_ids, pa.array(records["fingerprint"], pa.string()))
     accepted, rejected = store.decisions()
     model_json = store.latest_model()
     seconds["read"] = time.perf_counter() - clock
 
-    current = set(record_ids)
-    removed = {pid: m.person_id for pid, m in members.items() if pid not in current}
-    known = {pid: m for pid, m in members.items() if pid in current}
-    changed = {pid for pid, m in known.items() if m.fingerprint != prints[pid]}
-    new = current - known.keys()
-    mode = "full" if full or not members or model_json is None else "incremental"
+    new, changed, removed = changes.new, changes.changed, changes.removed
+    relink = new | changed
+    mode = "full" if full or not len(members) or model_json is None else "incremental"
 
     catalog = workspace.catalog
-    job_id = catalog.start_job("link", {"mode": mode})
+    job_id = catalog.start_job(RUN_JOB, {"mode": mode})
     try:
         clock = time.perf_counter()
         untrained: str | None = None
@@ -153,18 +151,19 @@ def run_index(
             standardised: pa.Table | None = table
         else:
             model = LinkageModel.from_dict(json.loads(model_json)).with_settings(settings)  # type: ignore[arg-type]
-            scores, standardised = _score_incremental(workspace, model, records, new | changed)
+            scores, standardised = _score_incremental(workspace, model, records, relink)
         seconds["score"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         pairs = _decided_pairs(scores, settings, accepted, rejected)
-        links = _links(pairs, accepted, asserted, current)
+        links = _links(pairs, accepted, asserted, record_ids)
         if model is None:
             links += _shared_identifier_links(standardised, settings)
         if mode == "full":
-            scope, start_groups = current, []
+            scope, start_groups = set(record_ids.to_pylist()), []
         else:
-            links, scope, start_groups = _incremental_scope(links, known, new | changed, removed)
+            links, scope, start_groups = _incremental_scope(links, members, relink, removed)
+        before = members.rows(scope - new)  # the scope's records as they were linked
         grouping = group_records(
             sorted(scope),
             links,
@@ -174,47 +173,39 @@ def run_index(
         )
         assignment = assign_persons(
             grouping.groups(),
-            previous={pid: known[pid].person_id for pid in scope if pid in known},
-            known_ids=person_ids,
+            previous={pid: member.person_id for pid, member in before.items()},
+            known_ids=IssuedIds(store),
             age_rank=_AgeRank(store),
             removed=removed,
         )
         # Records outside the scope keep their person and basis; the scope's are reassigned.
-        person_of = {pid: m.person_id for pid, m in known.items()} | assignment.person_of
-        basis = {pid: m.basis for pid, m in known.items()} | _basis(assignment, grouping, known)
+        person_of = assignment.person_of
+        basis = _basis(assignment, grouping, before)
+        prints = _fingerprints(records, scope)
+        scope_rows = [
+            Member(pid, pid.split(".", 1)[0], person_of[pid], prints[pid], basis[pid])
+            for pid in sorted(scope)
+        ]
+        after = members.replaced(scope | removed.keys(), scope_rows)
         seconds["group"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        review = _review_candidates(pairs, scores, grouping, person_of)
+        pending = store.pending_pairs()
+        persons_now = _persons_after(after, pairs, pending, person_of)
+        review = _review_candidates(pairs, scores, grouping, persons_now)
         superseded = [
             (left, right)
-            for left, right in store.pending_pairs()
-            if left not in current or right not in current or person_of[left] == person_of[right]
+            for left, right in pending
+            if left not in persons_now or right not in persons_now or persons_now[left] == persons_now[right]
         ]
-        changes = RunChanges(
+        changes_made = RunChanges(
             job_id=job_id,
             actor=actor,
-            members_new=[
-                {
-                    "patient_id": pid,
-                    "institution": pid.split(".", 1)[0],
-                    "person_id": person_of[pid],
-                    "fingerprint": prints[pid],
-                    "basis": basis[pid],
-                }
-                for pid in sorted(new)
-            ],
+            members_new=[row._asdict() for row in scope_rows if row.patient_id in new],
             members_updated=[
-                {
-                    "patient_id": pid,
-                    "person_id": person_of[pid],
-                    "fingerprint": prints[pid],
-                    "basis": basis[pid],
-                }
-                for pid in sorted(scope)
-                if pid in known
-                and (known[pid].person_id, known[pid].fingerprint, known[pid].basis)
-                != (person_of[pid], prints[pid], basis[pid])
+                {k: v for k, v in row._asdict().items() if k != "institution"}
+                for row in scope_rows
+                if row.patient_id in before and before[row.patient_id] != row
             ],
             members_removed=sorted(removed),
             persons_created=assignment.created,
@@ -226,22 +217,13 @@ def run_index(
             model_json=json.dumps(model.to_dict()) if mode == "full" and model else None,
             model_records=len(records) if mode == "full" else 0,
         )
-        store.apply(changes)
+        store.apply(changes_made)
         seconds["store"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         state = store.state()
-        built = None
-        if _published_state(workspace, workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)) != state:
-            links_frame = pd.DataFrame(
-                {
-                    "institution": records["source"].astype(str).tolist(),
-                    "patient_id": record_ids,
-                    "person_id": [person_of[pid] for pid in record_ids],
-                    "match_basis": [basis[pid] for pid in record_ids],
-                }
-            )
-            built = write_person_link(workspace, links_frame, job_id, state)
+        built = write_person_link(workspace, after.table, job_id, state)
+        save_members(workspace, after, state, job_id)
         table_name = f"{Layer.WAREHOUSE.value}.{TARGET_NAME}"
         version = built.version if built else _version(workspace, table_name)
         seconds["write"] = time.perf_counter() - clock
@@ -255,7 +237,7 @@ def run_index(
         new=len(new),
         changed=len(changed),
         removed=len(removed),
-        persons=len(set(person_of.values())),
+        persons=pc.count_distinct(after.table.column("person_id")).as_py(),
         created=len(assignment.created),
         merged=len(assignment.merged),
         split=kinds.get("split", 0),
@@ -275,17 +257,47 @@ def run_index(
     return report
 
 
+def _fingerprints(records: pd.DataFrame, scope: set[str]) -> dict[str, str]:
+    """record -> fingerprint for the scope's records (all of them in a full run)."""
+    ids = pa.array(records["record_id"], pa.string())
+    prints = pa.array(records["fingerprint"], pa.string())
+    if len(scope) < len(ids):
+        keep = pc.is_in(ids, value_set=pa.array(sorted(scope), pa.string()))
+        ids, prints = ids.filter(keep), prints.filter(keep)
+    return dict(zip(ids.to_pylist(), prints.to_pylist(), strict=True))
+
+
+def _persons_after(
+    after: MemberMap, pairs: pd.DataFrame, pending: list[tuple[str, str]], person_of: dict[str, str]
+) -> dict[str, str]:
+    """record -> person after this run, for every record a scored or pending pair names.
+
+    Records that left the source have none, so ``record in result`` also says "still here".
+    """
+    named = (
+        {str(r) for r in pairs["record_id_l"]} | {str(r) for r in pairs["record_id_r"]}
+        if len(pairs)
+        else set()
+    )
+    named |= {r for pair in pending for r in pair}
+    outside = after.rows(named - person_of.keys())
+    return {pid: member.person_id for pid, member in outside.items()} | {
+        pid: person for pid, person in person_of.items() if pid in named
+    }
+
+
 class _AgeRank:
-    """Sort key oldest-first for existing person ids; creation times are read only if a merge needs them."""
+    """Sort key oldest-first for existing person ids; creation times are read only for the ids a
+    merge compares."""
 
     def __init__(self, store: MpiStore) -> None:
         self.store = store
-        self.created: dict[str, object] | None = None
+        self.created: dict[str, object] = {}
 
     def __call__(self, person: str) -> tuple:
-        if self.created is None:
-            self.created = {p: row[2] for p, row in self.store.persons().items()}
-        created = self.created.get(person)
+        if person not in self.created:
+            self.created[person] = self.store.created_at(person)
+        created = self.created[person]
         return (0, created, person) if created is not None else (1, None, person)
 
 
@@ -307,7 +319,7 @@ def _score_incremental(
 
 
 def _incremental_scope(
-    links: list[Link], known: dict[str, Member], relink: set[str], removed: dict[str, str]
+    links: list[Link], members: MemberMap, relink: set[str], removed: dict[str, str]
 ) -> tuple[list[Link], set[str], list[list[str]]]:
     """What an incremental run may change: the links that matter, the records they reach, and the
     existing persons those records belong to (as start groups).
@@ -317,6 +329,7 @@ def _incremental_scope(
     the relinked records and every unchanged record of a person that a link reaches, that lost a
     changed record, or that lost a removed one; persons outside it are left exactly as they are.
     """
+    known = members.rows({r for link in links for r in (link.left, link.right)} | relink)
 
     def person(record: str) -> str | None:
         member = known.get(record)
@@ -329,12 +342,13 @@ def _incremental_scope(
     ]
     touched = {p for link in relevant for p in (person(link.left), person(link.right)) if p is not None}
     touched |= {known[r].person_id for r in relink if r in known} | set(removed.values())
-    groups: dict[str, list[str]] = {}
-    for pid, member in known.items():
-        if member.person_id in touched and pid not in relink:
-            groups.setdefault(member.person_id, []).append(pid)
-    scope = set(relink).union(*groups.values()) if groups else set(relink)
-    return relevant, scope, list(groups.values())
+    groups = [
+        kept
+        for records in members.records_of(touched).values()
+        if (kept := [r for r in records if r not in relink and r not in removed])
+    ]
+    scope = set(relink).union(*groups)
+    return relevant, scope, groups
 
 
 def _decided_pairs(
@@ -359,8 +373,14 @@ def _decided_pairs(
 
 
 def _links(
-    pairs: pd.DataFrame, accepted: list[tuple[str, str]], asserted: pd.DataFrame, current: set[str]
+    pairs: pd.DataFrame, accepted: list[tuple[str, str]], asserted: pd.DataFrame, record_ids: pa.Array
 ) -> list[Link]:
+    named = (
+        {r for pair in accepted for r in pair}
+        | set(asserted["patient_id"])
+        | set(asserted["other_patient_id"])
+    )
+    current = _present(named, record_ids)
     links = [
         Link(left, right, Strength.CLERK) for left, right in accepted if left in current and right in current
     ]
@@ -407,6 +427,14 @@ def _shared_identifier_links(table: pa.Table | None, settings: LinkSettings) -> 
         records.sort()
         links += [Link(records[0], other, Strength.IDENTIFIER) for other in records[1:]]
     return links
+
+
+def _present(candidates: set[str], record_ids: pa.Array) -> set[str]:
+    """Those of ``candidates`` that are current records."""
+    if not candidates:
+        return set()
+    values = pa.array(sorted(candidates), pa.string())
+    return set(values.filter(pc.is_in(values, value_set=record_ids)).to_pylist())
 
 
 def _cannot_link(rejected: list[tuple[str, str]], current: set[str]) -> dict[str, set[str]]:
@@ -480,30 +508,35 @@ def _review_candidates(
 
 
 def write_person_link(
-    workspace: Workspace, links: pd.DataFrame, job_id: str, state: int | None = None
+    workspace: Workspace, members: pa.Table, job_id: str, state: int | None = None
 ) -> BuiltTable | None:
     """Rewrite ``warehouse.person_link`` (the warehouse's global <-> node map) from the index.
 
-    ``links`` has institution, patient_id, person_id and match_basis. ``state`` (the index's
-    newest event id) is kept in the commit: when the table already shows that state, nothing is
-    written and None is returned, so a run that changed nothing costs no rewrite; a crash between
-    the index commit and this write leaves an older state here, and the next run writes.
+    ``members`` has the index's member columns (``MpiStore.member_table``). ``state`` (the
+    index's newest event id) is kept in the commit: when the table already shows that state,
+    nothing is written and None is returned, so a run that changed nothing costs no rewrite; a
+    crash between the index commit and this write leaves an older state here, and the next run
+    writes.
     """
     uri = workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)
     if state is not None and _published_state(workspace, uri) == state:
         return None
-    persons = links["person_id"].tolist()
-    sizes = Counter(persons)
-    table = pa.table(
-        {
-            "institution": pa.array(links["institution"].tolist(), pa.string()),
-            "patient_id": pa.array(links["patient_id"].tolist(), pa.string()),
-            "person_id": pa.array(persons, pa.string()),
-            "match_basis": pa.array(links["match_basis"].tolist(), pa.string()),
-            "person_records": pa.array([sizes[p] for p in persons], pa.int64()),
-        },
-        schema=PERSON_LINK_SCHEMA,
-    ).sort_by([("person_id", "ascending"), ("patient_id", "ascending")])
+    con = duckdb.connect()
+    try:
+        con.register("members", members)
+        table = (
+            con.sql(
+                """
+            SELECT institution, patient_id, person_id, basis AS match_basis,
+                   count(*) OVER (PARTITION BY person_id) AS person_records
+            FROM members ORDER BY person_id, patient_id
+            """
+            )
+            .to_arrow_table()
+            .cast(PERSON_LINK_SCHEMA)
+        )
+    finally:
+        con.close()
     metadata = {"medlake.job": job_id}
     if state is not None:
         metadata[STATE_KEY] = str(state)

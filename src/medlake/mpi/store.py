@@ -17,6 +17,7 @@ from datetime import datetime
 from itertools import repeat
 from typing import Any, NamedTuple
 
+import pyarrow as pa
 from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -39,13 +40,17 @@ def current_actor() -> str:
 
 
 class Member(NamedTuple):
-    """One row of the global <-> node map (a tuple: a region loads a million of them per run)."""
+    """One row of the global <-> node map."""
 
     patient_id: str
     institution: str
     person_id: str
     fingerprint: str
     basis: str
+
+
+#: ``Member`` as columns (``MpiStore.member_table``).
+MEMBER_SCHEMA = pa.schema([(name, pa.string()) for name in Member._fields])
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,31 @@ _MEMBER_QUERY = select(
 )
 
 
+class IssuedIds:
+    """``person_id in issued``: was the id ever issued? The ``taken`` set for minting new ids.
+
+    A run that mints a few ids asks the catalog about each; one that mints many (a region's first
+    run) loads every issued id once instead, so neither pays for the other's case.
+    """
+
+    LOAD_ALL_AFTER = 1_000
+
+    def __init__(self, store: MpiStore) -> None:
+        self.store = store
+        self.asked = 0
+        self.everything: set[str] | None = None
+
+    def __contains__(self, person_id: object) -> bool:
+        if not isinstance(person_id, str):
+            return False
+        if self.everything is None:
+            self.asked += 1
+            if self.asked <= self.LOAD_ALL_AFTER:
+                return self.store.is_issued(person_id)
+            self.everything = self.store.person_ids()
+        return person_id in self.everything
+
+
 class MpiStore:
     """Typed access to the MPI tables of one catalog."""
 
@@ -128,6 +158,18 @@ class MpiStore:
         with self.catalog.engine.connect() as connection:
             rows = connection.execute(_MEMBER_QUERY).all()
         return {row[0]: Member._make(row) for row in rows}
+
+    def member_table(self) -> pa.Table:
+        """Every member as columns (``Member``'s fields), for runs over a whole region.
+
+        Read through the driver cursor: the ORM's per-row result processing and a Python
+        object per member were most of an incremental run's reading time at a million members.
+        """
+        sql = str(_MEMBER_QUERY.compile(self.catalog.engine))
+        with self.catalog.engine.connect() as connection:
+            rows = connection.exec_driver_sql(sql).fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(MEMBER_SCHEMA)
+        return pa.table([pa.array(c, pa.string()) for c in columns], schema=MEMBER_SCHEMA)
 
     def members_of(self, person_id: str) -> list[Member]:
         query = _MEMBER_QUERY.where(MpiMember.person_id == person_id).order_by(MpiMember.patient_id)
@@ -143,6 +185,17 @@ class MpiStore:
         """Every id ever issued (never to be minted again)."""
         with self.catalog.engine.connect() as connection:
             return set(connection.execute(select(MpiPerson.id)).scalars())
+
+    def is_issued(self, person_id: str) -> bool:
+        """Was this id ever issued (active, merged or retired)? Asked per id: a run mints few."""
+        with self.catalog.engine.connect() as connection:
+            return (
+                connection.execute(select(MpiPerson.id).where(MpiPerson.id == person_id)).first() is not None
+            )
+
+    def created_at(self, person_id: str) -> datetime | None:
+        with self.catalog.engine.connect() as connection:
+            return connection.execute(select(MpiPerson.created_at).where(MpiPerson.id == person_id)).scalar()
 
     def persons(self) -> dict[str, tuple[str, str | None, datetime]]:
         """person id -> (status, merged_into, created_at), every id ever issued."""
