@@ -83,6 +83,9 @@ EDGE_RECORDS = [
     # Given and family name swapped.
     _record("swap-1", "Wei", "Zhangsun", "1995-11-30", "m", phone="0151 800 800"),
     _record("swap-2", "Zhangsun", "Wei", "1995-11-30", "m", phone="0151 800 800"),
+    # Given and family name swapped, and filed under a nickname ("Wolstenholme, Becky").
+    _record("swapnick-1", "Rebecca", "Wolstenholme", "1944-02-10", "f", phone="0152 440 210"),
+    _record("swapnick-2", "Wolstenholme", "Becky", "1944-02-10", "f"),
     # Conflicting national ids on otherwise identical records: never merged automatically.
     _record(
         "conflict-1",
@@ -204,6 +207,14 @@ def test_nickname_with_swapped_day_and_month_is_linked(linkage) -> None:
 
 def test_swapped_given_and_family_names_are_linked(linkage) -> None:
     assert linkage.same_person("swap-1", "swap-2")
+
+
+def test_swapped_names_with_a_nickname_are_linked(linkage) -> None:
+    assert linkage.same_person("swapnick-1", "swapnick-2")
+    evidence = {
+        e.comparison: e.level for e in linkage.scores.evidence(_pair_row(linkage, "swapnick-1", "swapnick-2"))
+    }
+    assert evidence["given"] == "given and family names swapped, one a nickname"
 
 
 def test_conflicting_national_ids_go_to_review_not_merged(linkage) -> None:

@@ -20,7 +20,18 @@ def test_names_lose_case_accents_titles_and_separators() -> None:
     row = _one(given="Dr. Mary-Ann", family="van der MÜLLER-Lüdenscheidt")
     assert row["given"] == "maryann"
     assert row["family"] == "mullerludenscheidt"
-    assert row["given_nicknames"] == ["mary"], "the first given name is looked up as a nickname"
+    assert row["given_nicknames"] == nickname_group("mary"), "the first given name is looked up as a nickname"
+    assert "mary" in row["given_nicknames"]
+    assert row["family_nicknames"] is None, "no nickname group for a family name no table knows"
+
+
+def test_family_names_get_a_nickname_group_for_swapped_records() -> None:
+    """Filed as given "Shaw", family "Becky": the family field holds a nickname of Rebecca."""
+    swapped = _one(given="Shaw", family="Becky")
+    assert "rebecca" in swapped["family_nicknames"]
+    assert "rebecca" in _one(given="Rebecca", family="Shaw")["given_nicknames"]
+    two_words = _one(given="Shaw", family="Becky Ann")
+    assert two_words["family"] == "beckyann" and "rebecca" in two_words["family_nicknames"], "first word"
 
 
 def test_birth_dates_from_iso_compact_and_timestamps_agree() -> None:
@@ -81,3 +92,30 @@ def test_field_map_joins_columns_and_rejects_unknown_fields() -> None:
         apply_field_map(frame, {"shoe_size": "no"}, "id")
     with pytest.raises(RecordError, match="not found"):
         apply_field_map(frame, {"given": "first_name"}, "id")
+
+
+def test_a_cached_standardisation_without_family_nicknames_is_not_reused(workspace) -> None:
+    """The MPI's cache (medlake.mpi.cache) from before family_nicknames existed must be rebuilt.
+
+    With no record changed, nothing would be standardised afresh, and a model with the swapped-
+    nickname level would then look for a column the cached rows lack.
+    """
+    import pyarrow.parquet as pq
+
+    from medlake.mpi.cache import cache_path, standardised_records
+
+    frame = pd.DataFrame(
+        {
+            "record_id": ["a.1", "a.2"],
+            "given": ["Shaw", "Rebecca"],
+            "family": ["Becky", "Shaw"],
+            "fingerprint": ["f1", "f2"],
+        }
+    )
+    standardised_records(workspace, frame)
+    path = cache_path(workspace)
+    pq.write_table(pq.read_table(path).drop_columns(["family_nicknames"]), path)
+    table = standardised_records(workspace, frame)
+    assert "family_nicknames" in table.column_names
+    assert "rebecca" in table.to_pylist()[0]["family_nicknames"]
+    assert "family_nicknames" in pq.read_schema(path).names, "the cache was rewritten"

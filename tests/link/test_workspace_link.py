@@ -41,13 +41,14 @@ def test_person_link_matches_the_region_truth(linked) -> None:
     correct = len(predicted & true)
     precision, recall = correct / len(predicted), correct / len(true)
     # Measured at default settings (national ids checked with Luhn) on this region (seed 20240611,
-    # 150 residents): precision 1.0, recall 0.9885 (257 of 260 true pairs); 0.9615 before ids were
-    # checked, when every one-digit id typo was a trusted conflict sent to review. The three pairs
-    # still missed involve no id conflict: one record without birth date, a new phone and a postcode
-    # typo (0.87, review), and "Becky Shaw" filed with given and family name swapped AND a nickname,
-    # against both of her "Rebecca Shaw" records (below the review threshold).
+    # 150 residents): precision 1.0, recall 0.9962 (259 of 260 true pairs); 0.9885 (257) before the
+    # "swapped, one a nickname" level linked "Becky Shaw", filed with given and family name swapped
+    # AND a nickname, to both of her "Rebecca Shaw" records; 0.9615 before ids were checked, when
+    # every one-digit id typo was a trusted conflict sent to review. The one pair still missed
+    # involves no id conflict: one record without birth date, a new phone and a postcode typo
+    # (0.87, review).
     assert precision >= 0.99, f"precision {precision:.4f} ({correct}/{len(predicted)})"
-    assert recall >= 0.98, f"recall {recall:.4f} ({correct}/{len(true)})"
+    assert recall >= 0.99, f"recall {recall:.4f} ({correct}/{len(true)})"
     truth_of = truth.set_index("integrated_id")["person_id"]
     queue = MasterPatientIndex(ws).review_queue()
     review_true = sum(truth_of[item.patient_l] == truth_of[item.patient_r] for item in queue)

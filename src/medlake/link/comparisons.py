@@ -56,6 +56,17 @@ def _exact(column: str, label: str, term_frequencies: bool) -> cll.ExactMatchLev
     return level.configure(label_for_charts=label)
 
 
+#: Given and family name swapped, and the given name a nickname of the other record's ("Shaw, Becky"
+#: filed as given "shaw", family "becky", against given "rebecca", family "shaw"): one name agrees
+#: across the fields, the other by nickname group (standardise() gives both fields a group).
+SWAPPED_WITH_NICKNAME = (
+    "(given_l = family_r "
+    "AND array_length(array_intersect(family_nicknames_l, given_nicknames_r)) >= 1) "
+    "OR (family_l = given_r "
+    "AND array_length(array_intersect(given_nicknames_l, family_nicknames_r)) >= 1)"
+)
+
+
 def given_name(term_frequencies: bool) -> CustomComparison:
     """First names: nickname table and phonetics on top of typo-tolerant string similarity."""
     return CustomComparison(
@@ -67,6 +78,7 @@ def given_name(term_frequencies: bool) -> CustomComparison:
             cll.ColumnsReversedLevel("given", "family", symmetrical=True).configure(
                 label_for_charts="given and family names swapped"
             ),
+            _custom(SWAPPED_WITH_NICKNAME, "given and family names swapped, one a nickname"),
             cll.ArrayIntersectLevel("given_nicknames", 1).configure(
                 label_for_charts="nickname of each other"
             ),

@@ -1,34 +1,64 @@
-"""Nickname equivalence for given names (William ~ Bill ~ Liam), from the shipped table.
+"""Nickname equivalence for given names (Robert ~ Bob ~ Robby), from the ``nicknames`` package.
 
 String distance cannot see that "Bill" and "William" are the same name, yet people are
-registered under both; the table in ``data/nicknames.csv`` encodes that knowledge. A name maps to
-the set of canonical names it may stand for, and two names are equivalent when those sets meet:
-"al" maps to {alan, albert, alexander, alfred}, so "al" ~ "albert" but "alan" !~ "albert".
+registered under both. That knowledge comes from the maintained ``nicknames`` package (its
+``names.csv``: rows ``name,has_nickname,nick``, read through ``NickNamer``), not from a table of
+our own. A name maps to the set of canonical names it may stand for (a canonical maps to itself),
+and two names are equivalent when those sets meet: "al" maps to {alan, albert, alexander, alfred,
+...}, so "al" ~ "albert" and "al" ~ "alan" but "alan" !~ "albert".
+
+The package's names are put through the same letters-only cleaning as standardised given names
+("k.c." -> "kc"), since only then can they be looked up. ``ADDITIONS`` holds the few common
+nicknames the package (1.0.1) lacks; each is a plain English short form, worth proposing upstream.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
 from functools import cache
-from importlib import resources
+
+from nicknames import NickNamer
+
+#: Canonical name -> nicknames the ``nicknames`` package does not know yet (checked against 1.0.1).
+#: Common short forms that the synthetic region (medlake.synth.names.NICKNAMES) registers people
+#: under: without them Suzy/Susan, Izzy/Isabella and Kate/Catherine fall to "different given name",
+#: which vetoes the link (decisions.py), and Barb, Kate, Katie, Nat score only as weak typos.
+ADDITIONS: dict[str, tuple[str, ...]] = {
+    "barbara": ("barb",),
+    "susan": ("suzy",),
+    "kathleen": ("kate",),
+    "katherine": ("katie",),
+    "catherine": ("kate",),
+    "isabella": ("izzy",),
+    "natalie": ("nat",),
+}
+
+
+def _clean(name: str) -> str:
+    """Lower-case ASCII letters only, as standardise() leaves a given name."""
+    folded = unicodedata.normalize("NFKD", name.lower().replace("ß", "ss"))
+    return re.sub(r"[^a-z]", "", folded.encode("ascii", "ignore").decode("ascii"))
 
 
 @cache
 def canonical_names() -> dict[str, frozenset[str]]:
     """name or nickname -> the canonical names it can stand for (a canonical maps to itself)."""
+    lookup = NickNamer().nickname_lookup  # canonical -> its nicknames
+    for canonical, extra in ADDITIONS.items():
+        lookup.setdefault(canonical, set()).update(extra)
     groups: dict[str, set[str]] = defaultdict(set)
-    text = resources.files("medlake.link").joinpath("data/nicknames.csv").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not lines or lines[0].strip() != "canonical,nicknames":
-        raise ValueError("medlake/link/data/nicknames.csv must start with the header 'canonical,nicknames'")
-    for number, line in enumerate(lines[1:], start=2):
-        canonical, sep, nicknames = line.partition(",")
-        canonical = canonical.strip()
-        if not sep or not canonical:
-            raise ValueError(f"nicknames.csv line {number}: expected 'canonical,nick nick ...', got {line!r}")
-        groups[canonical].add(canonical)
-        for nickname in nicknames.split():
-            groups[nickname].add(canonical)
+    for canonical, nicknames in lookup.items():
+        canon = _clean(canonical)
+        if not canon:
+            continue
+        groups[canon].add(canon)
+        for nickname in nicknames:
+            if nick := _clean(nickname):
+                groups[nick].add(canon)
+    if not groups:
+        raise RuntimeError("the nicknames package returned no names; is its names.csv missing?")
     return {name: frozenset(canon) for name, canon in groups.items()}
 
 

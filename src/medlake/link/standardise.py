@@ -4,7 +4,9 @@ Most linkage errors are formatting, not identity: "MÜLLER-Lüdenscheidt", "+49 
 "1980-2-3" must meet "muller-ludenscheidt", "030 1234567" and "1980-02-03" before any
 probability is worth computing. The string work runs as one DuckDB query (vectorised, multi-core)
 whatever backend Splink later uses; phonetic codes and nickname groups are computed in Python over
-the distinct names only, which are few even in a million records.
+the distinct names only, which are few even in a million records. The family name gets a nickname
+group too: in a record filed with given and family name swapped it holds the given name, which may
+be a nickname ("Shaw, Becky" filed as given "Shaw", family "Becky").
 
 Identifiers also get their check digits verified (Luhn; ISO 7064 MOD 11-2), one boolean column
 per scheme, because which scheme applies is a linkage setting (``LinkSettings.identifier_check``)
@@ -47,6 +49,7 @@ STANDARD_COLUMNS: tuple[str, ...] = (
     "given_phonetic",
     "family_phonetic",
     "given_nicknames",
+    "family_nicknames",
     *CHECK_COLUMNS.values(),
 )
 
@@ -148,6 +151,7 @@ def standardise(records: PersonTable) -> pa.Table:
             "given": _name("given"),
             "family": _name("family"),
             "given_first": _first_word("given"),
+            "family_first": _first_word("family"),
             "birth_date": _birth_date("birth_date"),
             "sex": _sex_sql("sex"),
             "address": _address("address"),
@@ -174,7 +178,7 @@ def standardise(records: PersonTable) -> pa.Table:
 
 
 def _source_column(name: str) -> str:
-    return "given" if name == "given_first" else name
+    return name.removesuffix("_first")
 
 
 def _sex_sql(column: str) -> str:
@@ -208,22 +212,30 @@ def _reject_unreadable_values(con: duckdb.DuckDBPyConnection, present: set[str])
 
 
 def _add_name_keys(table: pa.Table) -> pa.Table:
-    """Phonetic codes (metaphone) and nickname groups, computed once per distinct name."""
+    """Phonetic codes (metaphone) and nickname groups, computed once per distinct name.
+
+    Both name fields get a nickname group, from the whole name and its first word ("Mary Ann"
+    is "maryann" whole, "mary" first); the family one serves swapped-name records only.
+    """
     given = table.column("given").to_pylist()
     family = table.column("family").to_pylist()
-    first = table.column("given_first").to_pylist()
     phonetic = {name: jellyfish.metaphone(name) or None for name in set(given) | set(family) if name}
     groups: dict[tuple[str | None, str | None], list[str] | None] = {}
-    nicknames = []
-    for whole, word in zip(given, first, strict=True):
-        key = (whole, word)
-        if key not in groups:
-            merged = set(nickname_group(whole) or ()) | set(nickname_group(word) or ())
-            groups[key] = sorted(merged) or None
-        nicknames.append(groups[key])
+
+    def nicknames(field: str) -> pa.Array:
+        values = []
+        whole, first = table.column(field).to_pylist(), table.column(f"{field}_first").to_pylist()
+        for key in zip(whole, first, strict=True):
+            if key not in groups:
+                merged = set(nickname_group(key[0]) or ()) | set(nickname_group(key[1]) or ())
+                groups[key] = sorted(merged) or None
+            values.append(groups[key])
+        return pa.array(values, pa.list_(pa.string()))
+
     table = table.append_column("given_phonetic", pa.array([phonetic.get(n) for n in given], pa.string()))
     table = table.append_column("family_phonetic", pa.array([phonetic.get(n) for n in family], pa.string()))
-    return table.append_column("given_nicknames", pa.array(nicknames, pa.list_(pa.string())))
+    table = table.append_column("given_nicknames", nicknames("given"))
+    return table.append_column("family_nicknames", nicknames("family"))
 
 
 # ------------------------------------------------------------------ identifier check digits
