@@ -227,8 +227,10 @@ def _object_ok(data: object, cls: type, top: bool, refs: list[str]) -> bool:
         spec = keys.get(key)
         if spec is None:
             if key[:1] == "_" and key[1:] in keys:
-                # a primitive's id/extensions: the model classes accept any shape here, but an
-                # extension may hold a reference
+                # a primitive's id/extensions: the model classes accept any shape here but null
+                # (they call a null ``_x`` superfluous), and an extension may hold a reference
+                if value is None:
+                    return False
                 if type(value) is dict or type(value) is list:
                     refs.extend(iter_references(value))
                 continue

@@ -1,29 +1,35 @@
 """Judging one received record: parse, check, validate, fingerprint.
 
 This runs in worker processes, so it takes and returns plain picklable values and keeps
-no state (beyond caches of pure functions). A record either becomes a raw-layer row
-(:class:`Accepted`) or a quarantine entry (:class:`Rejected`) with the stage and a reason
-a data engineer can act on.
+no state (beyond caches of pure functions); its one side effect is the file of accepted
+rows it is told to write. A record either becomes a raw-layer row (:class:`Accepted`) or a
+quarantine entry (:class:`Rejected`) with the stage and a reason a data engineer can act on.
 
 Workers judge a chunk at a time (:func:`examine_work`): an NDJSON file reaches them as
-blocks of raw lines, other records as plain tuples, and the accepted rows come back as
-one Arrow record batch, because making, pickling and unpickling thousands of small Python
-objects each way, and turning them into columns, would otherwise keep the parent process
-busier than the workers.
+blocks of raw lines, other records as plain tuples, and the worker writes the accepted rows
+itself, as one local Parquet file per chunk; only counts, the rejects and the file's name go
+back (a chunk with few accepted rows sends them as one Arrow record batch instead). Making,
+pickling and unpickling thousands of small Python objects each way, or even sending every
+row as Arrow batches for the parent to write, would otherwise keep the parent process about
+as busy as the workers, on the same cores.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from medlake.fhir.reading import NdjsonBlock, Record, block_lines, block_records
 from medlake.fhir.references import identifier_keys, reference_key
+from medlake.fhir.structs import check
 from medlake.fhir.validation import InvalidResource, validate_references
 from medlake.ingest.schemas import RAW_RESOURCES
 
@@ -51,6 +57,8 @@ class Rejected(NamedTuple):
 
 Outcome = Accepted | Rejected
 
+_LEAP_SECOND = re.compile(r"(T\d{2}:\d{2}):60")
+
 
 def _as_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
@@ -72,6 +80,9 @@ def examine(record: Record | _Received) -> Outcome:
         return Rejected(
             record.source_file, record.line, record.error_stage, record.error, _as_text(record.text)
         )
+    checked = check(record.text)  # the cheap path: decode and check in one pass, in C
+    if checked is not None:
+        return Accepted(record.source_file, record.line, *checked)
     try:
         resource = orjson.loads(record.text)
     except orjson.JSONDecodeError as exc:
@@ -113,19 +124,40 @@ def examine(record: Record | _Received) -> Outcome:
     )
 
 
-#: Columns of an accepted row as a worker returns them: :class:`Accepted`'s fields, typed as
-#: the raw layer stores them (the batch's constants are added by the parent).
-ACCEPTED = pa.schema([RAW_RESOURCES.field(name) for name in Accepted._fields])
+CHUNK = "_chunk"  # the chunk's number in the job, in the order the chunks were handed out,
+ROW = "_row"  # and the row's place in its chunk: a unique key, in the order the rows were received
+
+#: Columns of a chunk's accepted rows as a worker gives them: :class:`Accepted`'s fields, typed
+#: as the raw layer stores them, then where each row came from (the batch's constants are
+#: joined to them when the group commits).
+ACCEPTED = pa.schema(
+    [
+        *(RAW_RESOURCES.field(name) for name in Accepted._fields),
+        pa.field(CHUNK, pa.int64(), nullable=False),
+        pa.field(ROW, pa.int64(), nullable=False),
+    ]
+)
+
+#: Columns worth a dictionary in a file of accepted rows: a handful of values each. The resource
+#: text and hashes are unique per row, so trying dictionaries on them only costs CPU.
+SPILL_DICTIONARY = ["source_file", "resource_type"]
 
 #: A record as it travels to a worker: ``Record``'s fields in order (a tuple pickles in C).
 PackedRecord = tuple[str, int, bytes, str | None, str]
 
 
 class ChunkResult(NamedTuple):
-    """What a worker returns for one chunk: the accepted rows as columns, the rejects as rows."""
+    """What a worker returns for one chunk: counts, its accepted rows, the rejects as rows.
 
+    The accepted rows are in the Parquet file ``spill`` when there are enough of them to be
+    worth a file (see :class:`Task`), otherwise in ``rows``.
+    """
+
+    chunk: int
     received: int
-    accepted: pa.RecordBatch | None
+    accepted: int
+    spill: str | None
+    rows: pa.RecordBatch | None
     rejected: list[Rejected]
 
 
@@ -137,18 +169,36 @@ def pack(records: list[Record]) -> list[PackedRecord]:
 Work = list[PackedRecord] | NdjsonBlock
 
 
-def examine_work(work: Work) -> ChunkResult:
-    """:func:`examine` over a chunk, in order, with the accepted rows as one record batch."""
+class Task(NamedTuple):
+    """One chunk of work, numbered, and where its accepted rows go.
+
+    From ``file_rows`` accepted rows on, the worker writes them to ``spill`` itself, so the
+    bulk of the data never crosses the pipe; fewer come back as a record batch, because a
+    file costs more to write and read back than a few hundred rows cost to send. The caller
+    picks the path, so it knows every file a worker may write and can remove them whatever
+    happens.
+    """
+
+    chunk: int
+    spill: str
+    file_rows: int
+    work: Work
+
+
+def examine_work(task: Task) -> ChunkResult:
+    """:func:`examine` over a chunk, in order, with the accepted rows in a file or a record batch."""
     make = tuple.__new__
+    work = task.work
     if isinstance(work, NdjsonBlock):
         if work.first_line == -1:  # the file became unreadable: one error record
-            return _judge(block_records(work))
+            return _judge(block_records(work), task)
         source = work.source_file
-        return _judge(make(_Received, (source, line, text, None, "read")) for line, text in block_lines(work))
-    return _judge(make(_Received, fields) for fields in work)
+        records = (make(_Received, (source, line, text, None, "read")) for line, text in block_lines(work))
+        return _judge(records, task)
+    return _judge((make(_Received, fields) for fields in work), task)
 
 
-def _judge(records: Iterable[Record | _Received]) -> ChunkResult:
+def _judge(records: Iterable[Record | _Received], task: Task) -> ChunkResult:
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
     received = 0
@@ -159,21 +209,35 @@ def _judge(records: Iterable[Record | _Received]) -> ChunkResult:
             accepted.append(outcome)
         else:
             rejected.append(outcome)  # type: ignore[arg-type]
-    batch = None
-    if accepted:
-        columns = zip(*accepted, strict=True)
-        batch = pa.RecordBatch.from_arrays(
-            [pa.array(values, type=f.type) for values, f in zip(columns, ACCEPTED, strict=True)],
-            schema=ACCEPTED,
-        )
-    return ChunkResult(received, batch, rejected)
+    count = len(accepted)
+    if not count:
+        return ChunkResult(task.chunk, received, 0, None, None, rejected)
+    columns = zip(*accepted, strict=True)  # Accepted's fields: the first ones of ACCEPTED
+    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, ACCEPTED, strict=False)]
+    arrays.append(pa.repeat(pa.scalar(task.chunk, pa.int64()), count))
+    arrays.append(pa.array(range(count), pa.int64()))
+    batch = pa.RecordBatch.from_arrays(arrays, schema=ACCEPTED)
+    if count < task.file_rows:
+        return ChunkResult(task.chunk, received, count, None, batch, rejected)
+    # a local scratch file read once: not compressing it saves more CPU than the bigger file
+    # costs; written under another name first, so a file under its own name is always whole
+    partial = f"{task.spill}.part"
+    pq.write_table(
+        pa.Table.from_batches([batch]), partial, compression="none", use_dictionary=SPILL_DICTIONARY
+    )
+    os.replace(partial, task.spill)
+    return ChunkResult(task.chunk, received, count, task.spill, None, rejected)
 
 
 def _instant(value: object) -> datetime | None:
-    """``meta.lastUpdated`` as an aware UTC datetime (validation already checked its format)."""
+    """``meta.lastUpdated`` as an aware UTC datetime (validation already checked its format).
+
+    A leap second (``23:59:60``) is valid R4 but not a Python time; it becomes ``:59``, as the
+    model classes read it.
+    """
     if not isinstance(value, str):
         return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value.replace("Z", "+00:00")))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

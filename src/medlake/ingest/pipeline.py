@@ -3,12 +3,13 @@
 Each delivery is one batch, identified by its institution and content fingerprint, so
 the same delivery received twice is recognised and adds nothing. Records are examined in
 worker processes (parse → type → R4 validation → hash; NDJSON files reach them as blocks of
-raw lines, and their accepted rows come back as Arrow record batches) and spilled to local
-Parquet;
-deliveries are grouped (up to ``ingest_group_records`` resources) into one Delta commit
-for the raw layer and one for the quarantine. Each commit carries a Delta application
-transaction per batch it contains, so whether a batch's rows landed is recorded
-atomically with the rows themselves.
+raw lines), which write the accepted rows of each chunk to a local Parquet file themselves:
+only counts, the rejects and the file's name come back to the parent (and the rows of
+chunks too small to be worth a file), which joins the batch's constants to the rows when
+it commits. Deliveries are grouped (up to ``ingest_group_records`` resources) into one
+Delta commit for the raw layer and one for the quarantine. Each commit carries a Delta
+application transaction per batch it contains, so whether a batch's rows landed is
+recorded atomically with the rows themselves.
 
 A crash anywhere leaves at most unreferenced files behind. The re-run finds the batch
 still open in the catalog, asks the lake which of its two commits landed, rebuilds the
@@ -28,7 +29,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from datetime import datetime
+from itertools import count, islice
 from pathlib import Path
 
 import pyarrow as pa
@@ -39,10 +41,22 @@ import pyarrow.parquet as pq
 from medlake.catalog.models import Batch
 from medlake.catalog.store import LineageInput, schema_description
 from medlake.engine import Engine
+from medlake.fhir import structs
 from medlake.fhir.reading import Record, find_files
 from medlake.ingest import schemas
 from medlake.ingest.delivery import Delivery, file_delivery
-from medlake.ingest.examine import ChunkResult, Rejected, Work, examine_work, pack
+from medlake.ingest.examine import (
+    ACCEPTED,
+    CHUNK,
+    ROW,
+    SPILL_DICTIONARY,
+    ChunkResult,
+    Rejected,
+    Task,
+    Work,
+    examine_work,
+    pack,
+)
 from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 
@@ -51,8 +65,12 @@ ProgressCallback = Callable[[int], None]
 #: Deliveries per commit at most, so a folder of many tiny files does not pay one commit each
 #: nor grow one commit without bound.
 GROUP_DELIVERIES = 2_000
-SEQ = "_seq"  # the spill's extra column: delivery order within the group, for a stable first-wins
-ROW = "_row"  # and the row's position in the spill: a unique key, so de-duplication can rank keys only
+#: Accepted rows of a chunk from which a worker writes them to a file itself: a file costs one to
+#: two milliseconds to write and read back, about what sending this many rows through the pipe
+#: to the parent costs (many small deliveries were slower with a file each). A full chunk
+#: (``ingest_chunk_size`` accepted rows) always gets a file, however small the setting.
+FILE_ROWS = 500
+SEQ = "_seq"  # a column the accepted rows get when the group commits: delivery order within the group
 
 
 @dataclass
@@ -112,7 +130,13 @@ def ingest_deliveries(
     job_id = catalog.start_job("ingest", details)
     reports: list[BatchReport] = []
     try:
-        with _examiner(workspace.settings.ingest_workers) as run, tempfile.TemporaryDirectory() as spill:
+        settings = workspace.settings
+        file_rows = min(FILE_ROWS, settings.ingest_chunk_size)
+        # the pool is ended before the scratch folder goes, so no worker still writes into it
+        with (
+            tempfile.TemporaryDirectory(prefix="medlake-ingest-") as spill,
+            _examiner(settings.ingest_workers, Path(spill), file_rows) as run,
+        ):
             group: _Group | None = None
             for delivery in deliveries:
                 check_institution(delivery.institution)
@@ -123,7 +147,7 @@ def ingest_deliveries(
                     continue
                 # Judging records has no side effects, so the pool starts on this delivery now:
                 # if the group must commit first, the workers examine while the parent commits.
-                results = run(_work(delivery, workspace.settings.ingest_chunk_size))
+                results = run(_work(delivery, settings.ingest_chunk_size))
                 if group is not None and (group.institution != delivery.institution or group.full):
                     reports.extend(group.commit())
                     group = None
@@ -160,9 +184,7 @@ class _Group:
         self.workspace, self.institution, self.job_id = workspace, institution, job_id
         self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
-        self.accepted = _Spill(
-            spill / f"accepted-{serial}.parquet", _with_order(schemas.RAW_RESOURCES), institution
-        )
+        self.accepted = _Accepted(spill / f"accepted-{serial}.parquet", institution)
         self.rejected = _Spill(spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
         self.batches: list[_Pending] = []
         # loaded once per group: asking the log about each batch must not replay it each time
@@ -181,7 +203,7 @@ class _Group:
         results: Iterator[ChunkResult],
         progress: ProgressCallback | None,
     ) -> None:
-        """Open the delivery's batch and spill its examined records (``results``, in order)."""
+        """Open the delivery's batch and gather its examined records (``results``, in order)."""
         row = self.workspace.catalog.open_batch(
             batch_id,
             self.institution,
@@ -198,7 +220,7 @@ class _Group:
             or self.quarantine_table.transaction_version(batch_id) is None,
         )
         seq = len(self.batches)
-        constants = {"batch_id": batch_id, "received_at": row.started_at, SEQ: seq}
+        constants = {"batch_id": batch_id, "received_at": row.started_at}
         for result in results:
             pending.received += result.received
             pending.quarantined += len(result.rejected)
@@ -206,8 +228,8 @@ class _Group:
                 for outcome in result.rejected:
                     self.rejected.add(outcome, constants)
             # accepted rows are kept even when already committed: their references are still reported
-            if result.accepted is not None:
-                self.accepted.add_batch(result.accepted, constants)
+            if result.accepted:
+                self.accepted.add(result, batch_id, row.started_at, seq)
             if progress:
                 progress(result.received)
         self.batches.append(pending)
@@ -222,9 +244,7 @@ class _Group:
         raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
         if raw_ids and self.accepted.count:
             with self.workspace.engine() as engine:
-                reader = _new_resources(
-                    engine, self.workspace, self.raw_uri, self.institution, self.accepted.path
-                )
+                reader = _new_resources(engine, self.workspace, self.raw_uri, self.institution, self.accepted)
                 lake.write(
                     self.raw_uri,
                     _counting(reader, stored),
@@ -245,9 +265,10 @@ class _Group:
         resumed = [b.batch_id for b in self.batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
-        unresolved = unresolved_references(self.workspace, self.institution, self.accepted.path)
-        for scratch in (self.accepted.path, self.rejected.path):  # the job's later groups need no room for it
-            scratch.unlink(missing_ok=True)
+        unresolved = unresolved_references(self.workspace, self.institution, self.accepted)
+        # the job's later groups need no room for the scratch files
+        for scratch in (*self.accepted.paths, self.rejected.path):
+            Path(scratch).unlink(missing_ok=True)
         reports = []
         for pending in self.batches:
             missing = unresolved.get(pending.batch_id, [])
@@ -294,18 +315,32 @@ Examiner = Callable[[Iterable[Work]], Iterator[ChunkResult]]
 
 
 class _examiner:
-    """Runs ``examine_work`` inline (1 worker) or in a process pool, preserving order."""
+    """Runs ``examine_work`` inline (1 worker) or in a process pool, preserving order.
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    Chunks are numbered here, in the order they are handed out, and a chunk's accepted rows
+    go to a file of their own under ``spill`` (from ``file_rows`` rows on) named by its
+    number, so names never clash between workers or deliveries.
+    """
+
+    def __init__(self, workers: int, spill: Path, file_rows: int) -> None:
+        self.workers, self.spill, self.file_rows = workers, spill, file_rows
         self.pool: multiprocessing.pool.Pool | None = None
+        self.numbers = count()
+
+    def _tasks(self, work: Iterable[Work]) -> Iterator[Task]:
+        for item in work:
+            number = next(self.numbers)
+            yield Task(number, str(self.spill / f"chunk-{number}.parquet"), self.file_rows, item)
 
     def __enter__(self) -> Examiner:
+        # Built once here, before the fork, so every worker of every job inherits the decoder
+        # instead of generating its Structs again (a third of a second per worker).
+        structs.decoder()
         if self.workers <= 1:
-            return lambda work: map(examine_work, work)
+            return lambda work: map(examine_work, self._tasks(work))
         self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_started)
         pool = self.pool
-        return lambda work: pool.imap(examine_work, work)
+        return lambda work: pool.imap(examine_work, self._tasks(work))
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
@@ -340,21 +375,95 @@ def _chunks(read: Callable[[], Iterable[Record]], size: int) -> Iterator[list[Re
         yield chunk
 
 
-def _with_order(schema: pa.Schema) -> pa.Schema:
-    return schema.append(pa.field(SEQ, pa.int64(), nullable=False)).append(
-        pa.field(ROW, pa.int64(), nullable=False)
-    )
+class _Accepted:
+    """The group's accepted rows: the files the workers wrote, one per chunk, plus one file of the
+    chunks that came back as record batches, written here.
+
+    The batch's constants (institution, batch id, received time, delivery order) are not in
+    the files: a worker examines a delivery before the parent knows which group it joins (or
+    has opened its batch), and the engine joins them per chunk at next to no cost.
+    """
+
+    FLUSH_ROWS = 10_000
+
+    def __init__(self, path: Path, institution: str) -> None:
+        self.path, self.institution = path, institution
+        self.paths: list[str] = []
+        self.chunks: list[int] = []
+        self.batch_ids: list[str] = []
+        self.received_at: list[datetime] = []
+        self.seqs: list[int] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.batches: list[pa.RecordBatch] = []
+        self.buffered = 0
+        self.count = 0
+
+    def add(self, result: ChunkResult, batch_id: str, received_at: datetime, seq: int) -> None:
+        self.chunks.append(result.chunk)
+        self.batch_ids.append(batch_id)
+        self.received_at.append(received_at)
+        self.seqs.append(seq)
+        self.count += result.accepted
+        if result.spill is not None:
+            self.paths.append(result.spill)
+        elif result.rows is not None:
+            self.batches.append(result.rows)
+            self.buffered += result.accepted
+            if self.buffered >= self.FLUSH_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.batches:
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                self.path, ACCEPTED, compression="none", use_dictionary=SPILL_DICTIONARY
+            )
+            self.paths.append(str(self.path))
+        batches, self.batches, self.buffered = self.batches, [], 0
+        self.writer.write_table(pa.Table.from_batches(batches, schema=ACCEPTED))
+
+    def close(self) -> None:
+        self._flush()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def files(self, engine: Engine) -> str:
+        """The files as a ``read_parquet`` argument."""
+        return "[" + ", ".join(engine.dialect.string_literal(path) for path in self.paths) + "]"
+
+    def relation(self, engine: Engine) -> str:
+        """SQL for the rows with the raw layer's columns plus ``_seq``, ``_chunk`` and ``_row``.
+
+        Registers the constants per chunk in ``engine`` as ``accepted_chunks``; the engine
+        reads only the columns a query uses.
+        """
+        engine.register(
+            "accepted_chunks",
+            pa.table(
+                {
+                    CHUNK: pa.array(self.chunks, pa.int64()),
+                    "batch_id": pa.array(self.batch_ids, pa.string()),
+                    "received_at": pa.array(self.received_at, schemas.TIMESTAMP),
+                    SEQ: pa.array(self.seqs, pa.int64()),
+                }
+            ),
+        )
+        institution = engine.dialect.string_literal(self.institution)
+        return f"""(
+            SELECT rows.*, {institution} AS institution, c.batch_id, c.received_at, c.{SEQ}
+            FROM read_parquet({self.files(engine)}) rows JOIN accepted_chunks c USING ({CHUNK})
+        )"""
 
 
-_SPILL_DICTIONARY = {"institution", "batch_id", "source_file", "resource_type", "stage"}
+_SPILL_DICTIONARY = {"institution", "batch_id", "source_file", "stage"}
 
 
 class _Spill:
-    """Rows of one kind written to a local Parquet file as they come, so memory stays flat.
+    """Rejected rows written to a local Parquet file as they come, so memory stays flat.
 
-    Accepted rows arrive as record batches from the workers (:meth:`add_batch`), rejected
-    ones as rows (:meth:`add`); either way the batch's constants (institution, batch id,
-    received time, delivery order) become columns here.
+    The batch's constants (institution, batch id, received time) become columns here.
     """
 
     FLUSH_ROWS = 10_000
@@ -363,8 +472,6 @@ class _Spill:
         self.path, self.schema, self.institution = path, schema, institution
         self.writer: pq.ParquetWriter | None = None
         self.pending: list[tuple[Rejected, dict]] = []
-        self.batches: list[pa.RecordBatch] = []
-        self.buffered = 0
         self.count = 0
 
     def add(self, outcome: Rejected, constants: dict) -> None:
@@ -373,40 +480,19 @@ class _Spill:
         if len(self.pending) >= self.FLUSH_ROWS:
             self._flush()
 
-    def add_batch(self, batch: pa.RecordBatch, constants: dict) -> None:
-        rows = batch.num_rows
-        fixed = {"institution": self.institution, **constants}
-        columns = [
-            pa.array(range(self.count, self.count + rows), pa.int64())
-            if f.name == ROW
-            else batch.column(f.name)
-            if f.name not in fixed
-            else pa.repeat(pa.scalar(fixed[f.name], f.type), rows)
-            for f in self.schema
-        ]
-        self.batches.append(pa.RecordBatch.from_arrays(columns, schema=self.schema))
-        self.count += rows
-        self.buffered += rows
-        if self.buffered >= self.FLUSH_ROWS:
-            self._flush()
-
     def _flush(self) -> None:
-        if self.pending:
-            rows, self.pending = self.pending, []
-            fields = rows[0][0]._fields
-            data: dict[str, list] = {name: [getattr(row, name) for row, _ in rows] for name in fields}
-            data["institution"] = [self.institution] * len(rows)
-            for name in rows[0][1]:
-                data[name] = [constants[name] for _, constants in rows]
-            self._write(pa.table({f.name: data[f.name] for f in self.schema}, schema=self.schema))
-        if self.batches:
-            batches, self.batches, self.buffered = self.batches, [], 0
-            self._write(pa.Table.from_batches(batches, schema=self.schema))
-
-    def _write(self, table: pa.Table) -> None:
+        if not self.pending:
+            return
+        rows, self.pending = self.pending, []
+        fields = rows[0][0]._fields
+        data: dict[str, list] = {name: [getattr(row, name) for row, _ in rows] for name in fields}
+        data["institution"] = [self.institution] * len(rows)
+        for name in rows[0][1]:
+            data[name] = [constants[name] for _, constants in rows]
+        table = pa.table({f.name: data[f.name] for f in self.schema}, schema=self.schema)
         if self.writer is None:
             # a local scratch file read once: not compressing it (nor trying dictionaries on the
-            # resource text) saves more CPU than the bigger file costs
+            # raw text) saves more CPU than the bigger file costs
             small = [f.name for f in self.schema if f.name in _SPILL_DICTIONARY]
             self.writer = pq.ParquetWriter(self.path, self.schema, compression="none", use_dictionary=small)
         self.writer.write_table(table)
@@ -419,7 +505,7 @@ class _Spill:
 
 
 def _new_resources(
-    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, accepted: Path
+    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, accepted: _Accepted
 ) -> pa.RecordBatchReader:
     """The accepted rows whose content the institution has not delivered before.
 
@@ -428,13 +514,13 @@ def _new_resources(
     over Parquet so the lake never has to fit in memory.
     """
     quote = engine.dialect.string_literal
-    spill = f"read_parquet({quote(str(accepted))})"
+    spill = accepted.relation(engine)
     existing = workspace.lake.files(raw_uri, f"institution = {quote(institution)}")
     known = ""
     if existing:
         # Only resources with an id in this group can repeat earlier content: read just their
         # hashes, so the cost is a scan of one column, not the lake's hashes in memory.
-        ids = pq.read_table(accepted, columns=["resource_id"]).column(0).unique()
+        ids = engine.sql(f"SELECT DISTINCT resource_id FROM read_parquet({accepted.files(engine)})").column(0)
         hashes = pads.dataset(existing, format="parquet").to_table(
             columns=["content_hash"], filter=pads.field("resource_id").isin(ids)
         )
@@ -442,14 +528,16 @@ def _new_resources(
         known = "WHERE content_hash NOT IN (SELECT content_hash FROM existing)"
     columns = ", ".join(engine.dialect.quote_identifier(f.name) for f in schemas.RAW_RESOURCES)
     # ranked on the key columns only; the text is joined to the winners, never sorted by the window
+    # (the place in the delivery breaks ties, such as one line number twice in a delivery)
+    order = f"{SEQ}, line, {CHUNK}, {ROW}"
     query = f"""
         WITH keep AS (
-            SELECT {ROW} FROM {spill}
+            SELECT {CHUNK}, {ROW} FROM {spill}
             {known}
-            QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line) = 1
+            QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {order}) = 1
         )
-        SELECT {columns} FROM {spill} SEMI JOIN keep USING ({ROW})
-        ORDER BY {SEQ}, line
+        SELECT {columns} FROM {spill} SEMI JOIN keep USING ({CHUNK}, {ROW})
+        ORDER BY {order}
     """
     return engine.sql_batches(query)
 
@@ -474,20 +562,21 @@ def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> 
     return Counter(table.column("batch_id").to_pylist())
 
 
-def unresolved_references(workspace: Workspace, institution: str, accepted: Path) -> dict[str, list[str]]:
+def unresolved_references(
+    workspace: Workspace, institution: str, accepted: _Accepted
+) -> dict[str, list[str]]:
     """Per batch: references its resources make that nothing the institution sent resolves.
 
     Bulk data arrives in any order, so these are reported, never rejected; a later batch
     may bring the targets. Literal references are checked against type/id, conditional
     ones (``Type?identifier=system|value``) against the identifiers received.
     """
-    if not accepted.exists():
+    if not accepted.paths:
         return {}
     raw_files = workspace.lake.files(
         workspace.lake.uri(Layer.RAW, RAW_RESOURCES), f"institution = '{institution}'"
     )
     with workspace.engine() as engine:
-        quote = engine.dialect.string_literal
         if raw_files:
             # registered lazily: the engine scans only the columns it needs, streaming
             engine.register("known_rows", pads.dataset(raw_files, format="parquet"))
@@ -497,7 +586,7 @@ def unresolved_references(workspace: Workspace, institution: str, accepted: Path
         rows = engine.sql(
             f"""
             WITH made AS (
-                SELECT DISTINCT batch_id, unnest(refs) AS ref FROM read_parquet({quote(str(accepted))})
+                SELECT DISTINCT batch_id, unnest(refs) AS ref FROM {accepted.relation(engine)}
             ), known AS (
                 SELECT resource_type || '/' || resource_id AS key FROM known_rows
                 UNION ALL
