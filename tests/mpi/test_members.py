@@ -41,7 +41,7 @@ def test_lookups_return_only_the_rows_asked_for() -> None:
 def test_replaced_drops_and_adds_rows() -> None:
     moved = Member("b.1", "b", "P3", "f3", "model")
     added = Member("c.9", "c", "P3", "f9", "model")
-    after = member_map().replaced({"b.1", "a.1"}, [moved, added])
+    after = member_map().replaced({"b.1", "a.1"}, member_map([moved, added]).table)
     assert len(after) == 4
     assert after.rows({"a.1"}) == {}
     assert after.records_of({"P3"}) == {"P3": ["b.1", "b.2", "c.9"]}

@@ -101,20 +101,13 @@ class MemberMap:
                 changes.changed.add(record)
         return changes
 
-    def replaced(self, drop: Iterable[str], rows: Iterable[Member]) -> MemberMap:
-        """The map after a run: ``drop`` records taken out, ``rows`` put in (new or updated)."""
-        dropped = pa.array(sorted(set(drop)), pa.string())
+    def replaced(self, drop: Iterable[str], rows: pa.Table) -> MemberMap:
+        """The map after a run: ``drop`` records taken out, ``rows`` (new or updated) put in."""
+        dropped = pa.array(list(drop), pa.string())
         kept = self.table
-        if len(dropped):
+        if len(dropped) and len(kept):
             kept = kept.filter(pc.invert(pc.is_in(kept.column("patient_id"), value_set=dropped)))
-        fresh = list(rows)
-        added = pa.table(
-            [pa.array(list(column), pa.string()) for column in zip(*fresh, strict=True)]
-            if fresh
-            else [pa.array([], pa.string())] * len(MEMBER_SCHEMA),
-            schema=MEMBER_SCHEMA,
-        )
-        return MemberMap(pa.concat_tables([kept, added]))
+        return MemberMap(pa.concat_tables([kept, rows.cast(MEMBER_SCHEMA)]))
 
 
 def snapshot_path(workspace: Workspace) -> Path:

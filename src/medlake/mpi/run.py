@@ -36,7 +36,7 @@ from medlake.mpi.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_r
 from medlake.mpi.members import RUN_JOB, MemberMap, load_members, save_members
 from medlake.mpi.reconcile import Assignment, assign_persons
 from medlake.mpi.records import LINK_TABLE, SOURCE_TABLE, person_records, source_links
-from medlake.mpi.store import IssuedIds, Member, MpiStore, RunChanges, current_actor
+from medlake.mpi.store import MEMBER_SCHEMA, IssuedIds, Member, MpiStore, RunChanges, current_actor
 from medlake.workspace import Workspace
 
 TARGET_NAME = "person_link"
@@ -181,11 +181,7 @@ def run_index(
         # Records outside the scope keep their person and basis; the scope's are reassigned.
         person_of = assignment.person_of
         basis = _basis(assignment, grouping, before)
-        prints = _fingerprints(records, scope)
-        scope_rows = [
-            Member(pid, pid.split(".", 1)[0], person_of[pid], prints[pid], basis[pid])
-            for pid in sorted(scope)
-        ]
+        scope_rows = _member_rows(sorted(scope), person_of, _fingerprints(records, scope), basis)
         after = members.replaced(scope | removed.keys(), scope_rows)
         seconds["group"] = time.perf_counter() - clock
 
@@ -201,11 +197,13 @@ def run_index(
         changes_made = RunChanges(
             job_id=job_id,
             actor=actor,
-            members_new=[row._asdict() for row in scope_rows if row.patient_id in new],
+            members_new=[row for row in scope_rows.to_pylist() if row["patient_id"] in new] if new else [],
             members_updated=[
-                {k: v for k, v in row._asdict().items() if k != "institution"}
-                for row in scope_rows
-                if row.patient_id in before and before[row.patient_id] != row
+                {k: v for k, v in row.items() if k != "institution"}
+                for row in scope_rows.filter(
+                    pc.is_in(scope_rows.column("patient_id"), value_set=pa.array(list(before), pa.string()))
+                ).to_pylist()
+                if tuple(before[row["patient_id"]]) != tuple(row.values())
             ],
             members_removed=sorted(removed),
             persons_created=assignment.created,
@@ -255,6 +253,22 @@ def run_index(
     )
     catalog.finish_job(job_id, "succeeded", {"tables": [table_name] if built else [], **report.as_dict()})
     return report
+
+
+def _member_rows(
+    records: list[str], person_of: dict[str, str], prints: dict[str, str], basis: dict[str, str]
+) -> pa.Table:
+    """The member rows (``MEMBER_SCHEMA``) of ``records`` after this run, built column by column."""
+    ids = pa.array(records, pa.string())
+    institution = pc.list_element(pc.split_pattern(ids, ".", max_splits=1), 0)
+    columns = {
+        "patient_id": ids,
+        "institution": institution,
+        "person_id": pa.array([person_of[r] for r in records], pa.string()),
+        "fingerprint": pa.array([prints[r] for r in records], pa.string()),
+        "basis": pa.array([basis[r] for r in records], pa.string()),
+    }
+    return pa.table([columns[name] for name in MEMBER_SCHEMA.names], schema=MEMBER_SCHEMA)
 
 
 def _fingerprints(records: pd.DataFrame, scope: set[str]) -> dict[str, str]:
