@@ -8,6 +8,7 @@ pyspark and its own fhirclient; fhir4ds any DuckDB). Their code is never committ
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -50,11 +51,19 @@ PATHLING_NOTE = (
 
 
 def ensure_venv(peer: Peer) -> None:
-    """Create the peer's venv and install its pinned release, unless that version is already there."""
+    """Create the peer's venv and install its pinned release, unless that version is already there.
+
+    With ``uv`` on the PATH (``pip install uv``) it installs the release; otherwise pip does.
+    """
     if peer.python.exists() and installed_version(peer) == peer.requirement.split("==")[1]:
         return
     subprocess.run([sys.executable, "-m", "venv", str(peer.venv)], check=True)
-    subprocess.run([str(peer.python), "-m", "pip", "install", "--quiet", peer.requirement], check=True)
+    uv = shutil.which("uv")
+    if uv:  # pip's resolver did not finish cumulus-etl's unpinned dependencies in 10 minutes; uv does in one
+        command = [uv, "pip", "install", "--quiet", "--python", str(peer.python), peer.requirement]
+        subprocess.run(command, check=True)
+    else:
+        subprocess.run([str(peer.python), "-m", "pip", "install", "--quiet", peer.requirement], check=True)
 
 
 def installed_version(peer: Peer) -> str | None:
