@@ -33,8 +33,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from datetime import UTC, datetime
-from functools import cache, lru_cache
+from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, ForwardRef, NamedTuple, Union
 
 import msgspec
@@ -43,6 +43,7 @@ from fhirclient.models.fhirdate import FHIRDate
 from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 
+from medlake.fhir.instants import utc_instant
 from medlake.fhir.references import reference_key
 from medlake.fhir.validation import (
     _ANY_RESOURCE,
@@ -307,8 +308,8 @@ _POSITIVE_EXPONENT = re.compile(rb"[0-9]e[0-9]")
 def check(text: bytes) -> Checked | None:
     """Decode and check one NDJSON line; None when the Structs cannot vouch for it.
 
-    None is not a verdict: the line may be valid (a null ``_x``, a huge number, a leap second
-    in ``meta.lastUpdated``, a form these Structs do not model) or not, and today's path
+    None is not a verdict: the line may be valid (a null ``_x``, a huge number, a form these
+    Structs do not model) or not, and today's path
     decides and explains. A value means the line is valid R4 as the model classes see it,
     and carries what ingest computes from it, with the same values.
     """
@@ -348,9 +349,7 @@ def check(text: bytes) -> Checked | None:
         if meta.versionId is not _UNSET:
             version_id = meta.versionId
         if meta.lastUpdated is not _UNSET:
-            last_updated = _instant(meta.lastUpdated)
-            if last_updated is None:
-                return None
+            last_updated = utc_instant(meta.lastUpdated)
     resource_type = _TAGS[type(resource)]
     return _make(
         Checked,
@@ -429,15 +428,3 @@ def _identifier_keys(resource: msgspec.Struct, resource_type: str) -> list[str]:
         for ident in identifiers
         if ident.value is not _UNSET
     ]
-
-
-@lru_cache(maxsize=1 << 14)  # an export often stamps many resources with one lastUpdated
-def _instant(value: str) -> datetime | None:
-    """``meta.lastUpdated`` as an aware UTC datetime, as ingest stores it (the pattern was checked).
-
-    None for a leap second (``:60``), which R4 allows and Python's datetime cannot hold.
-    """
-    if ":60" in value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from medlake.fhir.instants import utc_instant
 from medlake.fhir.reading import NdjsonBlock, Record, block_lines, block_records
 from medlake.fhir.references import identifier_keys, reference_key
 from medlake.fhir.structs import check
@@ -57,8 +57,6 @@ class Rejected(NamedTuple):
 
 Outcome = Accepted | Rejected
 
-_LEAP_SECOND = re.compile(r"(T\d{2}:\d{2}):60")
-
 
 def _as_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
@@ -83,6 +81,13 @@ def examine(record: Record | _Received) -> Outcome:
     checked = check(record.text)  # the cheap path: decode and check in one pass, in C
     if checked is not None:
         return Accepted(record.source_file, record.line, *checked)
+    return examine_parsed(record)
+
+
+def examine_parsed(record: Record | _Received) -> Outcome:
+    """The explaining path: orjson, then the fast check and the model classes, which decide
+    what the msgspec check cannot vouch for and say why a record is rejected. Given the same
+    line, it yields the same row as the check (``tests/fhir/test_structs.py``)."""
     try:
         resource = orjson.loads(record.text)
     except orjson.JSONDecodeError as exc:
@@ -116,7 +121,7 @@ def examine(record: Record | _Received) -> Outcome:
         resource_type=resource_type,
         resource_id=resource_id,
         version_id=meta.get("versionId"),
-        last_updated=_instant(meta.get("lastUpdated")),
+        last_updated=utc_instant(updated) if isinstance(updated := meta.get("lastUpdated"), str) else None,
         content_hash=hashlib.sha256(canonical).hexdigest(),
         refs=refs,
         identifiers=identifier_keys(resource),
@@ -227,18 +232,6 @@ def _judge(records: Iterable[Record | _Received], task: Task) -> ChunkResult:
     )
     os.replace(partial, task.spill)
     return ChunkResult(task.chunk, received, count, task.spill, None, rejected)
-
-
-def _instant(value: object) -> datetime | None:
-    """``meta.lastUpdated`` as an aware UTC datetime (validation already checked its format).
-
-    A leap second (``23:59:60``) is valid R4 but not a Python time; it becomes ``:59``, as the
-    model classes read it.
-    """
-    if not isinstance(value, str):
-        return None
-    parsed = datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value.replace("Z", "+00:00")))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _type_and_id_first(resource: dict) -> dict:

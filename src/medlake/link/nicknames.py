@@ -45,7 +45,8 @@ def _clean(name: str) -> str:
 @cache
 def canonical_names() -> dict[str, frozenset[str]]:
     """name or nickname -> the canonical names it can stand for (a canonical maps to itself)."""
-    lookup = NickNamer().nickname_lookup  # canonical -> its nicknames
+    # canonical -> its nicknames; copied, so the package's own data is never changed
+    lookup = {canonical: set(nicks) for canonical, nicks in NickNamer().nickname_lookup.items()}
     for canonical, extra in ADDITIONS.items():
         lookup.setdefault(canonical, set()).update(extra)
     groups: dict[str, set[str]] = defaultdict(set)

@@ -120,9 +120,10 @@ def run_index(
         raise ValueError(f"{SOURCE_TABLE} has no rows: there is nobody to link")
     asserted = source_links(workspace)
     record_ids = pa.array(records["record_id"], pa.string())
+    fingerprints = pa.array(records["fingerprint"], pa.string())
     store = MpiStore(workspace.catalog)
     members = load_members(workspace, store)
-    changes = members.compare(record_ids, pa.array(records["fingerprint"], pa.string()))
+    changes = members.compare(record_ids, fingerprints)
     accepted, rejected = store.decisions()
     model_json = store.latest_model()
     seconds["read"] = time.perf_counter() - clock
@@ -181,7 +182,8 @@ def run_index(
         # Records outside the scope keep their person and basis; the scope's are reassigned.
         person_of = assignment.person_of
         basis = _basis(assignment, grouping, before)
-        scope_rows = _member_rows(sorted(scope), person_of, _fingerprints(records, scope), basis)
+        prints = _fingerprints(record_ids, fingerprints, scope)
+        scope_rows = _member_rows(sorted(scope), person_of, prints, basis)
         after = members.replaced(scope | removed.keys(), scope_rows)
         seconds["group"] = time.perf_counter() - clock
 
@@ -271,10 +273,8 @@ def _member_rows(
     return pa.table([columns[name] for name in MEMBER_SCHEMA.names], schema=MEMBER_SCHEMA)
 
 
-def _fingerprints(records: pd.DataFrame, scope: set[str]) -> dict[str, str]:
+def _fingerprints(ids: pa.Array, prints: pa.Array, scope: set[str]) -> dict[str, str]:
     """record -> fingerprint for the scope's records (all of them in a full run)."""
-    ids = pa.array(records["record_id"], pa.string())
-    prints = pa.array(records["fingerprint"], pa.string())
     if len(scope) < len(ids):
         keep = pc.is_in(ids, value_set=pa.array(sorted(scope), pa.string()))
         ids, prints = ids.filter(keep), prints.filter(keep)

@@ -155,9 +155,10 @@ class MpiStore:
 
     # ------------------------------------------------------------------ reads
     def members(self) -> dict[str, Member]:
-        with self.catalog.engine.connect() as connection:
-            rows = connection.execute(_MEMBER_QUERY).all()
-        return {row[0]: Member._make(row) for row in rows}
+        """patient id -> member, every member (for a steward or a test; runs use ``member_table``)."""
+        table = self.member_table()
+        columns = [table.column(name).to_pylist() for name in MEMBER_SCHEMA.names]
+        return {row[0]: Member._make(row) for row in zip(*columns, strict=True)}
 
     def member_table(self) -> pa.Table:
         """Every member as columns (``Member``'s fields), for runs over a whole region.

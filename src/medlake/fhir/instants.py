@@ -1,0 +1,21 @@
+"""R4 instants as Python datetimes: ``meta.lastUpdated`` read once, the way the model classes read it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+
+#: R4 allows a leap second (``23:59:60``); Python's datetime does not hold one.
+_LEAP_SECOND = re.compile(r"(T\d{2}:\d{2}):60")
+
+
+@lru_cache(maxsize=1 << 14)  # an export often stamps many resources with one lastUpdated
+def utc_instant(value: str) -> datetime:
+    """An instant whose R4 pattern was already checked, as an aware UTC datetime.
+
+    A leap second becomes ``:59``, as fhirclient's ``FHIRInstant`` reads it; a value without
+    an offset is taken as UTC.
+    """
+    parsed = datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value.replace("Z", "+00:00")))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
