@@ -17,5 +17,11 @@ def utc_instant(value: str) -> datetime:
     A leap second becomes ``:59``, as fhirclient's ``FHIRInstant`` reads it; a value without
     an offset is taken as UTC.
     """
-    parsed = datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", value.replace("Z", "+00:00")))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # the regex only when needed: a substitution costs ten times the parse (Python 3.11 reads "Z")
+    if ":60" in value:
+        value = _LEAP_SECOND.sub(r"\1:59", value)
+    parsed = datetime.fromisoformat(value)
+    zone = parsed.tzinfo
+    if zone is UTC:
+        return parsed
+    return parsed.astimezone(UTC) if zone else parsed.replace(tzinfo=UTC)

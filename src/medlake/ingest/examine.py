@@ -1,37 +1,38 @@
 """Judging one received record: parse, check, validate, fingerprint.
 
 This runs in worker processes, so it takes and returns plain picklable values and keeps
-no state (beyond caches of pure functions); its one side effect is the file of accepted
+no state (beyond caches of pure functions); its one side effect is the data file of accepted
 rows it is told to write. A record either becomes a raw-layer row (:class:`Accepted`) or a
 quarantine entry (:class:`Rejected`) with the stage and a reason a data engineer can act on.
 
 Workers judge a chunk at a time (:func:`examine_work`): an NDJSON file reaches them as
 blocks of raw lines, other records as plain tuples, and the worker writes the accepted rows
-itself, as one local Parquet file per chunk; only counts, the rejects and the file's name go
-back (a chunk with few accepted rows sends them as one Arrow record batch instead). Making,
-pickling and unpickling thousands of small Python objects each way, or even sending every
-row as Arrow batches for the parent to write, would otherwise keep the parent process about
-as busy as the workers, on the same cores.
+itself, as a data file of the raw layer (compressed, in the table's folder, committed later by
+the parent); only counts, the rows' keys, their references, the rejects and the file's
+description go back (a chunk with few accepted rows sends them as one Arrow record batch
+instead). Making, pickling and unpickling thousands of small Python objects each way, or
+sending every row for the parent to de-duplicate and write, would otherwise keep the parent
+process about as busy as the workers, on the same cores.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from medlake.fhir.instants import utc_instant
 from medlake.fhir.reading import NdjsonBlock, Record, block_lines, block_records
 from medlake.fhir.references import identifier_keys, reference_key
 from medlake.fhir.structs import check
 from medlake.fhir.validation import InvalidResource, validate_references
-from medlake.ingest.schemas import RAW_RESOURCES
+from medlake.ingest.schemas import RAW_RESOURCES, TIMESTAMP
+from medlake.lake.files import DataFile, FileTarget, write_data_file
 
 
 class Accepted(NamedTuple):
@@ -132,37 +133,42 @@ def examine_parsed(record: Record | _Received) -> Outcome:
 CHUNK = "_chunk"  # the chunk's number in the job, in the order the chunks were handed out,
 ROW = "_row"  # and the row's place in its chunk: a unique key, in the order the rows were received
 
-#: Columns of a chunk's accepted rows as a worker gives them: :class:`Accepted`'s fields, typed
-#: as the raw layer stores them, then where each row came from (the batch's constants are
-#: joined to them when the group commits).
-ACCEPTED = pa.schema(
+#: The raw layer's columns as its data files hold them (``institution`` is the partition's).
+RAW_FILE = pa.schema([f for f in RAW_RESOURCES if f.name != "institution"])
+#: Columns worth a dictionary in a data file: a handful of values each. The resource text and
+#: hashes are unique per row, so trying dictionaries on them only costs CPU.
+FILE_DICTIONARY = ["batch_id", "source_file", "received_at", "resource_type", "version_id"]
+#: Columns without file statistics: no query skips files on the text (nor could on a list).
+NO_STATS = {"resource"}
+#: What the parent needs of each accepted row to find repeated content: its key, in order.
+KEYS = pa.schema(
     [
-        *(RAW_RESOURCES.field(name) for name in Accepted._fields),
-        pa.field(CHUNK, pa.int64(), nullable=False),
-        pa.field(ROW, pa.int64(), nullable=False),
+        RAW_RESOURCES.field("resource_id"),
+        RAW_RESOURCES.field("content_hash"),
+        RAW_RESOURCES.field("line"),
     ]
 )
-
-#: Columns worth a dictionary in a file of accepted rows: a handful of values each. The resource
-#: text and hashes are unique per row, so trying dictionaries on them only costs CPU.
-SPILL_DICTIONARY = ["source_file", "resource_type"]
 
 #: A record as it travels to a worker: ``Record``'s fields in order (a tuple pickles in C).
 PackedRecord = tuple[str, int, bytes, str | None, str]
 
 
 class ChunkResult(NamedTuple):
-    """What a worker returns for one chunk: counts, its accepted rows, the rejects as rows.
+    """What a worker returns for one chunk: counts, where its accepted rows are, and the rejects.
 
-    The accepted rows are in the Parquet file ``spill`` when there are enough of them to be
-    worth a file (see :class:`Task`), otherwise in ``rows``.
+    The accepted rows are a data file of the raw layer (``file``, not committed yet) when
+    there are enough of them to be worth a file (see :class:`Task`), otherwise they come
+    back as ``rows``. ``keys`` holds :data:`KEYS` of every accepted row, in order, and
+    ``refs`` the distinct reference keys they make, so the parent never reads the rows.
     """
 
     chunk: int
     received: int
     accepted: int
-    spill: str | None
+    file: DataFile | None
     rows: pa.RecordBatch | None
+    keys: pa.RecordBatch | None
+    refs: pa.Array | None
     rejected: list[Rejected]
 
 
@@ -174,19 +180,28 @@ def pack(records: list[Record]) -> list[PackedRecord]:
 Work = list[PackedRecord] | NdjsonBlock
 
 
+class Destination(NamedTuple):
+    """The batch a chunk belongs to, and the raw layer's partition its rows go to."""
+
+    batch_id: str
+    received_at: datetime
+    target: FileTarget
+
+
 class Task(NamedTuple):
     """One chunk of work, numbered, and where its accepted rows go.
 
-    From ``file_rows`` accepted rows on, the worker writes them to ``spill`` itself, so the
-    bulk of the data never crosses the pipe; fewer come back as a record batch, because a
-    file costs more to write and read back than a few hundred rows cost to send. The caller
-    picks the path, so it knows every file a worker may write and can remove them whatever
-    happens.
+    From ``file_rows`` accepted rows on, the worker writes them as the data file ``file_name``
+    of the destination's partition itself, so the bulk of the data never crosses the pipe;
+    fewer come back as a record batch, because a file costs more to write and read back than
+    a few hundred rows cost to send. The caller picks the name, so it knows every file a
+    worker may write and can remove those no commit took, whatever happens.
     """
 
     chunk: int
-    spill: str
+    file_name: str
     file_rows: int
+    destination: Destination
     work: Work
 
 
@@ -216,22 +231,24 @@ def _judge(records: Iterable[Record | _Received], task: Task) -> ChunkResult:
             rejected.append(outcome)  # type: ignore[arg-type]
     count = len(accepted)
     if not count:
-        return ChunkResult(task.chunk, received, 0, None, None, rejected)
-    columns = zip(*accepted, strict=True)  # Accepted's fields: the first ones of ACCEPTED
-    arrays = [pa.array(values, type=f.type) for values, f in zip(columns, ACCEPTED, strict=False)]
-    arrays.append(pa.repeat(pa.scalar(task.chunk, pa.int64()), count))
-    arrays.append(pa.array(range(count), pa.int64()))
-    batch = pa.RecordBatch.from_arrays(arrays, schema=ACCEPTED)
+        return ChunkResult(task.chunk, received, 0, None, None, None, None, rejected)
+    destination = task.destination
+    columns = dict(zip(Accepted._fields, zip(*accepted, strict=True), strict=True))
+    arrays = {
+        "batch_id": pa.repeat(pa.scalar(destination.batch_id, pa.string()), count),
+        "received_at": pa.repeat(pa.scalar(destination.received_at, TIMESTAMP), count),
+    }
+    for name in Accepted._fields:
+        arrays[name] = pa.array(columns[name], type=RAW_FILE.field(name).type)
+    batch = pa.RecordBatch.from_arrays([arrays[f.name] for f in RAW_FILE], schema=RAW_FILE)
+    keys = pa.RecordBatch.from_arrays([arrays[f.name] for f in KEYS], schema=KEYS)
+    refs = pc.unique(pc.list_flatten(arrays["refs"]))
     if count < task.file_rows:
-        return ChunkResult(task.chunk, received, count, None, batch, rejected)
-    # a local scratch file read once: not compressing it saves more CPU than the bigger file
-    # costs; written under another name first, so a file under its own name is always whole
-    partial = f"{task.spill}.part"
-    pq.write_table(
-        pa.Table.from_batches([batch]), partial, compression="none", use_dictionary=SPILL_DICTIONARY
+        return ChunkResult(task.chunk, received, count, None, batch, keys, refs, rejected)
+    file = write_data_file(
+        destination.target, task.file_name, batch, dictionary=FILE_DICTIONARY, no_stats=NO_STATS
     )
-    os.replace(partial, task.spill)
-    return ChunkResult(task.chunk, received, count, task.spill, None, rejected)
+    return ChunkResult(task.chunk, received, count, file, None, keys, refs, rejected)
 
 
 def _type_and_id_first(resource: dict) -> dict:

@@ -3,19 +3,20 @@
 Each delivery is one batch, identified by its institution and content fingerprint, so
 the same delivery received twice is recognised and adds nothing. Records are examined in
 worker processes (parse → type → R4 validation → hash; NDJSON files reach them as blocks of
-raw lines), which write the accepted rows of each chunk to a local Parquet file themselves:
-only counts, the rejects and the file's name come back to the parent (and the rows of
-chunks too small to be worth a file), which joins the batch's constants to the rows when
-it commits. Deliveries are grouped (up to ``ingest_group_records`` resources) into one
-Delta commit for the raw layer and one for the quarantine. Each commit carries a Delta
-application transaction per batch it contains, so whether a batch's rows landed is
-recorded atomically with the rows themselves.
+raw lines), which write the accepted rows of each chunk as a data file of the raw layer
+themselves: only counts, the rows' keys and references, the rejects and the file's
+description come back to the parent (and the rows of chunks too small to be worth a file).
+Deliveries are grouped (up to ``ingest_group_records`` resources) into one Delta commit for
+the raw layer and one for the quarantine: the parent finds, from the keys alone, the rows
+whose content the institution sent before (rewriting the few files that hold any), and adds
+the files in one transaction. Each commit carries a Delta application transaction per batch
+it contains, so whether a batch's rows landed is recorded atomically with the rows themselves.
 
-A crash anywhere leaves at most unreferenced files behind. The re-run finds the batch
-still open in the catalog, asks the lake which of its two commits landed, rebuilds the
-rest from the same delivery and then closes the batch, so the tables end up exactly as
-a clean run leaves them. Every closed batch reconciles:
-received = stored + quarantined + duplicates.
+A crash anywhere leaves at most files no commit names behind (a failed job removes its own;
+``Lake.vacuum`` any that a killed one left). The re-run finds the batch still open in the
+catalog, asks the lake which of its two commits landed, rebuilds the rest from the same
+delivery and then closes the batch, so the tables end up exactly as a clean run leaves them.
+Every closed batch reconciles: received = stored + quarantined + duplicates.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import multiprocessing
 import multiprocessing.pool
 import re
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from itertools import count, islice
 from pathlib import Path
 
@@ -46,16 +47,25 @@ from medlake.fhir.reading import Record, find_files
 from medlake.ingest import schemas
 from medlake.ingest.delivery import Delivery, file_delivery
 from medlake.ingest.examine import (
-    ACCEPTED,
     CHUNK,
+    FILE_DICTIONARY,
+    NO_STATS,
     ROW,
-    SPILL_DICTIONARY,
     ChunkResult,
+    Destination,
     Rejected,
     Task,
     Work,
     examine_work,
     pack,
+)
+from medlake.lake.files import (
+    COMPRESSION,
+    DataFile,
+    FileTarget,
+    delete_data_file,
+    read_data_file,
+    write_data_file,
 )
 from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
@@ -132,10 +142,13 @@ def ingest_deliveries(
     try:
         settings = workspace.settings
         file_rows = min(FILE_ROWS, settings.ingest_chunk_size)
-        # the pool is ended before the scratch folder goes, so no worker still writes into it
+        raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
+        institutions: set[str] = set()
+        # the pool is ended before the job's unclaimed files go, so no worker still writes one
         with (
+            _Written() as written,
+            _examiner(settings.ingest_workers, file_rows, written) as examiner,
             tempfile.TemporaryDirectory(prefix="medlake-ingest-") as spill,
-            _examiner(settings.ingest_workers, Path(spill), file_rows) as run,
         ):
             group: _Group | None = None
             for delivery in deliveries:
@@ -145,16 +158,30 @@ def ingest_deliveries(
                 if previous is not None and previous.status == "committed":
                     reports.append(_unchanged(previous, delivery.source_uri))
                     continue
-                # Judging records has no side effects, so the pool starts on this delivery now:
-                # if the group must commit first, the workers examine while the parent commits.
-                results = run(_work(delivery, settings.ingest_chunk_size))
+                if delivery.institution not in institutions:
+                    catalog.ensure_institution(delivery.institution)
+                    institutions.add(delivery.institution)
+                batch = catalog.open_batch(
+                    batch_id,
+                    delivery.institution,
+                    delivery.source_kind,
+                    delivery.source_uri,
+                    delivery.fingerprint,
+                    job_id,
+                )
+                target = workspace.lake.file_target(raw_uri, {"institution": delivery.institution})
+                destination = Destination(batch_id, batch.started_at, target)
+                # Judging records has no side effects the lake can see, so the pool starts on this
+                # delivery now: if the group must commit first, the workers examine while it commits.
+                results = examiner.run(_work(delivery, settings.ingest_chunk_size), destination)
                 if group is not None and (group.institution != delivery.institution or group.full):
                     reports.extend(group.commit())
                     group = None
                 if group is None:
-                    catalog.ensure_institution(delivery.institution)
-                    group = _Group(workspace, delivery.institution, job_id, Path(spill), len(reports))
-                group.add(delivery, batch_id, results, progress)
+                    group = _Group(
+                        workspace, delivery.institution, job_id, Path(spill), len(reports), written
+                    )
+                group.add(delivery, batch, results, progress)
             if group is not None:
                 reports.extend(group.commit())
     except BaseException:
@@ -180,11 +207,14 @@ class _Pending:
 class _Group:
     """Deliveries of one institution that go into the lake together, one commit per table."""
 
-    def __init__(self, workspace: Workspace, institution: str, job_id: str, spill: Path, serial: int) -> None:
+    def __init__(
+        self, workspace: Workspace, institution: str, job_id: str, spill: Path, serial: int, written: _Written
+    ) -> None:
         self.workspace, self.institution, self.job_id = workspace, institution, job_id
         self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
-        self.accepted = _Accepted(spill / f"accepted-{serial}.parquet", institution)
+        target = workspace.lake.file_target(self.raw_uri, {"institution": institution})
+        self.accepted = _Accepted(target, written, serial)
         self.rejected = _Spill(spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
         self.batches: list[_Pending] = []
         # loaded once per group: asking the log about each batch must not replay it each time
@@ -199,28 +229,20 @@ class _Group:
     def add(
         self,
         delivery: Delivery,
-        batch_id: str,
+        batch: Batch,
         results: Iterator[ChunkResult],
         progress: ProgressCallback | None,
     ) -> None:
-        """Open the delivery's batch and gather its examined records (``results``, in order)."""
-        row = self.workspace.catalog.open_batch(
-            batch_id,
-            self.institution,
-            delivery.source_kind,
-            delivery.source_uri,
-            delivery.fingerprint,
-            self.job_id,
-        )
+        """Gather the examined records (``results``, in order) of the delivery's open batch."""
         pending = _Pending(
-            batch_id,
+            batch.id,
             delivery.source_uri,
-            needs_raw=self.raw_table is None or self.raw_table.transaction_version(batch_id) is None,
+            needs_raw=self.raw_table is None or self.raw_table.transaction_version(batch.id) is None,
             needs_quarantine=self.quarantine_table is None
-            or self.quarantine_table.transaction_version(batch_id) is None,
+            or self.quarantine_table.transaction_version(batch.id) is None,
         )
         seq = len(self.batches)
-        constants = {"batch_id": batch_id, "received_at": row.started_at}
+        constants = {"batch_id": batch.id, "received_at": batch.started_at}
         for result in results:
             pending.received += result.received
             pending.quarantined += len(result.rejected)
@@ -228,8 +250,7 @@ class _Group:
                 for outcome in result.rejected:
                     self.rejected.add(outcome, constants)
             # accepted rows are kept even when already committed: their references are still reported
-            if result.accepted:
-                self.accepted.add(result, batch_id, row.started_at, seq)
+            self.accepted.add(result, batch.id, seq)
             if progress:
                 progress(result.received)
         self.batches.append(pending)
@@ -237,21 +258,30 @@ class _Group:
     def commit(self) -> list[BatchReport]:
         """Write the group's two commits (those still missing), then close its batches."""
         lake, catalog = self.workspace.lake, self.workspace.catalog
-        self.accepted.close()
         self.rejected.close()
         tags = {"medlake.job": self.job_id}
         stored: Counter[str] = Counter()
         raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
         if raw_ids and self.accepted.count:
+            keys = self.accepted.key_table()
             with self.workspace.engine() as engine:
-                reader = _new_resources(engine, self.workspace, self.raw_uri, self.institution, self.accepted)
-                lake.write(
+                repeated = _repeated_rows(engine, self.workspace, self.raw_uri, self.institution, keys)
+            files = self.accepted.keep(_rows_by_chunk(repeated))
+            if files:
+                lake.commit_files(
                     self.raw_uri,
-                    _counting(reader, stored),
+                    files,
+                    schema=schemas.RAW_RESOURCES,
                     partition_by=["institution"],
                     app_ids=raw_ids,
                     metadata=tags,
                 )
+                self.accepted.written.settle(file.path for file in files)
+            for batch_id, rows in _count(keys.column("batch_id")).items():
+                stored[batch_id] += rows
+            for batch_id, rows in _count(repeated.column("batch_id")).items():
+                stored[batch_id] -= rows
+        self.accepted.discard()
         quarantine_ids = [b.batch_id for b in self.batches if b.needs_quarantine]
         if quarantine_ids and self.rejected.count:
             table = pq.read_table(self.rejected.path, schema=schemas.QUARANTINE)
@@ -265,10 +295,9 @@ class _Group:
         resumed = [b.batch_id for b in self.batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
-        unresolved = unresolved_references(self.workspace, self.institution, self.accepted)
-        # the job's later groups need no room for the scratch files
-        for scratch in (*self.accepted.paths, self.rejected.path):
-            Path(scratch).unlink(missing_ok=True)
+        unresolved = unresolved_references(self.workspace, self.institution, self.accepted.references())
+        # the job's later groups need no room for the scratch file
+        Path(self.rejected.path).unlink(missing_ok=True)
         reports = []
         for pending in self.batches:
             missing = unresolved.get(pending.batch_id, [])
@@ -311,36 +340,74 @@ def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str
         )
 
 
-Examiner = Callable[[Iterable[Work]], Iterator[ChunkResult]]
+class _Written:
+    """The data files this job's workers and groups may have written that no commit has taken yet.
+
+    Whatever ends the job, these are removed on the way out (after the pool has stopped), so a
+    failed job leaves no file behind; only a killed one can, for ``Lake.vacuum`` to remove.
+    """
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex  # names never clash with another job's, even a killed one's
+        self.unclaimed: dict[str, FileTarget] = {}
+
+    def name(self, number: int, kind: str) -> str:
+        return f"part-{number:05d}-{self.token}-{kind}.{COMPRESSION}.parquet"
+
+    def expect(self, target: FileTarget, name: str) -> None:
+        self.unclaimed[f"{target.directory}/{name}"] = target
+
+    def settle(self, paths: Iterable[str]) -> None:
+        """These files are committed or gone: no longer the job's to remove."""
+        for path in paths:
+            self.unclaimed.pop(path, None)
+
+    def remove(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            target = self.unclaimed.pop(path, None)
+            if target is not None:
+                delete_data_file(target, path)
+
+    def __enter__(self) -> _Written:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove(list(self.unclaimed))
 
 
 class _examiner:
     """Runs ``examine_work`` inline (1 worker) or in a process pool, preserving order.
 
     Chunks are numbered here, in the order they are handed out, and a chunk's accepted rows
-    go to a file of their own under ``spill`` (from ``file_rows`` rows on) named by its
-    number, so names never clash between workers or deliveries.
+    go to a data file (from ``file_rows`` rows on) named by its number, noted in ``written``.
     """
 
-    def __init__(self, workers: int, spill: Path, file_rows: int) -> None:
-        self.workers, self.spill, self.file_rows = workers, spill, file_rows
+    def __init__(self, workers: int, file_rows: int, written: _Written) -> None:
+        self.workers, self.file_rows, self.written = workers, file_rows, written
         self.pool: multiprocessing.pool.Pool | None = None
         self.numbers = count()
 
-    def _tasks(self, work: Iterable[Work]) -> Iterator[Task]:
+    def _tasks(self, work: Iterable[Work], destination: Destination) -> Iterator[Task]:
         for item in work:
             number = next(self.numbers)
-            yield Task(number, str(self.spill / f"chunk-{number}.parquet"), self.file_rows, item)
+            name = self.written.name(number, "c000")
+            self.written.expect(destination.target, name)
+            yield Task(number, name, self.file_rows, destination, item)
 
-    def __enter__(self) -> Examiner:
+    def run(self, work: Iterable[Work], destination: Destination) -> Iterator[ChunkResult]:
+        """The chunks' results, in order; the work is handed out as the results are asked for."""
+        tasks = self._tasks(work, destination)
+        if self.pool is None:
+            return map(examine_work, tasks)
+        return self.pool.imap(examine_work, tasks)
+
+    def __enter__(self) -> _examiner:
         # Built once here, before the fork, so every worker of every job inherits the decoder
         # instead of generating its Structs again (a third of a second per worker).
         structs.decoder()
-        if self.workers <= 1:
-            return lambda work: map(examine_work, self._tasks(work))
-        self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_started)
-        pool = self.pool
-        return lambda work: pool.imap(examine_work, self._tasks(work))
+        if self.workers > 1:
+            self.pool = multiprocessing.get_context("fork").Pool(self.workers, initializer=_worker_started)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
@@ -376,85 +443,99 @@ def _chunks(read: Callable[[], Iterable[Record]], size: int) -> Iterator[list[Re
 
 
 class _Accepted:
-    """The group's accepted rows: the files the workers wrote, one per chunk, plus one file of the
-    chunks that came back as record batches, written here.
+    """The group's accepted rows: the data files the workers wrote, one per chunk, the rows of
+    small chunks (written as one file here), and every row's key and references.
 
-    The batch's constants (institution, batch id, received time, delivery order) are not in
-    the files: a worker examines a delivery before the parent knows which group it joins (or
-    has opened its batch), and the engine joins them per chunk at next to no cost.
+    Only the keys are looked at before the commit: files are read back only if some of their
+    rows repeat content already sent, which is rare.
     """
 
-    FLUSH_ROWS = 10_000
-
-    def __init__(self, path: Path, institution: str) -> None:
-        self.path, self.institution = path, institution
-        self.paths: list[str] = []
-        self.chunks: list[int] = []
-        self.batch_ids: list[str] = []
-        self.received_at: list[datetime] = []
-        self.seqs: list[int] = []
-        self.writer: pq.ParquetWriter | None = None
-        self.batches: list[pa.RecordBatch] = []
-        self.buffered = 0
+    def __init__(self, target: FileTarget, written: _Written, serial: int) -> None:
+        self.target, self.written, self.serial = target, written, serial
+        self.files: dict[int, DataFile] = {}  # chunk → its file
+        self.small: list[tuple[int, pa.RecordBatch]] = []  # chunk → its rows, for chunks without a file
+        self.keys: list[pa.RecordBatch] = []  # KEYS + chunk, row, seq and batch of every row, in order
+        self.refs: dict[str, list[pa.Array]] = {}  # batch → distinct reference keys per chunk
         self.count = 0
 
-    def add(self, result: ChunkResult, batch_id: str, received_at: datetime, seq: int) -> None:
-        self.chunks.append(result.chunk)
-        self.batch_ids.append(batch_id)
-        self.received_at.append(received_at)
-        self.seqs.append(seq)
-        self.count += result.accepted
-        if result.spill is not None:
-            self.paths.append(result.spill)
-        elif result.rows is not None:
-            self.batches.append(result.rows)
-            self.buffered += result.accepted
-            if self.buffered >= self.FLUSH_ROWS:
-                self._flush()
-
-    def _flush(self) -> None:
-        if not self.batches:
+    def add(self, result: ChunkResult, batch_id: str, seq: int) -> None:
+        if result.file is None:  # the worker wrote nothing under the name it was given
+            self.written.settle([f"{self.target.directory}/{self.written.name(result.chunk, 'c000')}"])
+        if not result.accepted:
             return
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(
-                self.path, ACCEPTED, compression="none", use_dictionary=SPILL_DICTIONARY
+        self.count += result.accepted
+        if result.file is not None:
+            self.files[result.chunk] = result.file
+        elif result.rows is not None:
+            self.small.append((result.chunk, result.rows))
+        keys, rows = result.keys, result.accepted
+        assert keys is not None and result.refs is not None
+        extra = {
+            CHUNK: pa.repeat(pa.scalar(result.chunk, pa.int64()), rows),
+            ROW: pa.array(range(rows), pa.int64()),
+            SEQ: pa.repeat(pa.scalar(seq, pa.int64()), rows),
+            "batch_id": pa.repeat(pa.scalar(batch_id, pa.string()), rows),
+        }
+        self.keys.append(
+            pa.RecordBatch.from_arrays(
+                [*keys.columns, *extra.values()], names=[*keys.schema.names, *extra.keys()]
             )
-            self.paths.append(str(self.path))
-        batches, self.batches, self.buffered = self.batches, [], 0
-        self.writer.write_table(pa.Table.from_batches(batches, schema=ACCEPTED))
-
-    def close(self) -> None:
-        self._flush()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-
-    def files(self, engine: Engine) -> str:
-        """The files as a ``read_parquet`` argument."""
-        return "[" + ", ".join(engine.dialect.string_literal(path) for path in self.paths) + "]"
-
-    def relation(self, engine: Engine) -> str:
-        """SQL for the rows with the raw layer's columns plus ``_seq``, ``_chunk`` and ``_row``.
-
-        Registers the constants per chunk in ``engine`` as ``accepted_chunks``; the engine
-        reads only the columns a query uses.
-        """
-        engine.register(
-            "accepted_chunks",
-            pa.table(
-                {
-                    CHUNK: pa.array(self.chunks, pa.int64()),
-                    "batch_id": pa.array(self.batch_ids, pa.string()),
-                    "received_at": pa.array(self.received_at, schemas.TIMESTAMP),
-                    SEQ: pa.array(self.seqs, pa.int64()),
-                }
-            ),
         )
-        institution = engine.dialect.string_literal(self.institution)
-        return f"""(
-            SELECT rows.*, {institution} AS institution, c.batch_id, c.received_at, c.{SEQ}
-            FROM read_parquet({self.files(engine)}) rows JOIN accepted_chunks c USING ({CHUNK})
-        )"""
+        self.refs.setdefault(batch_id, []).append(result.refs)
+
+    def key_table(self) -> pa.Table:
+        return pa.Table.from_batches(self.keys)
+
+    def references(self) -> pa.Table:
+        """Distinct (batch id, reference key) over the group's accepted rows."""
+        batches, refs = [], []
+        for batch_id, arrays in self.refs.items():
+            values = pc.unique(pa.chunked_array(arrays, pa.string()))
+            refs.append(values)
+            batches.append(pa.repeat(pa.scalar(batch_id, pa.string()), len(values)))
+        if not refs:
+            return pa.table({"batch_id": pa.array([], pa.string()), "ref": pa.array([], pa.string())})
+        return pa.table({"batch_id": pa.concat_arrays(batches), "ref": pa.concat_arrays(refs)})
+
+    def keep(self, repeated: dict[int, pa.Array]) -> list[DataFile]:
+        """The files to commit, without the ``repeated`` rows (chunk → row numbers), in order.
+
+        Files holding repeated rows are written again without them and the originals removed;
+        the rows of small chunks become one file.
+        """
+        keep: list[DataFile] = []
+        for chunk in sorted(self.files):
+            file = self.files[chunk]
+            if chunk not in repeated:
+                keep.append(file)
+                continue
+            rows = read_data_file(self.target, file)
+            left = rows.filter(_unmarked(rows.num_rows, repeated[chunk]))
+            if left.num_rows:
+                keep.append(self._write(left, self.written.name(chunk, "c001")))
+            self.written.remove([file.path])
+        tables = [
+            pa.Table.from_batches([rows]).filter(_unmarked(rows.num_rows, repeated[chunk]))
+            if chunk in repeated
+            else pa.Table.from_batches([rows])
+            for chunk, rows in self.small
+        ]
+        if tables and (left := pa.concat_tables(tables)).num_rows:
+            keep.append(self._write(left, self.written.name(self.serial, "s000")))
+        return keep
+
+    def _write(self, rows: pa.Table, name: str) -> DataFile:
+        self.written.expect(self.target, name)
+        return write_data_file(self.target, name, rows, dictionary=FILE_DICTIONARY, no_stats=NO_STATS)
+
+    def discard(self) -> None:
+        """Remove the group's files that no commit took (all of them if none was needed)."""
+        self.written.remove([file.path for file in self.files.values()])
+
+
+def _unmarked(rows: int, marked: pa.Array) -> pa.Array:
+    """A filter keeping the rows whose numbers are not in ``marked``."""
+    return pc.invert(pc.is_in(pa.array(range(rows), pa.int64()), value_set=marked))
 
 
 _SPILL_DICTIONARY = {"institution", "batch_id", "source_file", "stage"}
@@ -504,54 +585,52 @@ class _Spill:
             self.writer = None
 
 
-def _new_resources(
-    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, accepted: _Accepted
-) -> pa.RecordBatchReader:
-    """The accepted rows whose content the institution has not delivered before.
+def _repeated_rows(
+    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, keys: pa.Table
+) -> pa.Table:
+    """(chunk, row, batch id) of the accepted rows whose content the institution sent before.
 
-    An anti-join against the ``content_hash`` column of the institution's raw files, plus
-    de-duplication inside the group (first delivery, first line wins), done by the engine
-    over Parquet so the lake never has to fit in memory.
+    That is content already in the institution's raw files, or a copy earlier in the group
+    (first delivery, first line wins; the place in the delivery breaks ties, such as one line
+    number twice in a delivery). Only the keys are looked at, never the rows' text.
     """
-    quote = engine.dialect.string_literal
-    spill = accepted.relation(engine)
-    existing = workspace.lake.files(raw_uri, f"institution = {quote(institution)}")
-    known = ""
+    engine.register("group_keys", keys)
+    existing = workspace.lake.files(raw_uri, f"institution = {engine.dialect.string_literal(institution)}")
+    known = "FALSE"
     if existing:
         # Only resources with an id in this group can repeat earlier content: read just their
         # hashes, so the cost is a scan of one column, not the lake's hashes in memory.
-        ids = engine.sql(f"SELECT DISTINCT resource_id FROM read_parquet({accepted.files(engine)})").column(0)
+        ids = pc.unique(keys.column("resource_id"))
         hashes = pads.dataset(existing, format="parquet").to_table(
             columns=["content_hash"], filter=pads.field("resource_id").isin(ids)
         )
         engine.register("existing", hashes)
-        known = "WHERE content_hash NOT IN (SELECT content_hash FROM existing)"
-    columns = ", ".join(engine.dialect.quote_identifier(f.name) for f in schemas.RAW_RESOURCES)
-    # ranked on the key columns only; the text is joined to the winners, never sorted by the window
-    # (the place in the delivery breaks ties, such as one line number twice in a delivery)
-    order = f"{SEQ}, line, {CHUNK}, {ROW}"
-    query = f"""
-        WITH keep AS (
-            SELECT {CHUNK}, {ROW} FROM {spill}
-            {known}
-            QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY {order}) = 1
-        )
-        SELECT {columns} FROM {spill} SEMI JOIN keep USING ({CHUNK}, {ROW})
-        ORDER BY {order}
-    """
-    return engine.sql_batches(query)
+        known = "content_hash IN (SELECT content_hash FROM existing)"
+    return engine.sql(
+        f"""
+        SELECT {CHUNK}, {ROW}, batch_id FROM group_keys
+        QUALIFY {known}
+            OR row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line, {CHUNK}, {ROW}) > 1
+        ORDER BY {CHUNK}, {ROW}
+        """
+    )
 
 
-def _counting(reader: pa.RecordBatchReader, counts: Counter[str]) -> pa.RecordBatchReader:
-    """The same stream, counting rows per batch id as the writer consumes them."""
+def _rows_by_chunk(rows: pa.Table) -> dict[int, pa.Array]:
+    """Chunk → its row numbers among ``rows`` (which are in chunk order)."""
+    chunks = rows.column(CHUNK).to_numpy()
+    numbers = rows.column(ROW).combine_chunks()
+    found: dict[int, pa.Array] = {}
+    start = 0
+    for end in [*(i + 1 for i in range(len(chunks) - 1) if chunks[i] != chunks[i + 1]), len(chunks)]:
+        if end > start:
+            found[int(chunks[start])] = numbers.slice(start, end - start)
+        start = end
+    return found
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            for entry in pc.value_counts(batch.column("batch_id")).to_pylist():
-                counts[entry["values"]] += entry["counts"]
-            yield batch
 
-    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+def _count(values: pa.ChunkedArray) -> dict[str, int]:
+    return {entry["values"]: entry["counts"] for entry in pc.value_counts(values).to_pylist()}
 
 
 def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> Counter[str]:
@@ -562,16 +641,15 @@ def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> 
     return Counter(table.column("batch_id").to_pylist())
 
 
-def unresolved_references(
-    workspace: Workspace, institution: str, accepted: _Accepted
-) -> dict[str, list[str]]:
-    """Per batch: references its resources make that nothing the institution sent resolves.
+def unresolved_references(workspace: Workspace, institution: str, made: pa.Table) -> dict[str, list[str]]:
+    """Per batch: references its resources make (``made``: batch id, reference key) that nothing
+    the institution sent resolves.
 
     Bulk data arrives in any order, so these are reported, never rejected; a later batch
     may bring the targets. Literal references are checked against type/id, conditional
     ones (``Type?identifier=system|value``) against the identifiers received.
     """
-    if not accepted.paths:
+    if not made.num_rows:
         return {}
     raw_files = workspace.lake.files(
         workspace.lake.uri(Layer.RAW, RAW_RESOURCES), f"institution = '{institution}'"
@@ -583,11 +661,10 @@ def unresolved_references(
         else:
             empty = "resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[]"
             engine.sql(f"CREATE TEMP TABLE known_rows ({empty})")
+        engine.register("made", made)
         rows = engine.sql(
-            f"""
-            WITH made AS (
-                SELECT DISTINCT batch_id, unnest(refs) AS ref FROM {accepted.relation(engine)}
-            ), known AS (
+            """
+            WITH known AS (
                 SELECT resource_type || '/' || resource_id AS key FROM known_rows
                 UNION ALL
                 SELECT unnest(identifiers) AS key FROM known_rows

@@ -8,6 +8,7 @@ whether its commit landed and skip it instead of writing it twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as pads
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from medlake.lake.files import DataFile, FileTarget, is_local, local_path
 from medlake.lake.layers import Layer
 
 #: Table properties every medlake table is created with.
@@ -102,6 +106,56 @@ class Lake:
         assert table is not None
         return table.version()
 
+    def file_target(self, uri: str, partition: dict[str, str]) -> FileTarget:
+        """Where files of one partition of ``uri`` are written before :meth:`commit_files` adds them."""
+        options = tuple(sorted((self.storage_options or {}).items()))
+        return FileTarget(uri, options, tuple(partition.items()))
+
+    def commit_files(
+        self,
+        uri: str,
+        files: Sequence[DataFile],
+        *,
+        schema: pa.Schema,
+        partition_by: Sequence[str],
+        app_ids: Sequence[str] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Append files written by :func:`medlake.lake.files.write_data_file` in one transaction.
+
+        The same guarantees as :meth:`write`: one commit, with the writers' application ids,
+        creating the table (with :data:`TABLE_CONFIGURATION`) if none exists yet.
+        """
+        commit = CommitProperties(
+            custom_metadata=metadata,
+            app_transactions=[Transaction(app_id, 1) for app_id in app_ids] or None,
+        )
+        now = int(time.time() * 1000)
+        actions = [AddAction(f.path, f.size, dict(f.partition), now, True, f.stats) for f in files]
+        table = self.table(uri)
+        if table is None:
+            create_table_with_add_actions(
+                uri,
+                DeltaSchema.from_arrow(schema),
+                actions,
+                mode="append",
+                partition_by=list(partition_by),
+                configuration=self.configuration,
+                storage_options=self.storage_options,
+                commit_properties=commit,
+            )
+        else:
+            table.create_write_transaction(
+                actions,
+                mode="append",
+                schema=schema,
+                partition_by=list(partition_by),
+                commit_properties=commit,
+            )
+        table = self.table(uri)
+        assert table is not None
+        return table.version()
+
     def dataset(self, uri: str) -> pads.Dataset | None:
         """An Arrow dataset over the table's current version (lazy: nothing is read yet)."""
         table = self.table(uri)
@@ -146,14 +200,6 @@ class Lake:
         return table.vacuum(
             retention_hours=retention_hours, enforce_retention_duration=False, dry_run=False, full=True
         )
-
-
-def is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
-
-
-def local_path(uri: str) -> str:
-    return uri.removeprefix("file://") if is_local(uri) else uri
 
 
 __all__ = ["Lake", "is_local", "local_path"]
