@@ -49,6 +49,34 @@ def test_mixed_file_reconciles_and_quarantines_each_defect(workspace) -> None:
     assert report.unresolved_sample == ["Patient/nobody"], "dangling references are reported, not rejected"
 
 
+def test_references_resolve_by_id_or_identifier_against_everything_sent_so_far(workspace, tmp_path) -> None:
+    org = "http://example.org/org-ids"
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "subject": {"reference": "Patient/p9"},
+        "serviceProvider": {"reference": f"Organization?identifier={org}|o-7"},
+        "participant": [{"individual": {"reference": "Practitioner/dr1/_history/2"}}],
+    }
+    first = tmp_path / "a.ndjson"
+    first.write_bytes(orjson.dumps(encounter) + b"\n")
+    [report] = ingest_path(workspace, first, "hosp-a")
+    assert report.unresolved_sample == [f"Organization?{org}|o-7", "Patient/p9", "Practitioner/dr1"]
+
+    targets = [
+        {"resourceType": "Patient", "id": "p9"},
+        {"resourceType": "Organization", "id": "x", "identifier": [{"system": org, "value": "o-7"}]},
+    ]
+    second = tmp_path / "b.ndjson"
+    second.write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in targets))
+    third = tmp_path / "c.ndjson"  # the same encounter, amended: its references are checked again
+    third.write_bytes(orjson.dumps(encounter | {"status": "cancelled"}) + b"\n")
+    reports = ingest_path(workspace, second, "hosp-a") + ingest_path(workspace, third, "hosp-a")
+    assert reports[1].unresolved_sample == ["Practitioner/dr1"], "the rest resolve by id or by identifier"
+
+
 def test_same_file_twice_adds_nothing(workspace) -> None:
     first = ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")[0]
     before = (len(raw_rows(workspace)), len(quarantine_rows(workspace)))

@@ -291,6 +291,7 @@ class _Group:
                 partition_by=["institution"],
                 app_ids=quarantine_ids,
                 metadata=tags,
+                long_text=["raw", "reason"],
             )
         resumed = [b.batch_id for b in self.batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
@@ -661,17 +662,24 @@ def unresolved_references(workspace: Workspace, institution: str, made: pa.Table
         else:
             empty = "resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[]"
             engine.sql(f"CREATE TEMP TABLE known_rows ({empty})")
-        engine.register("made", made)
+        is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
+        engine.register("made", made.filter(pc.invert(is_conditional)))
         rows = engine.sql(
             """
-            WITH known AS (
-                SELECT resource_type || '/' || resource_id AS key FROM known_rows
-                UNION ALL
-                SELECT unnest(identifiers) AS key FROM known_rows
-            )
-            SELECT batch_id, ref FROM made ANTI JOIN known ON made.ref = known.key ORDER BY batch_id, ref
+            SELECT batch_id, ref FROM made
+            ANTI JOIN known_rows ON made.ref = known_rows.resource_type || '/' || known_rows.resource_id
             """
         ).to_pylist()
+        conditional = made.filter(is_conditional)
+        if conditional.num_rows:  # only then are the identifiers unnested (bulk exports have none)
+            engine.register("made_conditional", conditional)
+            rows += engine.sql(
+                """
+                SELECT batch_id, ref FROM made_conditional
+                ANTI JOIN (SELECT unnest(identifiers) AS key FROM known_rows) known ON ref = known.key
+                """
+            ).to_pylist()
+    rows.sort(key=lambda row: (row["batch_id"], row["ref"]))
     missing: dict[str, list[str]] = {}
     for row in rows:
         missing.setdefault(row["batch_id"], []).append(row["ref"])

@@ -98,7 +98,14 @@ def write_data_file(
     filesystem, path = _full_path(target, relative)
     if is_local(target.table_uri):
         filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    pq.write_table(table, path, filesystem=filesystem, compression=COMPRESSION, use_dictionary=dictionary)
+    pq.write_table(
+        table,
+        path,
+        filesystem=filesystem,
+        compression=COMPRESSION,
+        use_dictionary=dictionary,
+        write_statistics=[name for name in table.column_names if name not in no_stats],
+    )
     size = filesystem.get_file_info(path).size
     return DataFile(relative, target.partition, size, table.num_rows, file_stats(table, no_stats))
 

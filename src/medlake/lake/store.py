@@ -15,12 +15,19 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as pads
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
-from medlake.lake.files import DataFile, FileTarget, is_local, local_path
+from medlake.lake.files import COMPRESSION, DataFile, FileTarget, is_local, local_path
 from medlake.lake.layers import Layer
 
 #: Table properties every medlake table is created with.
@@ -81,11 +88,14 @@ class Lake:
         predicate: str | None = None,
         app_ids: Sequence[str] = (),
         metadata: dict[str, str] | None = None,
+        long_text: Sequence[str] = (),
     ) -> int:
         """Commit ``data`` to ``uri`` in one transaction; returns the new table version.
 
         ``app_ids`` are recorded in the same commit (as Delta ``txn`` actions, version 1),
         so :meth:`committed_version` can later tell whether each writer's data landed.
+        Columns in ``long_text`` (resource texts) get neither a dictionary nor statistics:
+        no reader skips files on them, and computing both costs twice the rest of the write.
         """
         commit = CommitProperties(
             custom_metadata=metadata,
@@ -101,6 +111,7 @@ class Lake:
             storage_options=self.storage_options,
             commit_properties=commit,
             schema_mode="merge" if mode == "append" else None,
+            writer_properties=_writer_properties(long_text),
         )
         table = self.table(uri)
         assert table is not None
@@ -200,6 +211,15 @@ class Lake:
         return table.vacuum(
             retention_hours=retention_hours, enforce_retention_duration=False, dry_run=False, full=True
         )
+
+
+def _writer_properties(long_text: Sequence[str]) -> WriterProperties | None:
+    if not long_text:
+        return None
+    plain = ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
+    return WriterProperties(
+        compression=COMPRESSION.upper(), column_properties=dict.fromkeys(long_text, plain)
+    )
 
 
 __all__ = ["Lake", "is_local", "local_path"]

@@ -69,21 +69,34 @@ class BuiltTable:
     inputs: list[tuple[str, str, int | None]]
 
 
-def conditional_targets(engine: Engine) -> dict[str, dict[str, str]]:
-    """Per institution: ``Type?system|value`` → local id, for conditional references in use."""
+def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
+    """Per institution: ``Type?system|value`` → local id, for conditional references in use.
+
+    ``conditional`` is the engine's test of a row's ``refs`` for a conditional one: only those
+    rows are unnested, and identifiers are looked up only if any exist (bulk exports have none).
+    """
+    d = engine.dialect
+    used = engine.sql(
+        f"""
+        SELECT DISTINCT institution, key FROM (
+            SELECT institution, unnest(refs) AS key FROM current_versions WHERE {conditional}
+        ) WHERE {d.strpos("key", d.string_literal("?"))} > 0
+        """
+    )
+    if not used.num_rows:
+        return {}
+    engine.register("conditional_used", used)
     rows = engine.sql(
         """
-        WITH used AS (
-            SELECT DISTINCT institution, unnest(refs) AS key FROM current_versions
-        ), offered AS (
+        WITH offered AS (
             SELECT institution, unnest(identifiers) AS key, resource_id FROM raw_current_ids
         )
         SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
-        FROM used JOIN offered USING (institution, key)
-        WHERE used.key LIKE '%?%'
+        FROM conditional_used used JOIN offered USING (institution, key)
         GROUP BY ALL
         """
     )
+    engine.unregister("conditional_used")
     targets: dict[str, dict[str, str]] = defaultdict(dict)
     for institution, key, resource_id in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
         targets[institution][key] = resource_id
@@ -111,12 +124,12 @@ def build_integrated(
         "CREATE OR REPLACE TEMP VIEW raw_current_ids AS "
         "SELECT institution, identifiers, resource_id FROM current_versions"
     )
-    targets = conditional_targets(engine)
-    types = engine.sql("SELECT DISTINCT resource_type FROM current_keys ORDER BY 1").column(0).to_pylist()
     d = engine.dialect
     # rows with conditional references need the identifier map: those few are rewritten in Python
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
     conditional = f"{d.list_length(d.list_filter('refs', is_conditional))} > 0"
+    targets = conditional_targets(engine, conditional)
+    types = engine.sql("SELECT DISTINCT resource_type FROM current_keys ORDER BY 1").column(0).to_pylist()
     rewritten = namespace_sql(d, "resource", "institution", "resource_type")
     built = []
     for resource_type in types:
@@ -142,6 +155,7 @@ def build_integrated(
             mode="overwrite",
             partition_by=["institution"],
             metadata={"medlake.job": job_id, "medlake.raw_version": str(raw_version)},
+            long_text=["resource"],
         )
         inputs = [("dataset", f"raw.{RAW_RESOURCES}", raw_version)] + [
             ("batch", b, None) for b in sorted(batches)
