@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
+from deltalake import DeltaTable
 
 from medlake.catalog.models import Batch
 from medlake.catalog.store import LineageInput, schema_description
@@ -68,6 +69,7 @@ from medlake.lake.files import (
     write_data_file,
 )
 from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.layers.scan import drop_delta, register_delta
 from medlake.workspace import Workspace
 
 INSTITUTION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,23}$"
@@ -265,7 +267,7 @@ class _Group:
         if raw_ids and self.accepted.count:
             keys = self.accepted.key_table()
             with self.workspace.engine() as engine:
-                repeated = _repeated_rows(engine, self.workspace, self.raw_uri, self.institution, keys)
+                repeated = _repeated_rows(engine, self.raw_table, self.institution, keys)
             files = self.accepted.keep(_rows_by_chunk(repeated))
             if files:
                 lake.commit_files(
@@ -586,26 +588,29 @@ class _Spill:
             self.writer = None
 
 
-def _repeated_rows(
-    engine: Engine, workspace: Workspace, raw_uri: str, institution: str, keys: pa.Table
-) -> pa.Table:
+def _repeated_rows(engine: Engine, raw: DeltaTable | None, institution: str, keys: pa.Table) -> pa.Table:
     """(chunk, row, batch id) of the accepted rows whose content the institution sent before.
 
-    That is content already in the institution's raw files, or a copy earlier in the group
-    (first delivery, first line wins; the place in the delivery breaks ties, such as one line
-    number twice in a delivery). Only the keys are looked at, never the rows' text.
+    That is content already in the institution's rows of ``raw`` (the raw layer before this
+    commit), or a copy earlier in the group (first delivery, first line wins; the place in
+    the delivery breaks ties, such as one line number twice in a delivery). Only keys are
+    read, never the rows' text.
     """
     engine.register("group_keys", keys)
-    existing = workspace.lake.files(raw_uri, f"institution = {engine.dialect.string_literal(institution)}")
     known = "FALSE"
-    if existing:
-        # Only resources with an id in this group can repeat earlier content: read just their
-        # hashes, so the cost is a scan of one column, not the lake's hashes in memory.
-        ids = pc.unique(keys.column("resource_id"))
-        hashes = pads.dataset(existing, format="parquet").to_table(
-            columns=["content_hash"], filter=pads.field("resource_id").isin(ids)
+    if raw is not None:
+        # Only resources with an id in this group can repeat earlier content: the engine reads
+        # the hashes of just those, from the institution's files alone.
+        as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
+        engine.sql(
+            f"""
+            CREATE OR REPLACE TEMP TABLE existing AS
+            SELECT content_hash FROM lake_rows
+            WHERE institution = {engine.dialect.string_literal(institution)}
+              AND resource_id IN (SELECT resource_id FROM group_keys)
+            """
         )
-        engine.register("existing", hashes)
+        drop_delta(engine, "lake_rows", as_view)
         known = "content_hash IN (SELECT content_hash FROM existing)"
     return engine.sql(
         f"""
@@ -652,36 +657,36 @@ def unresolved_references(workspace: Workspace, institution: str, made: pa.Table
     """
     if not made.num_rows:
         return {}
-    raw_files = workspace.lake.files(
-        workspace.lake.uri(Layer.RAW, RAW_RESOURCES), f"institution = '{institution}'"
-    )
-    with workspace.engine() as engine:
-        if raw_files:
-            # registered lazily: the engine scans only the columns it needs, streaming
-            engine.register("known_rows", pads.dataset(raw_files, format="parquet"))
-        else:
-            empty = "resource_type VARCHAR, resource_id VARCHAR, identifiers VARCHAR[]"
-            engine.sql(f"CREATE TEMP TABLE known_rows ({empty})")
-        is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
-        engine.register("made", made.filter(pc.invert(is_conditional)))
-        rows = engine.sql(
-            """
-            SELECT batch_id, ref FROM made
-            ANTI JOIN known_rows ON made.ref = known_rows.resource_type || '/' || known_rows.resource_id
-            """
-        ).to_pylist()
-        conditional = made.filter(is_conditional)
-        if conditional.num_rows:  # only then are the identifiers unnested (bulk exports have none)
-            engine.register("made_conditional", conditional)
-            rows += engine.sql(
-                """
-                SELECT batch_id, ref FROM made_conditional
-                ANTI JOIN (SELECT unnest(identifiers) AS key FROM known_rows) known ON ref = known.key
+    raw = workspace.lake.table(workspace.lake.uri(Layer.RAW, RAW_RESOURCES))
+    is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
+    literal, conditional = made.filter(pc.invert(is_conditional)), made.filter(is_conditional)
+    if raw is None:
+        rows = pa.concat_tables([literal, conditional]).to_pylist()
+    else:
+        with workspace.engine() as engine:
+            as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
+            institution_rows = (
+                f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
+            )
+            engine.register("made", literal)
+            rows = engine.sql(
+                f"""
+                SELECT batch_id, ref FROM made ANTI JOIN {institution_rows} known
+                ON made.ref = known.resource_type || '/' || known.resource_id
                 """
             ).to_pylist()
-    rows.sort(key=lambda row: (row["batch_id"], row["ref"]))
+            if conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
+                engine.register("made_conditional", conditional)
+                rows += engine.sql(
+                    f"""
+                    SELECT batch_id, ref FROM made_conditional
+                    ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
+                    ON ref = known.key
+                    """
+                ).to_pylist()
+            drop_delta(engine, "lake_rows", as_view)
     missing: dict[str, list[str]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda row: (row["batch_id"], row["ref"])):
         missing.setdefault(row["batch_id"], []).append(row["ref"])
     return missing
 
