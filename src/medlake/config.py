@@ -51,7 +51,11 @@ class Settings(BaseSettings):
         default_factory=lambda: max(1, os.cpu_count() or 1),
         description="processes that parse and validate resources in parallel",
     )
-    ingest_chunk_size: int = Field(default=2_000, ge=1, description="resources handed to a worker at once")
+    ingest_chunk_size: int = Field(
+        default=5_000,
+        ge=1,
+        description="resources handed to a worker at once (and at most per raw data file)",
+    )
     ingest_group_records: int = Field(
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
