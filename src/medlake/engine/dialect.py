@@ -91,6 +91,10 @@ class Dialect:
         """The JSON type name of a value: 'BOOLEAN', 'VARCHAR', 'ARRAY', 'OBJECT', numbers…"""
         raise self._unsupported("JSON types")
 
+    def json_array_length(self, root: str, path: str | None = None) -> str:
+        """Items of the JSON array at ``path`` (or ``root``): 0 for a non-array, NULL when absent."""
+        raise self._unsupported("JSON array lengths")
+
     def json_is_array(self, sql: str) -> str:
         raise self._unsupported("JSON types")
 
@@ -288,6 +292,11 @@ class DuckDBDialect(Dialect):
 
     def json_kind(self, sql: str) -> str:
         return f"json_type({sql})"
+
+    def json_array_length(self, root: str, path: str | None = None) -> str:
+        if path is None:
+            return f"json_array_length({root})"
+        return f"json_array_length({root}, {self.string_literal(path)})"
 
     def json_is_array(self, sql: str) -> str:
         return f"(json_type({sql}) = 'ARRAY')"

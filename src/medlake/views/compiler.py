@@ -9,7 +9,10 @@ by level with ``list_reduce``. The outer query then ``unnest``s the list once.
 
 A node that can only ever produce one row per resource (no iteration below it) stays a
 plain list of column expressions, so simple views compile to ``SELECT expr, expr FROM …``
-with no lists at all. Everything is one vectorised query: no per-row Python, no joins.
+with no lists at all. In a view that does iterate, the view's own single-row columns are
+computed once per resource beside the list of rows rather than inside its lambda, which
+would copy the values they read into every item. Everything is one vectorised query: no
+per-row Python, no joins.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ SOURCE_ALIAS = "__src"
 TOP_LEVEL = "__top"
 _BARE_QUERY = re.compile(r"(?is)^(select|with|from|values)\b")
 ROW_ALIAS = "__row"
+LIST_ALIAS = "__list"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class CompiledView:
     dialect: Dialect = field(repr=False)
     _top_level: str | None = field(repr=False)
     _where: tuple[str, ...] = field(repr=False)
-    _exprs: tuple[str, ...] | None = field(repr=False)
+    _exprs: tuple[str | None, ...] = field(repr=False)  # per column; None: read from _rows_sql
     _rows_sql: str | None = field(repr=False)
     warnings: tuple[str, ...] = ()
 
@@ -115,15 +119,25 @@ class CompiledView:
         base = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
         base += f" AS {SOURCE_ALIAS}"
         where = f"\nWHERE {' AND '.join(self._where)}" if self._where else ""
-        if self._exprs is not None:
-            outputs = [f"{expr} AS {q(c.name)}" for expr, c in zip(self._exprs, self.columns, strict=True)]
+        pairs = list(zip(self._exprs, self.columns, strict=True))
+        if self._rows_sql is None:
+            outputs = [f"{expr} AS {q(c.name)}" for expr, c in pairs]
             return f"SELECT {', '.join(kept + outputs)}\nFROM {base}{where}"
-        assert self._rows_sql is not None
+        listed = f"SELECT {SOURCE_ALIAS}.*, {self._rows_sql} AS {LIST_ALIAS}\nFROM {base}{where}"
+        items = f"{SOURCE_ALIAS}.{LIST_ALIAS}"
+        # Evaluated only for resources that have rows, as inside the rows' lambda: a column
+        # that fails (several values) fails for the same resources.
+        has_rows = f"{d.list_length(items)} > 0"
+        per_resource = [
+            f"CASE WHEN {has_rows} THEN {expr} END AS {q(c.name)}" for expr, c in pairs if expr is not None
+        ]
         rows = (
-            f"SELECT {', '.join([*kept, f'{d.unnest(self._rows_sql)} AS {ROW_ALIAS}'])}\nFROM {base}{where}"
+            f"SELECT {', '.join([*kept, *per_resource, f'{d.unnest(items)} AS {ROW_ALIAS}'])}\n"
+            f"FROM (\n{listed}\n) AS {SOURCE_ALIAS}"
         )
         outputs = [q(p) for p in passthrough] + [
-            f"{d.struct_field(ROW_ALIAS, c.name)} AS {q(c.name)}" for c in self.columns
+            q(c.name) if expr is not None else f"{d.struct_field(ROW_ALIAS, c.name)} AS {q(c.name)}"
+            for expr, c in pairs
         ]
         return f"SELECT {', '.join(outputs)}\nFROM (\n{rows}\n) AS __rows"
 
@@ -155,17 +169,19 @@ class _ViewCompiler:
         resource = self.ops.json_root(f"{SOURCE_ALIAS}.resource", self.view.resource)
         scope = Scope(this=resource, resource=resource, row_index="0")
         where = tuple(f"({self.where_clause(path, scope)})" for path in self.view.where)
-        rows = self.body(self.view.root, scope)
+        parts = self.parts(self.view.root, scope)
+        listed = [p for p in parts if not p.single]
+        exprs = [e for p in parts for e in (p.exprs if p.exprs is not None else [None] * len(p.columns))]
         return CompiledView(
             name=self.view.name,
             resource=self.view.resource,
-            columns=tuple(rows.columns),
+            columns=tuple(c for p in parts for c in p.columns),
             definition=self.view.source,
             dialect=self.d,
             _top_level=self.root_fields.projection(),
             _where=where,
-            _exprs=tuple(rows.exprs) if rows.exprs is not None else None,
-            _rows_sql=rows.rows_sql,
+            _exprs=tuple(exprs),
+            _rows_sql=self.cross(listed).rows_sql if listed else None,
             warnings=tuple(dict.fromkeys(self.fp.warnings)),
         )
 
@@ -199,21 +215,34 @@ class _ViewCompiler:
         return self.body(node, scope)
 
     def body(self, node: SelectDef, scope: Scope) -> _Rows:
+        return self.cross(self.parts(node, scope))
+
+    def parts(self, node: SelectDef, scope: Scope) -> list[_Rows]:
+        """The row sets whose cross product ``node`` yields, in column order.
+
+        A nested select that does not iterate adds its own parts rather than their cross
+        product (crossing is associative), so all single-row columns stay plain expressions.
+        """
         parts: list[_Rows] = []
         if node.columns:
             compiled = [self.column(c, scope) for c in node.columns]
             parts.append(_Rows([c for c, _ in compiled], exprs=[sql for _, sql in compiled]))
-        parts.extend(self.select_rows(sub, scope) for sub in node.selects)
+        for sub in node.selects:
+            iterates = sub.for_each is not None or sub.for_each_or_null is not None or sub.repeat is not None
+            parts.extend([self.select_rows(sub, scope)] if iterates else self.parts(sub, scope))
         if node.union_all:
             parts.append(self.union_all(node, scope))
-        return self.cross(parts)
+        return parts
 
     def iterate(self, node: SelectDef, scope: Scope, items: Value, or_null: bool) -> _Rows:
         d = self.d
         var, index = self.fp.fresh("e"), self.fp.fresh("i")
-        inner = self.body(node, replace(scope, this=self.ops.item(var, items), row_index=f"({index} - 1)"))
+        item_scope = replace(scope, this=self.ops.item(var, items), row_index=f"({index} - 1)")
+        inner, fields = self.item_body(node, item_scope)
         per_item = self.as_struct(inner) if inner.single else inner.rows_sql
         assert per_item is not None
+        if fields is not None:
+            per_item = fields.bind(per_item)
 
         def rows_of(list_sql: str) -> str:
             mapped = d.list_transform(list_sql, d.lambda_([var, index], per_item))
@@ -234,6 +263,25 @@ class _ViewCompiler:
             f"ELSE {rows_of(bound)} END",
         )
         return _Rows(inner.columns, rows_sql=sql)
+
+    def item_body(self, node: SelectDef, scope: Scope) -> tuple[_Rows, RootFields | None]:
+        """The rows of one item, and the fragments of it they read if they share them.
+
+        A ``forEach`` body usually reads several paths of its item: extracting their
+        starts once per item (see :class:`RootFields`) beats parsing the item once per
+        path. A single read gains nothing from that, so such a body is compiled plainly.
+        """
+        if scope.this.root is None:  # items that are not JSON elements have no paths
+            return self.body(node, scope), None
+        fields = RootFields(self.d, scope.this.root, self.fp.fresh("f"))
+        self.ops.share(fields)
+        try:
+            rows = self.body(node, scope)
+        finally:
+            self.ops.unshare(fields)
+        if fields.reads < 2:
+            return self.body(node, scope), None
+        return rows, fields
 
     def union_all(self, node: SelectDef, scope: Scope) -> _Rows:
         branches = [self.select_rows(b, scope) for b in node.union_all]

@@ -408,7 +408,7 @@ class FhirPathCompiler:
         value = self.ops.materialize(value)
         if not value.many:
             return Value(f"({value.sql} IS NOT NULL)", False, Kind.BOOLEAN, "boolean")
-        return Value(f"(coalesce({self.d.list_length(value.sql)}, 0) > 0)", False, Kind.BOOLEAN, "boolean")
+        return Value(f"({self.ops.size(value)} > 0)", False, Kind.BOOLEAN, "boolean")
 
     def type_argument(self, node: Node) -> str:
         name = type_name_of(node)

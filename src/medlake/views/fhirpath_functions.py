@@ -75,12 +75,7 @@ def fn_empty(c: FhirPathCompiler, base: Value, args: Args, scope: Scope) -> Valu
 
 
 def fn_count(c: FhirPathCompiler, base: Value, args: Args, scope: Scope) -> Value:
-    base = c.ops.materialize(base)
-    if not base.many:
-        sql = f"(CASE WHEN {base.sql} IS NULL THEN 0 ELSE 1 END)"
-    else:
-        sql = f"coalesce({c.d.list_length(base.sql)}, 0)"
-    return Value(sql, False, Kind.INTEGER, "integer")
+    return Value(c.ops.size(c.ops.materialize(base)), False, Kind.INTEGER, "integer")
 
 
 # -- subsetting -----------------------------------------------------------------------------------
@@ -235,15 +230,43 @@ def fn_get_reference_key(c: FhirPathCompiler, base: Value, args: Args, scope: Sc
 
     def key(sql: str) -> str:
         if target is not None:  # one regular expression naming the type
-            return f"nullif({d.regexp_extract(sql, f'(^|/){target}/{ID_PATTERN}', 2)}, '')"
-        ident = f"nullif({d.regexp_extract(sql, REFERENCE_PATTERN, 3)}, '')"
-        return f"coalesce({ident}, nullif({d.regexp_extract(sql, URN_PATTERN, 2)}, ''))"
+            general = f"nullif({d.regexp_extract(sql, f'(^|/){target}/{ID_PATTERN}', 2)}, '')"
+        else:
+            ident = f"nullif({d.regexp_extract(sql, REFERENCE_PATTERN, 3)}, '')"
+            general = f"coalesce({ident}, nullif({d.regexp_extract(sql, URN_PATTERN, 2)}, ''))"
+        test, plain = _relative_reference(c, sql, target)
+        return f"(CASE WHEN {test} THEN {plain} ELSE {general} END)"
 
     if not text.many:
         return Value(key(text.sql), False, Kind.STRING, "string")
     var = c.fresh("r")
     sql = c.ops.drop_nulls(d.list_transform(text.sql, d.lambda_([var], key(var))))
     return Value(sql, True, Kind.STRING, "string")
+
+
+def _relative_reference(c: FhirPathCompiler, text: str, target: str | None) -> tuple[str, str]:
+    """(test, id) for the usual reference text ``Type/id``, read without capture groups.
+
+    When the whole text is ``Type/id`` (the id free of ``/?#``), the reference patterns'
+    only match is the whole text and the id is what follows the first ``/``, so these
+    string tests give the same key; the regular expressions with capture groups cost
+    several times more and run on every row. Other texts take the general patterns.
+    """
+    d = c.d
+    slash, question, hash_ = (d.string_literal(ch) for ch in "/?#")
+    if target is None:
+        test = d.regexp_matches(text, d.string_literal("^[A-Z][A-Za-z]+/[^/?#]+$"))
+        return test, d.substring(text, f"{d.strpos(text, slash)} + 1", None)
+    prefix = d.string_literal(f"{target}/")
+    start = str(len(target) + 2)
+    tests = [
+        d.function("starts_with", text, prefix),
+        f"{text} <> {prefix}",
+        f"NOT {d.function('contains', d.substring(text, start, None), slash)}",
+        f"NOT {d.function('contains', text, question)}",
+        f"NOT {d.function('contains', text, hash_)}",
+    ]
+    return f"({' AND '.join(tests)})", d.substring(text, start, None)
 
 
 def fn_join(c: FhirPathCompiler, base: Value, args: Args, scope: Scope) -> Value:

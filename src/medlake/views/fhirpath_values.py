@@ -12,10 +12,13 @@ expression instead of generic list code:
 * ``fhir_type`` – the FHIR type of the items, when known (drives conversions and checks).
 * ``root``/``steps`` – for JSON read straight out of a root value, the JSONPath so far,
   so ``name.given`` is read with a single ``json_extract(resource, '$.name[*].given[*]')``.
+* ``text`` – for an item picked out of such a path (``first()``), the same item read as
+  text straight from the path, which saves writing every item out as JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -67,7 +70,14 @@ class Choice:
 
 @dataclass(frozen=True)
 class Value:
-    sql: str
+    """A compiled FHIRPath collection: its SQL, shape, kind and (when it is one) JSON path.
+
+    ``_sql`` may be a function writing the SQL when it is first read: a path's SQL reads
+    from the resource's shared fragments (:class:`RootFields`), and building it for every
+    step of ``a.b.c`` would add fragments that only the intermediate steps named.
+    """
+
+    _sql: str | Callable[[], str]
     many: bool
     kind: Kind
     fhir_type: str | None
@@ -75,6 +85,11 @@ class Value:
     steps: tuple[str | int, ...] = ()
     choice: Choice | None = None
     literal: object = _NO_LITERAL
+    text: Callable[[], str] | None = None  # writes the SQL of the same value as text
+
+    @property
+    def sql(self) -> str:
+        return self._sql if isinstance(self._sql, str) else self._sql()
 
     @property
     def is_literal(self) -> bool:
@@ -85,38 +100,55 @@ class Value:
         """The typed kind this value converts to without losing meaning."""
         return self.kind if self.kind is not Kind.JSON else kind_for_type(self.fhir_type)
 
-    def with_sql(self, sql: str, **changes: object) -> Value:
+    def with_sql(self, sql: str | Callable[[], str], **changes: object) -> Value:
         """A derived value: new SQL, no JSON path, not a choice, not a literal."""
-        fields: dict[str, object] = {"root": None, "steps": (), "choice": None, "literal": _NO_LITERAL}
+        fields: dict[str, object] = {
+            "root": None,
+            "steps": (),
+            "choice": None,
+            "literal": _NO_LITERAL,
+            "text": None,
+        }
         fields.update(changes)
-        return replace(self, sql=sql, **fields)  # type: ignore[arg-type]
+        return replace(self, _sql=sql, **fields)  # type: ignore[arg-type]
 
 
 class RootFields:
-    """The resource's top-level elements, each read with one JSON parse per resource.
+    """The parts of one JSON root that paths read, each read with one JSON parse per root.
 
-    Parsing the JSON text dominates a view's cost, and every ``json_extract`` over the
-    resource parses it again. So paths from the resource are split: their first key is
-    collected here and read for all columns at once (``json_extract(resource, [...])``),
-    and the rest of the path is applied to that small fragment. (DuckDB does not accept
-    wildcards in a multi-path extraction, which is why only the first key is shared.)
+    Parsing JSON text dominates a view's cost, and every ``json_extract`` over a root
+    parses it again. So paths from the root (the resource, or the item a ``forEach``
+    visits) are split: their longest start without a wildcard (``subject.reference``,
+    ``code.coding``) is collected here and read for all columns at once
+    (``json_extract(root, [...])``), and the rest of the path is applied to that
+    fragment. (DuckDB does not accept wildcards in a multi-path extraction.) Reading the
+    whole start at once, rather than only its first key, keeps the fragments small: each
+    is written out as JSON text and parsed again by every column that reads below it, and
+    that work grows with the fragment's size.
     """
 
     def __init__(self, dialect: Dialect, root_sql: str, column_sql: str) -> None:
         self.d = dialect
         self.root_sql = root_sql
         self.column_sql = column_sql
-        self.keys: dict[str, int] = {}
+        self.paths: dict[tuple[str | int, ...], int] = {}
+        self.reads = 0  # how many times SQL reading a fragment was written
 
-    def fragment(self, key: str) -> str:
-        position = self.keys.setdefault(key, len(self.keys) + 1)
+    def fragment(self, steps: tuple[str | int, ...]) -> str:
+        self.reads += 1
+        position = self.paths.setdefault(steps, len(self.paths) + 1)
         return self.d.list_element(self.column_sql, str(position))
 
+    def bind(self, body: str) -> str:
+        """``body``, an expression reading the fragments, with them extracted once for it."""
+        projection = self.projection()
+        return body if projection is None else self.d.let(projection, self.column_sql, body)
+
     def projection(self) -> str | None:
-        """The SQL reading every collected key, or None when no path used the resource."""
-        if not self.keys:
+        """The SQL reading every collected path, or None when no path used the resource."""
+        if not self.paths:
             return None
-        return self.d.json_extract_many(self.root_sql, [self.d.json_path([k]) for k in self.keys])
+        return self.d.json_extract_many(self.root_sql, [self.d.json_path(p) for p in self.paths])
 
 
 class ValueOps:
@@ -125,14 +157,24 @@ class ValueOps:
     def __init__(self, dialect: Dialect, fresh, root_fields: RootFields | None = None) -> None:
         self.d = dialect
         self.fresh = fresh
-        self.root_fields = root_fields
+        self.shared: dict[str, RootFields] = {}
+        if root_fields is not None:
+            self.share(root_fields)
+
+    def share(self, fields: RootFields) -> None:
+        """From now on, paths from ``fields.root_sql`` read its shared fragments."""
+        self.shared[fields.root_sql] = fields
+
+    def unshare(self, fields: RootFields) -> None:
+        del self.shared[fields.root_sql]
 
     def _split(self, root: str, steps: tuple[str | int, ...]) -> tuple[str, tuple[str | int, ...]]:
-        fields = self.root_fields
+        fields = self.shared.get(root)
         first = steps[0] if steps else None
-        if fields is not None and root == fields.root_sql and isinstance(first, str) and first != "*":
-            return fields.fragment(first), steps[1:]
-        return root, steps
+        if fields is None or not isinstance(first, str) or first == "*":
+            return root, steps
+        shared = steps.index("*") if "*" in steps else len(steps)
+        return fields.fragment(steps[:shared]), steps[shared:]
 
     def extract(self, root: str, steps: tuple[str | int, ...]) -> str:
         """JSON at ``steps`` below ``root`` (a list if a step is a wildcard)."""
@@ -143,6 +185,11 @@ class ValueOps:
         """Like :meth:`extract`, with JSON strings as text."""
         base, rest = self._split(root, steps)
         return self.d.json_extract_string(base, self.d.json_path(rest)) if rest else self.d.json_text(base)
+
+    def array_length(self, root: str, steps: tuple[str | int, ...]) -> str:
+        """Items of the JSON array at ``steps`` below ``root``, without writing each out as JSON."""
+        base, rest = self._split(root, steps)
+        return self.d.json_array_length(base, self.d.json_path(rest) if rest else None)
 
     def sql_type(self, kind: Kind, many: bool = False) -> str:
         base = self.d.sql_type(kind.value)
@@ -187,8 +234,9 @@ class ValueOps:
             # Nothing can be read from an empty focus; say so with a typed NULL (DuckDB
             # would type json_extract over a NULL constant as JSON, not JSON[]).
             return Value(self.d.null(self.sql_type(Kind.JSON, many)), many, Kind.JSON, fhir_type)
-        sql = self.extract(root, steps) if steps else root
-        return Value(sql, many, Kind.JSON, fhir_type, root=root, steps=steps)
+        if not steps:
+            return Value(root, many, Kind.JSON, fhir_type, root=root, steps=steps)
+        return Value(lambda: self.extract(root, steps), many, Kind.JSON, fhir_type, root=root, steps=steps)
 
     def step(self, value: Value, key: str, array: bool, fhir_type: str | None) -> Value:
         """``value.key`` where the model says whether ``key`` holds a JSON array."""
@@ -280,6 +328,18 @@ class ValueOps:
         )
         return value.with_sql(d.let(value.sql, var, body), many=False)
 
+    def size(self, value: Value) -> str:
+        """How many items a collection holds, 0 when it is empty.
+
+        The items of one JSON array at a path need not be extracted to be counted.
+        """
+        steps = value.steps
+        if value.root is not None and value.kind is Kind.JSON and steps.count("*") == 1 and steps[-1] == "*":
+            return f"coalesce({self.array_length(value.root, steps[:-1])}, 0)"
+        if not value.many:
+            return f"(CASE WHEN {value.sql} IS NULL THEN 0 ELSE 1 END)"
+        return f"coalesce({self.d.list_length(value.sql)}, 0)"
+
     def first(self, value: Value) -> Value:
         return self.index(value, 0)
 
@@ -290,7 +350,17 @@ class ValueOps:
         if value.root is not None and value.steps.count("*") == 1 and value.steps[-1] == "*":
             return self.path_value(value.root, (*value.steps[:-1], position), value.fhir_type)
         one_based = str(position + 1) if position >= 0 else str(position)
-        return value.with_sql(self.d.list_element(value.sql, one_based), many=False)
+        item = value.with_sql(lambda: self.d.list_element(value.sql, one_based), many=False)
+        root = value.root
+        if root is None or value.kind is not Kind.JSON:
+            return item
+
+        def text() -> str:
+            # The same item of the path's strings: one extraction, where reading the JSON
+            # item writes every item out as JSON and then parses the chosen one again.
+            return self.d.list_element(self.extract_string(root, value.steps), one_based)
+
+        return replace(item, text=text)
 
     # -- kind conversions -----------------------------------------------------------------
     def as_kind(self, value: Value, kind: Kind) -> Value:
@@ -303,7 +373,9 @@ class ValueOps:
         if kind is not Kind.JSON and kind_for_type(fhir_type) not in (kind, Kind.JSON):
             fhir_type = kind.value
         if value.kind is Kind.JSON and kind is Kind.STRING:
-            if value.root is not None and value.steps:
+            if value.text is not None:
+                sql = value.text()
+            elif value.root is not None and value.steps:
                 sql = self.extract_string(value.root, value.steps)
             elif not value.many:
                 sql = d.json_text(value.sql)
