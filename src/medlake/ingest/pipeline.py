@@ -77,10 +77,12 @@ ProgressCallback = Callable[[int], None]
 #: Deliveries per commit at most, so a folder of many tiny files does not pay one commit each
 #: nor grow one commit without bound.
 GROUP_DELIVERIES = 2_000
-#: Accepted rows of a chunk from which a worker writes them to a file itself: a file costs one to
-#: two milliseconds to write and read back, about what sending this many rows through the pipe
-#: to the parent costs (many small deliveries were slower with a file each). A full chunk
-#: (``ingest_chunk_size`` accepted rows) always gets a file, however small the setting.
+#: Accepted rows of a chunk from which a worker writes them as a data file itself: a file costs
+#: one to two milliseconds to write, an entry in the Delta log and a read for every later scan,
+#: about what sending this many rows through the pipe costs; fewer come back to the parent,
+#: which writes a group's small chunks as one file (a folder of many small deliveries would
+#: otherwise leave a tiny file each). A full chunk (``ingest_chunk_size`` accepted rows) always
+#: gets a file, however small the setting.
 FILE_ROWS = 500
 SEQ = "_seq"  # a column the accepted rows get when the group commits: delivery order within the group
 
