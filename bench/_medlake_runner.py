@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from _phases import PhaseClock
-from medlake.ingest import ingest_path
+from medlake.ingest import ingest_paths
 from medlake.layers.build import build_all
 from medlake.synth import generate_region, residents_for_resources
 from medlake.workspace import init_workspace
@@ -28,12 +28,13 @@ def synth(out_dir: Path, resources: int, seed: int, result: Path) -> None:
 
 
 def pipeline(region: Path, home: Path, workers: int, result: Path) -> None:
-    """Every institution's folder as its own ``ingest_path`` (as the CLI does), then one ``build_all``."""
+    """Every institution's folder in one ``ingest_paths`` job (as ``medlake ingest fhir REGION
+    --per-folder`` and the demo do), then one ``build_all``."""
     institutions = [i["id"] for i in json.loads((region / "region.json").read_text())["institutions"]]
     clock = PhaseClock()
     with clock.phase("ingest"):
         workspace = init_workspace(home, ingest_workers=workers)
-        reports = [r for inst in institutions for r in ingest_path(workspace, region / inst, inst)]
+        reports = ingest_paths(workspace, [(region / inst, inst) for inst in institutions])
     with clock.phase("build"):
         tables = build_all(workspace)
     totals = {

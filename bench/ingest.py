@@ -3,8 +3,9 @@
 For each size, the region is synthesised once (measured) and the same NDJSON is given to
 every system, each in its own process tree (peak RSS = peak of the tree's summed RSS):
 
-* medlake: ``ingest_path`` per institution (R4 validation, de-duplication, versions, Delta
-  raw layer), then ``build_all`` (integrated layer + the warehouse from the view library);
+* medlake: ``ingest_paths`` over the region's institution folders as one job (R4 validation,
+  de-duplication, versions, Delta raw layer), then ``build_all`` (integrated layer + the
+  warehouse from the view library);
 * fhir4ds (``bench/peers/fhir4ds/venv``): NDJSON into its DuckDB table, then the view
   library (adapted where fhir4ds cannot run a path, see ``_fhir4ds_views.py``) to Parquet;
 * cumulus-etl (``bench/peers/cumulus-etl/venv``): its ETL with NDJSON output.

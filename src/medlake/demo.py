@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medlake.ingest import BatchReport, ingest_path
+from medlake.ingest import BatchReport, ingest_paths
 from medlake.layers.build import build_all
 from medlake.mpi import MasterPatientIndex
 from medlake.person import refresh_person
@@ -46,12 +46,16 @@ def run_demo(
     workspace = init_workspace(directory / "workspace")
     summary = DemoSummary(workspace=str(workspace.home), exports=str(exports))
     for institution in region["institutions"]:
-        inst_id = institution["id"]
-        workspace.catalog.ensure_institution(inst_id, institution.get("name"), institution.get("kind"))
-        reports = ingest_path(
-            workspace, exports / inst_id, inst_id, progress=_step(progress, f"ingesting {inst_id}")
+        workspace.catalog.ensure_institution(
+            institution["id"], institution.get("name"), institution.get("kind")
         )
-        summary.institutions[inst_id] = _totals(reports)
+    # every institution's export as one ingest job, as `medlake ingest fhir exports --per-folder` does
+    ids = [institution["id"] for institution in region["institutions"]]
+    reports = ingest_paths(
+        workspace, [(exports / inst_id, inst_id) for inst_id in ids], progress=_step(progress, "ingesting")
+    )
+    for inst_id in ids:
+        summary.institutions[inst_id] = _totals([r for r in reports if r.institution == inst_id])
     build_all(workspace, progress=_step(progress, "building"))
     linked = MasterPatientIndex(workspace).run()
     refresh_person(workspace)

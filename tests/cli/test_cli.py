@@ -136,3 +136,28 @@ def test_sources_add_list_remove_and_sync(home, tmp_path) -> None:
     assert json.loads(medlake("sources", "list", "--json"))[0]["last_run"] is not None
     medlake("sources", "remove", "bulk")
     assert json.loads(medlake("sources", "list", "--json")) == []
+
+
+def test_ingest_per_folder_takes_a_landing_zone_in_one_job(home, tmp_path) -> None:
+    landing = tmp_path / "landing"
+    for institution, file in (("hosp-a", "mixed.ndjson"), ("chc-b", "patient-v2.ndjson")):
+        (landing / institution).mkdir(parents=True)
+        (landing / institution / file).write_bytes((CORPUS / file).read_bytes())
+    (landing / "notes").mkdir()
+    (landing / "notes" / "readme.txt").write_text("not an export")
+    reports = json.loads(medlake("ingest", "fhir", str(landing), "--per-folder", "--json"))
+    assert sorted((r["institution"], Path(r["source"]).name) for r in reports) == [
+        ("chc-b", "patient-v2.ndjson"),
+        ("hosp-a", "mixed.ndjson"),
+    ]
+    again = json.loads(medlake("ingest", "fhir", str(landing), "--per-folder", "--json"))
+    assert [r["status"] for r in again] == ["unchanged", "unchanged"]
+    medlake("build")
+    rows = json.loads(medlake("sql", "SELECT id FROM warehouse.patient ORDER BY id", "--format", "json"))
+    assert [r["id"] for r in rows] == ["chc-b.p1", "hosp-a.p1"]
+
+
+@pytest.mark.parametrize("options", [[], ["-i", "hosp-a", "--per-folder"]], ids=["neither", "both"])
+def test_ingest_fhir_needs_either_an_institution_or_per_folder(home, options) -> None:
+    result = runner.invoke(app, ["ingest", "fhir", str(CORPUS), *options])
+    assert result.exit_code == 1 and "--per-folder" in result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from medlake.fhir.structs import check
 from medlake.ingest import ingest_path
 from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
 
@@ -84,6 +85,26 @@ def test_same_file_twice_adds_nothing(workspace) -> None:
     assert again.status == "unchanged" and again.batch_id == first.batch_id
     assert (again.stored, again.quarantined, again.duplicates) == (0, 0, again.received)
     assert (len(raw_rows(workspace)), len(quarantine_rows(workspace))) == before
+
+
+def test_content_hash_is_the_sha256_of_the_stored_text_checkable_in_sql(workspace, tmp_path) -> None:
+    """Anyone can verify a row: the hash covers exactly the text stored, whichever path judged it
+    (a decimal from 1e16 up is beyond the fast check: the model classes take it)."""
+    unusual = tmp_path / "unusual.ndjson"
+    observation = {
+        "resourceType": "Observation",
+        "id": "ox",
+        "status": "final",
+        "code": {"text": "count"},
+        "valueQuantity": {"value": 1e16},
+    }
+    unusual.write_bytes(orjson.dumps(observation) + b"\n")
+    assert check(orjson.dumps(observation)) is None  # so the explaining path stores it
+    ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
+    [report] = ingest_path(workspace, unusual, "hosp-a")
+    assert report.stored == 1
+    rows = workspace.sql("SELECT resource_id, content_hash = sha256(resource) AS ok FROM raw.resources")
+    assert len(rows) == 4 and all(rows.column("ok").to_pylist()), rows.to_pylist()
 
 
 def test_overlapping_file_stores_only_new_content(workspace, tmp_path) -> None:

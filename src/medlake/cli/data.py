@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.ingesting import Institution, run_ingest
+from medlake.cli.ingesting import run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
 from medlake.fhir.reading import find_files
-from medlake.ingest import ingest_path
+from medlake.ingest import ingest_paths, institution_folders
 from medlake.lake.layers import QUARANTINE, Layer
 from medlake.layers.build import build_all
 
@@ -34,18 +34,39 @@ def ingest_fhir(
     path: Annotated[
         Path, typer.Argument(help="a file or folder of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json)")
     ],
-    institution: Institution,
+    institution: Annotated[
+        str | None, typer.Option("--institution", "-i", help="the sending institution's id")
+    ] = None,
+    per_folder: Annotated[
+        bool,
+        typer.Option(
+            "--per-folder",
+            help="PATH is a landing zone: each folder in it holding FHIR files is the export of the "
+            "institution it is named after; all go in as one job",
+        ),
+    ] = False,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
-    total = (sum(_count_lines(f) for f in find_files(path)) or None) if path.exists() else None
+    if (institution is None) == (not per_folder):
+        raise fail("give the sending institution (--institution ID), or --per-folder for a landing zone")
+    if per_folder:
+        sources = institution_folders(path) if path.is_dir() else []
+        if path.is_dir() and not sources:
+            raise fail(f"no folder with FHIR files in {path}")
+        label = f"{len(sources)} institutions"
+    else:
+        sources = [(path, str(institution))]
+        label = str(institution)
+    files = [f for folder, _ in sources for f in find_files(folder)] if path.exists() else []
+    total = sum(_count_lines(f) for f in files) or None
     run_ingest(
         home,
         path,
-        institution,
+        label,
         json_output,
-        lambda ws, advance: ingest_path(ws, path, institution, progress=advance),
+        lambda ws, advance: ingest_paths(ws, sources, progress=advance),
         total=total,
     )
 

@@ -19,7 +19,7 @@ Ingest = Callable[[Workspace, Callable[[int], None]], list[BatchReport]]
 def run_ingest(
     home: Path | None,
     path: Path,
-    institution: str,
+    sender: str,
     json_output: bool,
     ingest: Ingest,
     *,
@@ -28,6 +28,8 @@ def run_ingest(
 ) -> list[BatchReport]:
     """Open the workspace, check the input exists, run ``ingest`` with a progress bar, print reports.
 
+    ``sender`` names who sent it, for the progress bar (an institution's id, usually).
+
     ``errors`` are the exceptions that mean bad input or settings: they end the command with
     their message (exit 1) instead of a traceback.
     """
@@ -35,7 +37,7 @@ def run_ingest(
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
     try:
-        with progress_bar(f"ingesting {institution}", total, enabled=not json_output) as advance:
+        with progress_bar(f"ingesting {sender}", total, enabled=not json_output) as advance:
             reports = ingest(ws, advance)
     except errors as exc:
         raise fail(str(exc)) from None
@@ -47,9 +49,10 @@ def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
     if json_output:
         print_json([r.as_dict() for r in reports])
         return
+    several = len({r.institution for r in reports}) > 1  # a landing zone: say whose file each is
     rows = [
         (
-            Path(r.source).name,
+            f"{r.institution}/{Path(r.source).name}" if several else Path(r.source).name,
             r.status,
             r.received,
             r.stored,

@@ -91,15 +91,35 @@ class NdjsonBlock(NamedTuple):
     data: bytes
 
 
-def ndjson_blocks(path: Path, lines: int, read_size: int = 1 << 22) -> Iterator[NdjsonBlock]:
-    """An uncompressed NDJSON file as blocks of ``lines`` lines (the last may hold fewer).
+class NdjsonSpan(NamedTuple):
+    """Whole lines of an uncompressed NDJSON file by position: ``length`` bytes from ``offset``.
 
-    ``block_records`` over the blocks gives exactly the records :func:`read_records` gives.
+    A worker reads its span itself (:func:`read_span`), so the file's bytes never cross a pipe:
+    the process that hands out the work only finds where blocks of lines begin and end.
     """
-    source, number, pending = str(path), 1, b""
+
+    source_file: str
+    first_line: int
+    offset: int
+    length: int
+
+
+def ndjson_spans(
+    path: Path, lines: int, read_size: int = 1 << 22, digest: hashlib._Hash | None = None
+) -> Iterator[NdjsonSpan | NdjsonBlock]:
+    """An uncompressed NDJSON file as spans of ``lines`` lines (the last may hold fewer).
+
+    ``block_records(read_span(…))`` over them gives exactly the records :func:`read_records`
+    gives. If the file cannot be read to its end, the lines read so far come as a block with
+    their bytes, then an error block (``first_line`` -1), as reading line by line reports it.
+    ``digest``, if given, is fed every byte read, so one pass also fingerprints the file.
+    """
+    source, number, pending, offset = str(path), 1, b"", 0  # offset: where ``pending`` starts
     try:
         with path.open("rb") as handle:
             while data := handle.read(read_size):
+                if digest is not None:
+                    digest.update(data)
                 buffer, start = pending + data, 0
                 while True:
                     end = start
@@ -109,16 +129,35 @@ def ndjson_blocks(path: Path, lines: int, read_size: int = 1 << 22) -> Iterator[
                             break
                     if not end:
                         break
-                    yield NdjsonBlock(source, number, buffer[start:end])
+                    yield NdjsonSpan(source, number, offset + start, end - start)
                     number, start = number + lines, end
-                pending = buffer[start:]
+                pending, offset = buffer[start:], offset + start
     except OSError as exc:  # what was read stands, as when reading line by line
         if pending:
             yield NdjsonBlock(source, number, pending)
         yield NdjsonBlock(source, -1, f"unreadable file after the last good line: {exc}".encode())
         return
     if pending:
-        yield NdjsonBlock(source, number, pending)
+        yield NdjsonSpan(source, number, offset, len(pending))
+
+
+def read_span(work: NdjsonSpan | NdjsonBlock) -> NdjsonBlock:
+    """The span's lines as a block (a block is returned as it is); an error block if the
+    file can no longer be read there, or was cut short since it was split."""
+    if isinstance(work, NdjsonBlock):
+        return work
+    source = work.source_file
+    try:
+        with open(source, "rb") as handle:
+            handle.seek(work.offset)
+            data = handle.read(work.length)
+    except OSError as exc:
+        return NdjsonBlock(source, -1, f"unreadable file from line {work.first_line}: {exc}".encode())
+    if len(data) != work.length:
+        return NdjsonBlock(
+            source, -1, f"the file was cut short while read, at line {work.first_line}".encode()
+        )
+    return NdjsonBlock(source, work.first_line, data)
 
 
 def block_records(block: NdjsonBlock) -> Iterator[Record]:

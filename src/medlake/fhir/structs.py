@@ -20,8 +20,9 @@ its plans from, and they check the same rules or stricter ones:
   itself says so: see :data:`_REAL_DAY`); time matches the R4 pattern;
 * ``contained`` (and ``Bundle.entry.resource``) hold a resource of any concrete R4 type,
   told apart by ``resourceType``;
-* to keep the canonical bytes identical to orjson's (:func:`check`), integers must fit in 64
-  bits and decimals be below 1e16 in magnitude. Anything else makes the check say "don't know".
+* to keep every value, and the way a number is written, what the explaining path (orjson)
+  makes of it, integers must fit in 64 bits and decimals be below 1e16 in magnitude.
+  Anything else makes the check say "don't know".
 
 :func:`check` answers None whenever these Structs cannot vouch for a line; ingest then takes
 today's path (orjson + :func:`validation.validate_references`), whose model classes decide
@@ -60,7 +61,8 @@ from medlake.fhir.validation import (
 # Element types ------------------------------------------------------------------------------
 
 #: An integer as orjson reads it: outside 64 bits orjson makes it a float, msgspec keeps it an
-#: int, and the canonical bytes would differ. (R4's integers are 32-bit: no valid one is lost.)
+#: int, and the two paths would store different values. (R4's integers are 32-bit: no valid
+#: one is lost.)
 _INTEGER = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 #: From 1e16 up, orjson writes ``1e+16`` where msgspec writes ``1e16``; below, they write every
 #: double alike (``tests/fhir/test_structs.py`` compares them on millions of values).
@@ -280,14 +282,15 @@ class Checked(NamedTuple):
     resource_id: str
     version_id: str | None
     last_updated: datetime | None
-    content_hash: str  # sha256 of orjson.dumps(resource, option=OPT_SORT_KEYS), as ingest always made it
+    content_hash: str  # sha256 of ``resource``, the text as stored (hex)
     refs: list[str]  # sorted unique reference_key of every reference string
     identifiers: list[str]  # references.identifier_keys
     resource: str  # the resource as compact JSON, resourceType and id first
 
 
-_SORTED = msgspec.json.Encoder(order="sorted")
-_ENCODER = msgspec.json.Encoder()
+#: Struct fields in their defined order, dict keys (only in untyped ``_x`` values) sorted: one
+#: text for one content, whatever order its keys were sent in.
+_ENCODER = msgspec.json.Encoder(order="deterministic")
 _UNSET = msgspec.UNSET
 #: A reference string in msgspec's output, up to its end or its first escape. Inside a JSON
 #: string every ``"`` is escaped, so ``"reference":"`` occurs only where a key ``reference``
@@ -301,8 +304,6 @@ _REFERENCE_KEY = b'"reference":"'
 _ESCAPED_REFERENCE = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
 #: A run of digits that may be an integer beyond 64 bits, which orjson reads as a float.
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
-#: A float msgspec writes with a positive exponent, which orjson writes with ``e+``.
-_POSITIVE_EXPONENT = re.compile(rb"[0-9]e[0-9]")
 
 
 def check(text: bytes) -> Checked | None:
@@ -322,17 +323,15 @@ def check(text: bytes) -> Checked | None:
     resource_id = resource.id
     if type(resource_id) is not str:
         return None  # ingest rejects it, with its own reason
-    canonical = _SORTED.encode(resource)
-    body = _ENCODER.encode(resource)  # the tag first, then the fields in order: id is the first
+    # the tag first, then the fields in the Structs' order (id is the first): its hash is the
+    # content's, and recognises the content when it is sent again
+    body = _ENCODER.encode(resource)
     # ``_x`` values are untyped: the one place a number escapes the bounds of _INTEGER and
     # _DECIMAL, and a reference escapes the Structs' notice. msgspec writes the key ``"_x"``
     # unescaped; ``_`` alone is found at memchr speed.
     untyped = b"_" in body and b'"_' in body
-    if untyped:
-        if _LONG_NUMBER.search(body):
-            return None
-        if _POSITIVE_EXPONENT.search(canonical):
-            canonical = orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS)
+    if untyped and _LONG_NUMBER.search(body):
+        return None
     # Every string ``reference`` decoded was collected, including one a later duplicate key
     # replaced; every one in the output is one of them. So when the counts agree the lists do.
     if untyped or (collected and len(collected) != body.count(_REFERENCE_KEY)):
@@ -358,7 +357,7 @@ def check(text: bytes) -> Checked | None:
             resource_id,
             version_id,
             last_updated,
-            hashlib.sha256(canonical).hexdigest(),
+            hashlib.sha256(body).hexdigest(),
             refs,
             _identifier_keys(resource, resource_type),
             body.decode(),

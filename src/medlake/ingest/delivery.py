@@ -8,34 +8,76 @@ twice is one batch, and ``read`` can be called again when a crashed run is resum
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from medlake.fhir.reading import NdjsonBlock, Record, file_sha256, ndjson_blocks, read_records
+from medlake.fhir.reading import (
+    NdjsonBlock,
+    NdjsonSpan,
+    Record,
+    file_sha256,
+    find_files,
+    ndjson_spans,
+    read_records,
+)
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """``blocks``, when set, gives the same records as ``read`` as blocks of raw lines (the
-    argument is the lines per block), so that worker processes, not the process reading the
-    file, split and judge them."""
+    """``blocks``, when set, gives the same records as ``read`` as spans of raw lines (the
+    argument is the lines per span), so that worker processes, not the process reading the
+    file, read, split and judge them."""
 
     institution: str
     source_kind: str
     source_uri: str
     fingerprint: str
     read: Callable[[], Iterable[Record]]
-    blocks: Callable[[int], Iterable[NdjsonBlock]] | None = None
+    blocks: Callable[[int], Iterable[NdjsonSpan | NdjsonBlock]] | None = None
 
 
-def file_delivery(path: Path, institution: str) -> Delivery:
-    """A file of FHIR NDJSON or a Bundle, fingerprinted by its SHA-256."""
+def file_delivery(path: Path, institution: str, span_lines: int | None = None) -> Delivery:
+    """A file of FHIR NDJSON or a Bundle, fingerprinted by its SHA-256.
+
+    With ``span_lines``, an uncompressed NDJSON file is read once, for its fingerprint and its
+    spans of that many lines together, rather than once for each.
+    """
+    fingerprint = None
+    blocks = None
+    if path.name.endswith(".ndjson"):
+        blocks = partial(ndjson_spans, path)
+        if span_lines:
+            digest = hashlib.sha256()
+            spans = list(ndjson_spans(path, span_lines, digest=digest))
+            if all(isinstance(span, NdjsonSpan) for span in spans):  # read to the end: the file's digest
+                fingerprint = digest.hexdigest()
+                blocks = partial(_split_once, spans, span_lines, path)
     return Delivery(
         institution=institution,
         source_kind="fhir",
         source_uri=str(path),
-        fingerprint=file_sha256(path),
+        fingerprint=fingerprint or file_sha256(path),  # an unreadable file fails here, as it did
         read=lambda: read_records(path),
-        blocks=(lambda lines: ndjson_blocks(path, lines)) if path.name.endswith(".ndjson") else None,
+        blocks=blocks,
     )
+
+
+def _split_once(
+    spans: list[NdjsonSpan | NdjsonBlock], span_lines: int, path: Path, lines: int
+) -> Iterable[NdjsonSpan | NdjsonBlock]:
+    return spans if lines == span_lines else ndjson_spans(path, lines)
+
+
+def institution_folders(landing: Path) -> list[tuple[Path, str]]:
+    """``(folder, institution)`` for each folder of ``landing`` that holds FHIR files, by name.
+
+    A landing zone keeps each institution's export in a folder named by the institution's id
+    (as ``medlake synth`` writes a region); folders without FHIR files (a ``truth`` folder of
+    CSVs, say) are not exports and are left out.
+    """
+    if not landing.is_dir():
+        raise FileNotFoundError(f"no such folder: {landing}")
+    return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and find_files(f))

@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from medlake.fhir.instants import utc_instant
-from medlake.fhir.reading import NdjsonBlock, Record, block_lines, block_records
+from medlake.fhir.reading import NdjsonBlock, NdjsonSpan, Record, block_lines, block_records, read_span
 from medlake.fhir.references import identifier_keys, reference_key
-from medlake.fhir.structs import check
+from medlake.fhir.structs import Checked, check
 from medlake.fhir.validation import InvalidResource, validate_references
 from medlake.ingest.schemas import RAW_RESOURCES, TIMESTAMP
 from medlake.lake.files import DataFile, FileTarget, write_data_file
@@ -114,7 +114,7 @@ def examine_parsed(record: Record | _Received) -> Outcome:
         reason = f"{resource_type} has no id, so it cannot be addressed or updated later"
         return Rejected(record.source_file, record.line, "structure", reason, _as_text(record.text))
     meta = resource.get("meta") or {}
-    canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    text = orjson.dumps(_type_and_id_first(resource))
     refs = sorted({key for ref in set(references) if (key := reference_key(ref))})
     return Accepted(
         source_file=record.source_file,
@@ -123,10 +123,10 @@ def examine_parsed(record: Record | _Received) -> Outcome:
         resource_id=resource_id,
         version_id=meta.get("versionId"),
         last_updated=utc_instant(updated) if isinstance(updated := meta.get("lastUpdated"), str) else None,
-        content_hash=hashlib.sha256(canonical).hexdigest(),
+        content_hash=hashlib.sha256(text).hexdigest(),
         refs=refs,
         identifiers=identifier_keys(resource),
-        resource=orjson.dumps(_type_and_id_first(resource)).decode(),
+        resource=text.decode(),
     )
 
 
@@ -176,8 +176,9 @@ def pack(records: list[Record]) -> list[PackedRecord]:
     return [(r.source_file, r.line, r.text, r.error, r.error_stage) for r in records]
 
 
-#: What a worker is handed: a packed chunk of records, or a block of NDJSON lines to split itself.
-Work = list[PackedRecord] | NdjsonBlock
+#: What a worker is handed: a packed chunk of records, or a span (or block) of NDJSON lines to read
+#: and split itself.
+Work = list[PackedRecord] | NdjsonSpan | NdjsonBlock
 
 
 class Destination(NamedTuple):
@@ -207,39 +208,81 @@ class Task(NamedTuple):
 
 def examine_work(task: Task) -> ChunkResult:
     """:func:`examine` over a chunk, in order, with the accepted rows in a file or a record batch."""
-    make = tuple.__new__
     work = task.work
+    if isinstance(work, NdjsonSpan):
+        work = read_span(work)
     if isinstance(work, NdjsonBlock):
         if work.first_line == -1:  # the file became unreadable: one error record
             return _judge(block_records(work), task)
-        source = work.source_file
-        records = (make(_Received, (source, line, text, None, "read")) for line, text in block_lines(work))
-        return _judge(records, task)
+        return _judge_lines(work, task)
+    make = tuple.__new__
     return _judge((make(_Received, fields) for fields in work), task)
 
 
+def _judge_lines(block: NdjsonBlock, task: Task) -> ChunkResult:
+    """:func:`examine` over a block's lines, for the common case made lean: no record object per
+    line, and the check's values go straight to the columns (every line has the block's file)."""
+    source = block.source_file
+    lines: list[int] = []
+    rows: list[tuple] = []
+    rejected: list[Rejected] = []
+    for line, text in block_lines(block):
+        checked = check(text)
+        if checked is None:  # what the check cannot vouch for: the explaining path decides
+            outcome = examine_parsed(_Received(source, line, text, None, "read"))
+            if type(outcome) is Rejected:
+                rejected.append(outcome)
+                continue
+            checked = outcome[2:]  # Accepted's fields after the source: Checked's
+        lines.append(line)
+        rows.append(checked)
+    return _result(task, len(lines) + len(rejected), source, lines, rows, rejected)
+
+
 def _judge(records: Iterable[Record | _Received], task: Task) -> ChunkResult:
-    accepted: list[Accepted] = []
+    sources: list[str] = []
+    lines: list[int] = []
+    rows: list[tuple] = []
     rejected: list[Rejected] = []
     received = 0
     for record in records:
         received += 1
         outcome = examine(record)
         if type(outcome) is Accepted:
-            accepted.append(outcome)
+            sources.append(outcome.source_file)
+            lines.append(outcome.line)
+            rows.append(outcome[2:])
         else:
             rejected.append(outcome)  # type: ignore[arg-type]
-    count = len(accepted)
+    return _result(task, received, sources, lines, rows, rejected)
+
+
+def _result(
+    task: Task,
+    received: int,
+    sources: str | list[str],
+    lines: list[int],
+    rows: list[tuple],
+    rejected: list[Rejected],
+) -> ChunkResult:
+    """The chunk's accepted rows (``sources``: each row's file, or the one file of all) as columns,
+    written as a data file or kept as a record batch, with their keys and references."""
+    count = len(rows)
     if not count:
         return ChunkResult(task.chunk, received, 0, None, None, None, None, rejected)
     destination = task.destination
-    columns = dict(zip(Accepted._fields, zip(*accepted, strict=True), strict=True))
     arrays = {
         "batch_id": pa.repeat(pa.scalar(destination.batch_id, pa.string()), count),
         "received_at": pa.repeat(pa.scalar(destination.received_at, TIMESTAMP), count),
+        "source_file": (
+            pa.repeat(pa.scalar(sources, pa.string()), count)
+            if isinstance(sources, str)
+            else pa.array(sources, pa.string())
+        ),
+        "line": pa.array(lines, RAW_FILE.field("line").type),
     }
-    for name in Accepted._fields:
-        arrays[name] = pa.array(columns[name], type=RAW_FILE.field(name).type)
+    for name, values in zip(Checked._fields, zip(*rows, strict=True), strict=True):
+        arrays[name] = pa.array(values, type=RAW_FILE.field(name).type)
     batch = pa.RecordBatch.from_arrays([arrays[f.name] for f in RAW_FILE], schema=RAW_FILE)
     keys = pa.RecordBatch.from_arrays([arrays[f.name] for f in KEYS], schema=KEYS)
     refs = pc.unique(pc.list_flatten(arrays["refs"]))

@@ -2,9 +2,9 @@
 
 Each delivery is one batch, identified by its institution and content fingerprint, so
 the same delivery received twice is recognised and adds nothing. Records are examined in
-worker processes (parse → type → R4 validation → hash; NDJSON files reach them as blocks of
-raw lines), which write the accepted rows of each chunk as a data file of the raw layer
-themselves: only counts, the rows' keys and references, the rejects and the file's
+worker processes (parse → type → R4 validation → hash; an NDJSON file reaches them as spans
+of lines, which they read themselves), which write the accepted rows of each chunk as a data
+file of the raw layer themselves: only counts, the rows' keys and references, the rejects and the file's
 description come back to the parent (and the rows of chunks too small to be worth a file).
 Deliveries are grouped (up to ``ingest_group_records`` resources) into one Delta commit for
 the raw layer and one for the quarantine: the parent finds, from the keys alone, the rows
@@ -29,7 +29,7 @@ import re
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import count, islice
 from pathlib import Path
@@ -121,11 +121,31 @@ def ingest_path(
     workspace: Workspace, path: Path, institution: str, *, progress: ProgressCallback | None = None
 ) -> list[BatchReport]:
     """Ingest every FHIR file under ``path`` for ``institution``; one report per file."""
-    check_institution(institution)
-    deliveries = (file_delivery(file, institution) for file in find_files(Path(path)))
-    return ingest_deliveries(
-        workspace, deliveries, details={"path": str(path), "institution": institution}, progress=progress
+    return ingest_paths(workspace, [(path, institution)], progress=progress)
+
+
+def ingest_paths(
+    workspace: Workspace,
+    sources: Sequence[tuple[Path, str]],
+    *,
+    progress: ProgressCallback | None = None,
+) -> list[BatchReport]:
+    """Ingest every FHIR file under each ``(path, institution)``, in order, as one job.
+
+    A landing zone with every institution's export (``medlake ingest fhir DIR --per-folder``)
+    goes in as one job rather than one per institution: the workers start once, and they
+    examine the next institution's files while the previous institution's last rows commit.
+    """
+    for _path, institution in sources:
+        check_institution(institution)
+    lines = workspace.settings.ingest_chunk_size
+    deliveries = (
+        file_delivery(file, institution, lines)
+        for path, institution in sources
+        for file in find_files(Path(path))
     )
+    details = {"sources": [{"path": str(path), "institution": institution} for path, institution in sources]}
+    return ingest_deliveries(workspace, deliveries, details=details, progress=progress)
 
 
 def ingest_deliveries(
@@ -153,8 +173,14 @@ def ingest_deliveries(
             _Written() as written,
             _examiner(settings.ingest_workers, file_rows, written) as examiner,
             tempfile.TemporaryDirectory(prefix="medlake-ingest-") as spill,
+            workspace.engine() as engine,
         ):
+            job = _Job(workspace, job_id, Path(spill), written, engine, reports)
             group: _Group | None = None
+            # The deliveries are examined one ahead of gathering: while the parent gathers (and
+            # perhaps commits) one, the workers already have the next, whose file the parent read
+            # and fingerprinted meanwhile, so they never wait for it at a delivery's end.
+            ahead: tuple[Delivery, Batch, Iterator[ChunkResult]] | None = None
             for delivery in deliveries:
                 check_institution(delivery.institution)
                 batch_id = batch_id_for(delivery.institution, delivery.fingerprint)
@@ -178,14 +204,11 @@ def ingest_deliveries(
                 # Judging records has no side effects the lake can see, so the pool starts on this
                 # delivery now: if the group must commit first, the workers examine while it commits.
                 results = examiner.run(_work(delivery, settings.ingest_chunk_size), destination)
-                if group is not None and (group.institution != delivery.institution or group.full):
-                    reports.extend(group.commit())
-                    group = None
-                if group is None:
-                    group = _Group(
-                        workspace, delivery.institution, job_id, Path(spill), len(reports), written
-                    )
-                group.add(delivery, batch, results, progress)
+                if ahead is not None:
+                    group = _gather(job, group, ahead, progress)
+                ahead = (delivery, batch, results)
+            if ahead is not None:
+                group = _gather(job, group, ahead, progress)
             if group is not None:
                 reports.extend(group.commit())
     except BaseException:
@@ -194,6 +217,36 @@ def ingest_deliveries(
     record_raw_datasets(workspace, job_id, [r.batch_id for r in reports if r.status == "committed"])
     catalog.finish_job(job_id, "succeeded", {"batches": [r.batch_id for r in reports]})
     return reports
+
+
+@dataclass
+class _Job:
+    """What the groups of one ingest job share: where they spill, the files the job's workers
+    wrote, one engine for the job's queries, and the reports so far."""
+
+    workspace: Workspace
+    id: str
+    spill: Path
+    written: _Written
+    engine: Engine
+    reports: list[BatchReport]
+
+
+def _gather(
+    job: _Job,
+    group: _Group | None,
+    examined: tuple[Delivery, Batch, Iterator[ChunkResult]],
+    progress: ProgressCallback | None,
+) -> _Group:
+    """Add an examined delivery to its group, committing the group before if it cannot take it."""
+    delivery, batch, results = examined
+    if group is not None and (group.institution != delivery.institution or group.full):
+        job.reports.extend(group.commit())
+        group = None
+    if group is None:
+        group = _Group(job, delivery.institution)
+    group.add(delivery, batch, results, progress)
+    return group
 
 
 @dataclass
@@ -211,15 +264,15 @@ class _Pending:
 class _Group:
     """Deliveries of one institution that go into the lake together, one commit per table."""
 
-    def __init__(
-        self, workspace: Workspace, institution: str, job_id: str, spill: Path, serial: int, written: _Written
-    ) -> None:
-        self.workspace, self.institution, self.job_id = workspace, institution, job_id
+    def __init__(self, job: _Job, institution: str) -> None:
+        workspace, serial = job.workspace, len(job.reports)
+        self.workspace, self.institution, self.job_id = workspace, institution, job.id
+        self.engine = job.engine
         self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
         target = workspace.lake.file_target(self.raw_uri, {"institution": institution})
-        self.accepted = _Accepted(target, written, serial)
-        self.rejected = _Spill(spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
+        self.accepted = _Accepted(target, job.written, serial)
+        self.rejected = _Spill(job.spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
         self.batches: list[_Pending] = []
         # loaded once per group: asking the log about each batch must not replay it each time
         self.raw_table = workspace.lake.table(self.raw_uri)
@@ -268,8 +321,7 @@ class _Group:
         raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
         if raw_ids and self.accepted.count:
             keys = self.accepted.key_table()
-            with self.workspace.engine() as engine:
-                repeated = _repeated_rows(engine, self.raw_table, self.institution, keys)
+            repeated = _repeated_rows(self.engine, self.raw_table, self.institution, keys)
             files = self.accepted.keep(_rows_by_chunk(repeated))
             if files:
                 lake.commit_files(
@@ -300,7 +352,8 @@ class _Group:
         resumed = [b.batch_id for b in self.batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
-        unresolved = unresolved_references(self.workspace, self.institution, self.accepted.references())
+        raw = lake.table(self.raw_uri)
+        unresolved = unresolved_references(self.engine, raw, self.institution, self.accepted.references())
         # the job's later groups need no room for the scratch file
         Path(self.rejected.path).unlink(missing_ok=True)
         reports = []
@@ -432,7 +485,7 @@ def _worker_started() -> None:
 
 
 def _work(delivery: Delivery, size: int) -> Iterator[Work]:
-    """The delivery as work for the examiner: blocks of raw lines if it offers them, else packed
+    """The delivery as work for the examiner: spans of raw lines if it offers them, else packed
     chunks of its records; nothing is read before the first item is asked for."""
     if delivery.blocks is not None:
         yield from delivery.blocks(size)
@@ -614,7 +667,7 @@ def _repeated_rows(engine: Engine, raw: DeltaTable | None, institution: str, key
         )
         drop_delta(engine, "lake_rows", as_view)
         known = "content_hash IN (SELECT content_hash FROM existing)"
-    return engine.sql(
+    repeated = engine.sql(
         f"""
         SELECT {CHUNK}, {ROW}, batch_id FROM group_keys
         QUALIFY {known}
@@ -622,6 +675,9 @@ def _repeated_rows(engine: Engine, raw: DeltaTable | None, institution: str, key
         ORDER BY {CHUNK}, {ROW}
         """
     )
+    engine.sql("DROP TABLE IF EXISTS existing")  # the engine serves the whole job: leave it clean
+    engine.unregister("group_keys")
+    return repeated
 
 
 def _rows_by_chunk(rows: pa.Table) -> dict[int, pa.Array]:
@@ -649,7 +705,9 @@ def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> 
     return Counter(table.column("batch_id").to_pylist())
 
 
-def unresolved_references(workspace: Workspace, institution: str, made: pa.Table) -> dict[str, list[str]]:
+def unresolved_references(
+    engine: Engine, raw: DeltaTable | None, institution: str, made: pa.Table
+) -> dict[str, list[str]]:
     """Per batch: references its resources make (``made``: batch id, reference key) that nothing
     the institution sent resolves.
 
@@ -659,34 +717,35 @@ def unresolved_references(workspace: Workspace, institution: str, made: pa.Table
     """
     if not made.num_rows:
         return {}
-    raw = workspace.lake.table(workspace.lake.uri(Layer.RAW, RAW_RESOURCES))
     is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
     literal, conditional = made.filter(pc.invert(is_conditional)), made.filter(is_conditional)
     if raw is None:
         rows = pa.concat_tables([literal, conditional]).to_pylist()
     else:
-        with workspace.engine() as engine:
-            as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
-            institution_rows = (
-                f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
-            )
-            engine.register("made", literal)
-            rows = engine.sql(
+        as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
+        institution_rows = (
+            f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
+        )
+        engine.register("made", literal)
+        rows = engine.sql(
+            f"""
+            SELECT batch_id, ref FROM made ANTI JOIN {institution_rows} known
+            ON made.ref = known.resource_type || '/' || known.resource_id
+            """
+        ).to_pylist()
+        if conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
+            engine.register("made_conditional", conditional)
+            rows += engine.sql(
                 f"""
-                SELECT batch_id, ref FROM made ANTI JOIN {institution_rows} known
-                ON made.ref = known.resource_type || '/' || known.resource_id
+                SELECT batch_id, ref FROM made_conditional
+                ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
+                ON ref = known.key
                 """
             ).to_pylist()
-            if conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
-                engine.register("made_conditional", conditional)
-                rows += engine.sql(
-                    f"""
-                    SELECT batch_id, ref FROM made_conditional
-                    ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
-                    ON ref = known.key
-                    """
-                ).to_pylist()
-            drop_delta(engine, "lake_rows", as_view)
+        drop_delta(engine, "lake_rows", as_view)
+        engine.unregister("made")
+        if conditional.num_rows:
+            engine.unregister("made_conditional")
     missing: dict[str, list[str]] = {}
     for row in sorted(rows, key=lambda row: (row["batch_id"], row["ref"])):
         missing.setdefault(row["batch_id"], []).append(row["ref"])
