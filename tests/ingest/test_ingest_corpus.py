@@ -234,3 +234,54 @@ def test_groups_committed_while_the_pool_examines_ahead_change_nothing(make_work
 
     for table in (RAW_RESOURCES, QUARANTINE):
         assert rows(inline, table) == rows(pooled, table)
+
+
+def test_what_a_job_remembers_committing_answers_as_the_lake_would(
+    make_workspace, tmp_path, monkeypatch
+) -> None:
+    """A job remembers the keys of the rows it committed, so a later group of an institution the
+    lake held nothing of before finds repeats and resolves references without reading the lake.
+    With that memory switched off every commit asks the lake: reports and tables must agree,
+    also for an institution that already had rows before the job (whose groups read the lake)."""
+    from medlake.ingest import pipeline
+    from medlake.synth import generate_region
+
+    region = tmp_path / "region"
+    generate_region(region, residents=25, seed=3)
+    folder = next(p for p in sorted(region.iterdir()) if p.is_dir() and p.name != "truth")
+    shutil.copy(CORPUS / "mixed.ndjson", folder / "zz-mixed.ndjson")
+    first = sorted(folder.glob("*.ndjson"))[0]
+    again = tmp_path / "again" / "resent.ndjson"  # a later export: the first file again, plus one new line
+    again.parent.mkdir()
+    again.write_bytes(first.read_bytes() + (CORPUS / "patient-v2.ndjson").read_bytes())
+    settings = {"ingest_chunk_size": 7, "ingest_group_records": 40, "ingest_workers": 1}
+    remembering, asking = make_workspace(**settings), make_workspace(**settings)
+    for ws in (remembering, asking):
+        ingest_path(ws, CORPUS / "patient-v2.ndjson", "hosp-b")  # hosp-b has rows before the next job
+    reads: list[bool] = []
+    real = pipeline._repeated_rows
+    monkeypatch.setattr(
+        pipeline,
+        "_repeated_rows",
+        lambda engine, raw, *a: reads.append(raw is not None) or real(engine, raw, *a),
+    )
+    sources = [(folder, "hosp-a"), (again.parent, "hosp-a"), (CORPUS / "mixed.ndjson", "hosp-b")]
+    remembered = pipeline.ingest_paths(remembering, sources)
+    assert len(reads) > 2 and not any(reads[:-1]) and reads[-1], "only hosp-b, in the lake before, is read"
+    monkeypatch.setattr(pipeline, "REMEMBERED_ROWS", 0)
+    reads.clear()
+    asked = pipeline.ingest_paths(asking, sources)
+    assert all(reads[1:]), "without memory every commit after hosp-a's first reads the lake"
+
+    def strip(r):
+        return (r.source, r.received, r.stored, r.quarantined, r.duplicates, r.unresolved_sample)
+
+    assert [strip(r) for r in remembered] == [strip(r) for r in asked]
+    resent = next(r for r in remembered if r.source == str(again))
+    assert (resent.stored, resent.duplicates) == (1, resent.received - 1), "an earlier group's content"
+    assert any(r.unresolved_references for r in remembered), "some references point to nothing"
+    columns = ["institution", "resource_type", "resource_id", "content_hash", "line", "source_file"]
+    tables = [
+        ws.lake.read(ws.lake.uri(Layer.RAW, RAW_RESOURCES), columns=columns) for ws in (remembering, asking)
+    ]
+    assert sorted(tables[0].to_pylist(), key=str) == sorted(tables[1].to_pylist(), key=str)

@@ -140,9 +140,11 @@ RAW_FILE = pa.schema([f for f in RAW_RESOURCES if f.name != "institution"])
 FILE_DICTIONARY = ["batch_id", "source_file", "received_at", "resource_type", "version_id"]
 #: Columns without file statistics: no query skips files on the text (nor could on a list).
 NO_STATS = {"resource"}
-#: What the parent needs of each accepted row to find repeated content: its key, in order.
+#: What the parent needs of each accepted row to find repeated content and resolve references
+#: to it: its key, in order.
 KEYS = pa.schema(
     [
+        RAW_RESOURCES.field("resource_type"),
         RAW_RESOURCES.field("resource_id"),
         RAW_RESOURCES.field("content_hash"),
         RAW_RESOURCES.field("line"),

@@ -84,6 +84,7 @@ GROUP_DELIVERIES = 2_000
 #: otherwise leave a tiny file each). A full chunk (``ingest_chunk_size`` accepted rows) always
 #: gets a file, however small the setting.
 FILE_ROWS = 500
+REMEMBERED = ["resource_type", "resource_id", "content_hash"]
 SEQ = "_seq"  # a column the accepted rows get when the group commits: delivery order within the group
 
 
@@ -219,10 +220,21 @@ def ingest_deliveries(
     return reports
 
 
+#: Keys of rows a job remembers committing (per institution, about 100 bytes each); beyond
+#: this, its groups ask the lake instead, so a job's memory stays bounded however large it is.
+REMEMBERED_ROWS = 4_000_000
+
+
 @dataclass
 class _Job:
     """What the groups of one ingest job share: where they spill, the files the job's workers
-    wrote, one engine for the job's queries, and the reports so far."""
+    wrote, one engine for the job's queries, the reports so far, and what it committed.
+
+    A group's commit must know what the institution sent before: which content repeats, which
+    references resolve. What came before the job is in the lake; what the job itself committed
+    it remembers (type, id and content hash of each row), so an institution the lake held
+    nothing of before the job (every first load) is never read back while the job runs.
+    """
 
     workspace: Workspace
     id: str
@@ -230,6 +242,32 @@ class _Job:
     written: _Written
     engine: Engine
     reports: list[BatchReport]
+    in_lake: dict[str, bool] = field(default_factory=dict)  # institution → read the lake for it?
+    committed: dict[str, list[pa.Table]] = field(default_factory=dict)  # institution → rows' keys
+    remembered: int = 0
+
+    def reads_lake(self, institution: str, raw: DeltaTable | None) -> bool:
+        """Whether the lake holds rows of ``institution`` that the job does not remember."""
+        if institution not in self.in_lake:  # asked first before the institution's first commit
+            self.in_lake[institution] = raw is not None and bool(
+                raw.file_uris(file_pruning_predicate=f"institution = '{institution}'")  # a checked id
+            )
+        return self.in_lake[institution]
+
+    def known(self, institution: str) -> pa.Table | None:
+        """Keys of the rows the job committed for ``institution`` (None if none)."""
+        tables = self.committed.get(institution)
+        return pa.concat_tables(tables) if tables else None
+
+    def remember(self, institution: str, keys: pa.Table) -> None:
+        if self.in_lake.get(institution):
+            return  # read from the lake anyway
+        self.remembered += keys.num_rows
+        if self.remembered > REMEMBERED_ROWS:  # too many: from now on the lake answers for all
+            self.committed.clear()
+            self.in_lake = dict.fromkeys(self.in_lake, True)
+            return
+        self.committed.setdefault(institution, []).append(keys.select(REMEMBERED))
 
 
 def _gather(
@@ -267,7 +305,7 @@ class _Group:
     def __init__(self, job: _Job, institution: str) -> None:
         workspace, serial = job.workspace, len(job.reports)
         self.workspace, self.institution, self.job_id = workspace, institution, job.id
-        self.engine = job.engine
+        self.job, self.engine = job, job.engine
         self.raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
         target = workspace.lake.file_target(self.raw_uri, {"institution": institution})
@@ -319,9 +357,12 @@ class _Group:
         tags = {"medlake.job": self.job_id}
         stored: Counter[str] = Counter()
         raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
+        job, institution = self.job, self.institution
+        in_lake = job.reads_lake(institution, self.raw_table)
         if raw_ids and self.accepted.count:
             keys = self.accepted.key_table()
-            repeated = _repeated_rows(self.engine, self.raw_table, self.institution, keys)
+            lake_rows = self.raw_table if in_lake else None
+            repeated = _repeated_rows(self.engine, lake_rows, institution, keys, job.known(institution))
             files = self.accepted.keep(_rows_by_chunk(repeated))
             if files:
                 lake.commit_files(
@@ -333,6 +374,7 @@ class _Group:
                     metadata=tags,
                 )
                 self.accepted.written.settle(file.path for file in files)
+                job.remember(institution, _unrepeated(keys, repeated))
             for batch_id, rows in _count(keys.column("batch_id")).items():
                 stored[batch_id] += rows
             for batch_id, rows in _count(repeated.column("batch_id")).items():
@@ -352,8 +394,9 @@ class _Group:
         resumed = [b.batch_id for b in self.batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
-        raw = lake.table(self.raw_uri)
-        unresolved = unresolved_references(self.engine, raw, self.institution, self.accepted.references())
+        made = self.accepted.references()
+        raw = lake.table(self.raw_uri) if in_lake or _conditional(made) else None
+        unresolved = unresolved_references(self.engine, raw, institution, made, job.known(institution))
         # the job's later groups need no room for the scratch file
         Path(self.rejected.path).unlink(missing_ok=True)
         reports = []
@@ -643,29 +686,41 @@ class _Spill:
             self.writer = None
 
 
-def _repeated_rows(engine: Engine, raw: DeltaTable | None, institution: str, keys: pa.Table) -> pa.Table:
+def _repeated_rows(
+    engine: Engine, raw: DeltaTable | None, institution: str, keys: pa.Table, job_rows: pa.Table | None
+) -> pa.Table:
     """(chunk, row, batch id) of the accepted rows whose content the institution sent before.
 
     That is content already in the institution's rows of ``raw`` (the raw layer before this
-    commit), or a copy earlier in the group (first delivery, first line wins; the place in
-    the delivery breaks ties, such as one line number twice in a delivery). Only keys are
-    read, never the rows' text.
+    commit; None when the job remembers all of them), in ``job_rows`` (what the job committed
+    for it), or a copy earlier in the group (first delivery, first line wins; the place in the
+    delivery breaks ties, such as one line number twice in a delivery). Only keys are read,
+    never the rows' text.
     """
     engine.register("group_keys", keys)
-    known = "FALSE"
+    sources = []
     if raw is not None:
         # Only resources with an id in this group can repeat earlier content: the engine reads
         # the hashes of just those, from the institution's files alone.
         as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
+        owner = engine.dialect.string_literal(institution)
+        sources.append(f"SELECT resource_id, content_hash FROM lake_rows WHERE institution = {owner}")
+    if job_rows is not None:
+        engine.register("job_rows", job_rows)
+        sources.append("SELECT resource_id, content_hash FROM job_rows")
+    known = "FALSE"
+    if sources:
         engine.sql(
             f"""
             CREATE OR REPLACE TEMP TABLE existing AS
-            SELECT content_hash FROM lake_rows
-            WHERE institution = {engine.dialect.string_literal(institution)}
-              AND resource_id IN (SELECT resource_id FROM group_keys)
+            SELECT content_hash FROM ({" UNION ALL ".join(sources)})
+            WHERE resource_id IN (SELECT resource_id FROM group_keys)
             """
         )
-        drop_delta(engine, "lake_rows", as_view)
+        if raw is not None:
+            drop_delta(engine, "lake_rows", as_view)
+        if job_rows is not None:
+            engine.unregister("job_rows")
         known = "content_hash IN (SELECT content_hash FROM existing)"
     repeated = engine.sql(
         f"""
@@ -678,6 +733,20 @@ def _repeated_rows(engine: Engine, raw: DeltaTable | None, institution: str, key
     engine.sql("DROP TABLE IF EXISTS existing")  # the engine serves the whole job: leave it clean
     engine.unregister("group_keys")
     return repeated
+
+
+def _unrepeated(keys: pa.Table, repeated: pa.Table) -> pa.Table:
+    """The group's keys without the ``repeated`` rows: those of the rows it commits."""
+    if not repeated.num_rows:
+        return keys
+    place = pc.add(pc.multiply(keys.column(CHUNK), 1 << 32), keys.column(ROW))
+    dropped = pc.add(pc.multiply(repeated.column(CHUNK), 1 << 32), repeated.column(ROW))
+    return keys.filter(pc.invert(pc.is_in(place, value_set=pa.chunked_array(dropped).combine_chunks())))
+
+
+def _conditional(made: pa.Table) -> bool:
+    """Whether any reference made is conditional (``Type?identifier``): only the lake has identifiers."""
+    return pc.any(pc.greater(pc.find_substring(made.column("ref"), "?"), -1)).as_py() or False
 
 
 def _rows_by_chunk(rows: pa.Table) -> dict[int, pa.Array]:
@@ -706,46 +775,62 @@ def _stored_counts(workspace: Workspace, raw_uri: str, batch_ids: list[str]) -> 
 
 
 def unresolved_references(
-    engine: Engine, raw: DeltaTable | None, institution: str, made: pa.Table
+    engine: Engine,
+    raw: DeltaTable | None,
+    institution: str,
+    made: pa.Table,
+    job_rows: pa.Table | None = None,
 ) -> dict[str, list[str]]:
     """Per batch: references its resources make (``made``: batch id, reference key) that nothing
     the institution sent resolves.
 
-    Bulk data arrives in any order, so these are reported, never rejected; a later batch
-    may bring the targets. Literal references are checked against type/id, conditional
-    ones (``Type?identifier=system|value``) against the identifiers received.
+    What it sent is its rows in ``raw`` (None when the job remembers all of them: then
+    ``made`` has no conditional reference) and in ``job_rows`` (type, id and content hash of
+    the rows the job committed for it). Bulk data arrives in any order, so these are
+    reported, never rejected; a later batch may bring the targets. Literal references are
+    checked against type/id, conditional ones (``Type?identifier=system|value``) against the
+    identifiers received.
     """
     if not made.num_rows:
         return {}
     is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
     literal, conditional = made.filter(pc.invert(is_conditional)), made.filter(is_conditional)
-    if raw is None:
-        rows = pa.concat_tables([literal, conditional]).to_pylist()
-    else:
+    sent = []  # relations of (resource_type, resource_id) the institution sent
+    if raw is not None:
         as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
         institution_rows = (
             f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
         )
+        sent.append(f"SELECT resource_type, resource_id FROM {institution_rows}")
+    if job_rows is not None:
+        engine.register("job_rows", job_rows)
+        sent.append("SELECT resource_type, resource_id FROM job_rows")
+    rows = literal.to_pylist()
+    if sent:
         engine.register("made", literal)
         rows = engine.sql(
             f"""
-            SELECT batch_id, ref FROM made ANTI JOIN {institution_rows} known
+            SELECT batch_id, ref FROM made ANTI JOIN ({" UNION ALL ".join(sent)}) known
             ON made.ref = known.resource_type || '/' || known.resource_id
             """
         ).to_pylist()
-        if conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
-            engine.register("made_conditional", conditional)
-            rows += engine.sql(
-                f"""
-                SELECT batch_id, ref FROM made_conditional
-                ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
-                ON ref = known.key
-                """
-            ).to_pylist()
-        drop_delta(engine, "lake_rows", as_view)
         engine.unregister("made")
-        if conditional.num_rows:
-            engine.unregister("made_conditional")
+    if conditional.num_rows and raw is None:
+        rows += conditional.to_pylist()
+    elif conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
+        engine.register("made_conditional", conditional)
+        rows += engine.sql(
+            f"""
+            SELECT batch_id, ref FROM made_conditional
+            ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
+            ON ref = known.key
+            """
+        ).to_pylist()
+        engine.unregister("made_conditional")
+    if job_rows is not None:
+        engine.unregister("job_rows")
+    if raw is not None:
+        drop_delta(engine, "lake_rows", as_view)
     missing: dict[str, list[str]] = {}
     for row in sorted(rows, key=lambda row: (row["batch_id"], row["ref"])):
         missing.setdefault(row["batch_id"], []).append(row["ref"])
