@@ -17,6 +17,7 @@ itself, so an unsupported view fails at compile time instead of producing wrong 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 #: The SQL element types the view compiler produces, by logical kind.
@@ -94,6 +95,27 @@ class Dialect:
     def json_array_length(self, root: str, path: str | None = None) -> str:
         """Items of the JSON array at ``path`` (or ``root``): 0 for a non-array, NULL when absent."""
         raise self._unsupported("JSON array lengths")
+
+    #: Whether :meth:`json_transform` converts JSON into typed STRUCTs and LISTs; views
+    #: then read a resource's paths from one conversion (see ``medlake.views.typed_reads``).
+    typed_json = False
+
+    def json_transform(self, root: str, structure: object) -> str:
+        """``root`` converted to the type ``structure`` describes.
+
+        ``structure`` is a dict (an object: a STRUCT of its keys), a one-item list (an array:
+        a LIST of that item) or a type name (``JSON``, ``VARCHAR``, ``BOOLEAN``). A value of
+        another shape converts to NULL; JSON ``null`` converts to NULL.
+        """
+        raise self._unsupported("typed JSON conversion")
+
+    def json_text_mentions(self, root: str, text: str) -> str:
+        """True when the JSON text of ``root`` contains ``text`` (a cheap scan, no parse)."""
+        raise self._unsupported("JSON text search")
+
+    def json_in_place(self, sql: str) -> str:
+        """The JSON value ``sql`` (a field of a converted struct), evaluated where it is written."""
+        return sql
 
     def json_is_array(self, sql: str) -> str:
         raise self._unsupported("JSON types")
@@ -297,6 +319,21 @@ class DuckDBDialect(Dialect):
         if path is None:
             return f"json_array_length({root})"
         return f"json_array_length({root}, {self.string_literal(path)})"
+
+    typed_json = True
+
+    def json_transform(self, root: str, structure: object) -> str:
+        # json.dumps writes keys escaped as JSON expects; json_transform is the lenient one
+        # (a value of the wrong shape becomes NULL rather than failing the query).
+        return f"json_transform({root}, {self.string_literal(json.dumps(structure))})"
+
+    def json_text_mentions(self, root: str, text: str) -> str:
+        return f"contains(CAST({root} AS VARCHAR), {self.string_literal(text)})"
+
+    def json_in_place(self, sql: str) -> str:
+        # The optimizer pushes a cast of a bare struct field down into the projection below,
+        # out of any CASE around it; behind a function call it stays where it is written.
+        return f"json_extract({sql}, '$')"
 
     def json_is_array(self, sql: str) -> str:
         return f"(json_type({sql}) = 'ARRAY')"

@@ -13,13 +13,17 @@ with no lists at all. In a view that does iterate, the view's own single-row col
 computed once per resource beside the list of rows rather than inside its lambda, which
 would copy the values they read into every item. Everything is one vectorised query: no
 per-row Python, no joins.
+
+On engines that convert JSON to typed values (DuckDB), paths are read from one typed
+STRUCT per resource rather than by parsing its JSON per column (``typed_reads``), with the
+JSON reading kept for rows where the two could differ.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,9 +34,12 @@ from medlake.views.fhir_model import ABSTRACT_TYPES, FhirModel, fhir_model
 from medlake.views.fhirpath_ast import member_names, parse
 from medlake.views.fhirpath_compiler import RUNTIME_ERROR_PREFIX, FhirPathCompiler, Scope
 from medlake.views.fhirpath_values import Kind, RootFields, Value, kind_for_type
+from medlake.views.typed_reads import TypedFields, TypedReads
 
 SOURCE_ALIAS = "__src"
 TOP_LEVEL = "__top"
+TYPED = "__typed"  # the resource as one typed STRUCT (see medlake.views.typed_reads)
+TYPED_OK = "__typed_ok"  # whether the row may be read from it
 _BARE_QUERY = re.compile(r"(?is)^(select|with|from|values)\b")
 ROW_ALIAS = "__row"
 LIST_ALIAS = "__list"
@@ -81,6 +88,8 @@ class CompiledView:
     _exprs: tuple[str | None, ...] = field(repr=False)  # per column; None: read from _rows_sql
     _rows_sql: str | None = field(repr=False)
     warnings: tuple[str, ...] = ()
+    # (conversion, row test or None when every row is read typed)
+    _typed: tuple[str, str | None] | None = field(default=None, repr=False)
 
     @property
     def column_names(self) -> list[str]:
@@ -114,9 +123,24 @@ class CompiledView:
             type_test = f"{d.json_extract_string(f'{SOURCE_ALIAS}.resource', '$.resourceType')} = {wanted}"
         kept = [f"{SOURCE_ALIAS}.{q(p)}" for p in passthrough]
         inner = [*kept, f"{SOURCE_ALIAS}.resource AS resource"]
-        if self._top_level is not None:
-            inner.append(f"{self._top_level} AS {TOP_LEVEL}")
-        base = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
+        if self._typed is None:
+            if self._top_level is not None:
+                inner.append(f"{self._top_level} AS {TOP_LEVEL}")
+            base = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
+        elif self._typed[1] is None:
+            inner.append(f"{self._typed[0]} AS {TYPED}")
+            base = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
+        else:
+            # Every row is converted (columns where nulls cannot matter read it for all rows);
+            # rows that fail the test are also cut into fragments for the JSON reading.
+            conversion, test = self._typed
+            inner.append(f"{test} AS {TYPED_OK}")
+            tested = f"(\nSELECT {', '.join(inner)}\nFROM {text} AS {SOURCE_ALIAS}\nWHERE {type_test}\n)"
+            ok = f"{SOURCE_ALIAS}.{TYPED_OK}"
+            converted = [f"{SOURCE_ALIAS}.*", f"{conversion} AS {TYPED}"]
+            if self._top_level is not None:
+                converted.append(f"CASE WHEN NOT {ok} THEN {self._top_level} END AS {TOP_LEVEL}")
+            base = f"(\nSELECT {', '.join(converted)}\nFROM {tested} AS {SOURCE_ALIAS}\n)"
         base += f" AS {SOURCE_ALIAS}"
         where = f"\nWHERE {' AND '.join(self._where)}" if self._where else ""
         pairs = list(zip(self._exprs, self.columns, strict=True))
@@ -158,7 +182,13 @@ class _ViewCompiler:
                 f"ViewDefinition.resource {view.resource!r} is not a FHIR R4 resource type"
             )
         counter = itertools.count(1)
-        self.root_fields = RootFields(dialect, f"{SOURCE_ALIAS}.resource", f"{SOURCE_ALIAS}.{TOP_LEVEL}")
+        root, top = f"{SOURCE_ALIAS}.resource", f"{SOURCE_ALIAS}.{TOP_LEVEL}"
+        self.root_fields: RootFields = RootFields(dialect, root, top)
+        self.typed: TypedReads | None = None
+        if dialect.typed_json:
+            typed_sql = f"{SOURCE_ALIAS}.{TYPED}"
+            self.typed = TypedReads(dialect, root, typed_sql, f"{SOURCE_ALIAS}.{TYPED_OK}", self._fresh)
+            self.root_fields = TypedFields(self.typed, root, top, base_sql=typed_sql)
         self.fp = FhirPathCompiler(dialect, model, {}, counter, self.root_fields)
         self.ops = self.fp.ops
         self.fp.constants = {c.name: self.ops.literal(c.value, c.type) for c in view.constants}
@@ -172,6 +202,17 @@ class _ViewCompiler:
         parts = self.parts(self.view.root, scope)
         listed = [p for p in parts if not p.single]
         exprs = [e for p in parts for e in (p.exprs if p.exprs is not None else [None] * len(p.columns))]
+        rows_sql = self.cross(listed).rows_sql if listed else None
+        typed = None
+        reads = self.typed
+        if reads is not None:
+            reads.finish([*where, *(e for e in exprs if e is not None), rows_sql or ""])
+            where = tuple(reads.either(w) for w in where)
+            exprs = [None if e is None else reads.either(e) for e in exprs]
+            rows_sql = None if rows_sql is None else reads.either(rows_sql)
+            conversion = reads.typed_projection()
+            if conversion is not None:
+                typed = (conversion, reads.row_test() if reads.guarded else None)
         return CompiledView(
             name=self.view.name,
             resource=self.view.resource,
@@ -181,9 +222,13 @@ class _ViewCompiler:
             _top_level=self.root_fields.projection(),
             _where=where,
             _exprs=tuple(exprs),
-            _rows_sql=self.cross(listed).rows_sql if listed else None,
+            _rows_sql=rows_sql,
             warnings=tuple(dict.fromkeys(self.fp.warnings)),
+            _typed=typed,
         )
+
+    def _fresh(self, prefix: str) -> str:
+        return self.fp.fresh(prefix)
 
     def where_clause(self, path: str, scope: Scope) -> str:
         value = self.ops.materialize(self.fp.compile(parse(path), scope, path))
@@ -238,50 +283,88 @@ class _ViewCompiler:
         d = self.d
         var, index = self.fp.fresh("e"), self.fp.fresh("i")
         item_scope = replace(scope, this=self.ops.item(var, items), row_index=f"({index} - 1)")
-        inner, fields = self.item_body(node, item_scope)
-        per_item = self.as_struct(inner) if inner.single else inner.rows_sql
-        assert per_item is not None
-        if fields is not None:
-            per_item = fields.bind(per_item)
+        inner, fields = self.item_body(node, item_scope, items)
+        unbound = self.as_struct(inner) if inner.single else inner.rows_sql
+        assert unbound is not None
+        per_item = unbound if fields is None else fields.bind(unbound)
+        typed_items = self.typed_items(items, var, unbound)
 
-        def rows_of(list_sql: str) -> str:
+        def rows_of(list_sql: str, per_item: str = per_item) -> str:
             mapped = d.list_transform(list_sql, d.lambda_([var, index], per_item))
             return mapped if inner.single else d.flatten(mapped)
 
+        def either(build: Callable[[str, str], str]) -> str:
+            """``build(items, per_item)``, over the typed items too where they can be walked."""
+            old = build(items.sql, per_item)
+            if typed_items is None or self.typed is None:
+                return old
+            return self.typed.alternative(build(typed_items, unbound), old)
+
         if not or_null:
-            return _Rows(inner.columns, rows_sql=rows_of(items.sql))
+            return _Rows(inner.columns, rows_sql=either(rows_of))
         # forEachOrNull: with nothing to iterate, the body is evaluated once on an empty focus.
         empty_focus = self.ops.json_root(self.ops.empty_json, items.fhir_type)
         if items.kind is not Kind.JSON:
             empty_focus = Value(d.null(self.ops.sql_type(items.kind)), False, items.kind, items.fhir_type)
         fallback = self.body(node, replace(scope, this=empty_focus, row_index="0"))
         bound = self.fp.fresh("l")
-        sql = d.let(
-            items.sql,
-            bound,
-            f"CASE WHEN coalesce({d.list_length(bound)}, 0) = 0 THEN {self.as_list(fallback)} "
-            f"ELSE {rows_of(bound)} END",
-        )
+
+        def or_null_rows(list_sql: str, per_item: str) -> str:
+            return d.let(
+                list_sql,
+                bound,
+                f"CASE WHEN coalesce({d.list_length(bound)}, 0) = 0 THEN {self.as_list(fallback)} "
+                f"ELSE {rows_of(bound, per_item)} END",
+            )
+
+        sql = either(or_null_rows)
         return _Rows(inner.columns, rows_sql=sql)
 
-    def item_body(self, node: SelectDef, scope: Scope) -> tuple[_Rows, RootFields | None]:
+    def typed_items(self, items: Value, var: str, per_item: str) -> str | None:
+        """The typed list to walk ``items`` over, when ``per_item`` reads ``var`` only by paths."""
+        if self.typed is None or not isinstance(self.ops.shared.get(items.root or ""), TypedFields):
+            return None
+        if re.search(rf"\b{re.escape(var)}\b", TypedReads.without_placeholders(per_item)):
+            return None  # the item itself is used (as JSON), not only paths below it
+        return self.typed.as_items(items.sql)
+
+    def _typed_item_fields(self, items: Value, var: str, column: str, splits: bool) -> RootFields | None:
+        """Fields of ``var`` whose reads are typed placeholders, when ``items`` is a typed read."""
+        parent = self.ops.shared.get(items.root or "")
+        if not isinstance(parent, TypedFields) or items.kind is not Kind.JSON or self.typed is None:
+            return None
+        if self.typed.list_read(items.sql) is None:
+            return None
+        return parent.for_items(var, items.steps, column, splits)
+
+    def item_body(self, node: SelectDef, scope: Scope, items: Value) -> tuple[_Rows, RootFields | None]:
         """The rows of one item, and the fragments of it they read if they share them.
 
         A ``forEach`` body usually reads several paths of its item: extracting their
         starts once per item (see :class:`RootFields`) beats parsing the item once per
         path. A single read gains nothing from that, so such a body is compiled plainly.
+        Where the items are read from the typed resource, the reads are also placeholders
+        of :class:`TypedReads`, so the typed rows can walk the typed items instead.
         """
-        if scope.this.root is None:  # items that are not JSON elements have no paths
+        var = scope.this.root
+        if var is None:  # items that are not JSON elements have no paths
             return self.body(node, scope), None
-        fields = RootFields(self.d, scope.this.root, self.fp.fresh("f"))
+        column = self.fp.fresh("f")
+        typed = self._typed_item_fields(items, var, column, splits=True)
+        fields = typed or RootFields(self.d, var, column)
+        rows = self._body_sharing(node, scope, fields)
+        if fields.reads < 2:
+            # typed, the reads are still written as placeholders, whole from the item
+            plain = self._typed_item_fields(items, var, column, splits=False)
+            return (self.body(node, scope) if plain is None else self._body_sharing(node, scope, plain)), None
+        return rows, fields
+
+    def _body_sharing(self, node: SelectDef, scope: Scope, fields: RootFields) -> _Rows:
         self.ops.share(fields)
         try:
-            rows = self.body(node, scope)
+            return self.body(node, scope)
         finally:
             self.ops.unshare(fields)
-        if fields.reads < 2:
-            return self.body(node, scope), None
-        return rows, fields
 
     def union_all(self, node: SelectDef, scope: Scope) -> _Rows:
         branches = [self.select_rows(b, scope) for b in node.union_all]

@@ -127,6 +127,9 @@ class RootFields:
     that work grows with the fragment's size.
     """
 
+    #: False for fields that only observe reads: paths are then read whole from the root.
+    splits = True
+
     def __init__(self, dialect: Dialect, root_sql: str, column_sql: str) -> None:
         self.d = dialect
         self.root_sql = root_sql
@@ -138,6 +141,14 @@ class RootFields:
         self.reads += 1
         position = self.paths.setdefault(steps, len(self.paths) + 1)
         return self.d.list_element(self.column_sql, str(position))
+
+    def read(self, mode: str, steps: tuple[str | int, ...], sql: str) -> str:
+        """The SQL reading ``steps`` below the root as ``mode`` ('json', 'text' or 'length').
+
+        ``sql`` is the reading through the fragments; :class:`~medlake.views.typed_reads.
+        TypedFields` may also read the same from a typed conversion of the resource.
+        """
+        return sql
 
     def bind(self, body: str) -> str:
         """``body``, an expression reading the fragments, with them extracted once for it."""
@@ -169,27 +180,40 @@ class ValueOps:
         del self.shared[fields.root_sql]
 
     def _split(self, root: str, steps: tuple[str | int, ...]) -> tuple[str, tuple[str | int, ...]]:
-        fields = self.shared.get(root)
-        first = steps[0] if steps else None
-        if fields is None or not isinstance(first, str) or first == "*":
+        fields = self._fields(root, steps)
+        if fields is None or not fields.splits:
             return root, steps
         shared = steps.index("*") if "*" in steps else len(steps)
         return fields.fragment(steps[:shared]), steps[shared:]
 
+    def _fields(self, root: str, steps: tuple[str | int, ...]) -> RootFields | None:
+        """The shared fields a path from ``root`` is read through, if any."""
+        first = steps[0] if steps else None
+        if not isinstance(first, str) or first == "*":
+            return None
+        return self.shared.get(root)
+
+    def _read(self, mode: str, root: str, steps: tuple[str | int, ...], sql: str) -> str:
+        fields = self._fields(root, steps)
+        return sql if fields is None else fields.read(mode, steps, sql)
+
     def extract(self, root: str, steps: tuple[str | int, ...]) -> str:
         """JSON at ``steps`` below ``root`` (a list if a step is a wildcard)."""
         base, rest = self._split(root, steps)
-        return self.d.json_extract(base, self.d.json_path(rest)) if rest else base
+        sql = self.d.json_extract(base, self.d.json_path(rest)) if rest else base
+        return self._read("json", root, steps, sql)
 
     def extract_string(self, root: str, steps: tuple[str | int, ...]) -> str:
         """Like :meth:`extract`, with JSON strings as text."""
         base, rest = self._split(root, steps)
-        return self.d.json_extract_string(base, self.d.json_path(rest)) if rest else self.d.json_text(base)
+        sql = self.d.json_extract_string(base, self.d.json_path(rest)) if rest else self.d.json_text(base)
+        return self._read("text", root, steps, sql)
 
     def array_length(self, root: str, steps: tuple[str | int, ...]) -> str:
         """Items of the JSON array at ``steps`` below ``root``, without writing each out as JSON."""
         base, rest = self._split(root, steps)
-        return self.d.json_array_length(base, self.d.json_path(rest) if rest else None)
+        sql = self.d.json_array_length(base, self.d.json_path(rest) if rest else None)
+        return self._read("length", root, steps, sql)
 
     def sql_type(self, kind: Kind, many: bool = False) -> str:
         base = self.d.sql_type(kind.value)
