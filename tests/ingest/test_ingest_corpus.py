@@ -285,3 +285,20 @@ def test_what_a_job_remembers_committing_answers_as_the_lake_would(
         ws.lake.read(ws.lake.uri(Layer.RAW, RAW_RESOURCES), columns=columns) for ws in (remembering, asking)
     ]
     assert sorted(tables[0].to_pylist(), key=str) == sorted(tables[1].to_pylist(), key=str)
+
+
+@pytest.mark.parametrize("remembered", [0, 10**6], ids=["forgets-at-once", "remembers"])
+def test_references_within_a_group_resolve_whether_or_not_the_job_remembers(
+    make_workspace, monkeypatch, remembered: int
+) -> None:
+    """Past its memory's bound a job asks the lake, from the very commit that crossed it on."""
+    from medlake.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "REMEMBERED_ROWS", remembered)
+    ws = make_workspace()
+    [report] = pipeline.ingest_paths(ws, [(CORPUS / "mixed.ndjson", "hosp-a")])
+    [alone] = ingest_path(make_workspace(), CORPUS / "mixed.ndjson", "hosp-a")
+    observations = [r for r in raw_rows(ws) if r["resource_type"] == "Observation"]
+    assert any("Patient/p1" in r["refs"] for r in observations)
+    assert report.unresolved_sample == alone.unresolved_sample
+    assert "Patient/p1" not in report.unresolved_sample, "the Patient came in the same group"

@@ -395,6 +395,7 @@ class _Group:
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
         made = self.accepted.references()
+        in_lake = job.reads_lake(institution, self.raw_table)  # the job may have stopped remembering
         raw = lake.table(self.raw_uri) if in_lake or _conditional(made) else None
         unresolved = unresolved_references(self.engine, raw, institution, made, job.known(institution))
         # the job's later groups need no room for the scratch file
