@@ -6,13 +6,14 @@ rows it is told to write. A record either becomes a raw-layer row (:class:`Accep
 quarantine entry (:class:`Rejected`) with the stage and a reason a data engineer can act on.
 
 Workers judge a chunk at a time (:func:`examine_work`): an NDJSON file reaches them as
-blocks of raw lines, other records as plain tuples, and the worker writes the accepted rows
-itself, as a data file of the raw layer (compressed, in the table's folder, committed later by
-the parent); only counts, the rows' keys, their references, the rejects and the file's
-description go back (a chunk with few accepted rows sends them as one Arrow record batch
-instead). Making, pickling and unpickling thousands of small Python objects each way, or
-sending every row for the parent to de-duplicate and write, would otherwise keep the parent
-process about as busy as the workers, on the same cores.
+spans of lines they read from the file themselves (a gzip file or a Bundle as plain tuples of
+records), and the worker writes the accepted rows itself, as a data file of the raw layer
+(compressed, in the table's folder, committed later by the parent); only counts, the rows'
+keys, their references, the rejects and the file's description go back (a chunk with few
+accepted rows sends them as one Arrow record batch instead). Making, pickling and unpickling
+thousands of small Python objects each way, or sending every row for the parent to
+de-duplicate and write, would otherwise keep the parent process about as busy as the
+workers, on the same cores.
 """
 
 from __future__ import annotations

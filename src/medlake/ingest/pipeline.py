@@ -396,7 +396,7 @@ class _Group:
             stored.update(_stored_counts(self.workspace, self.raw_uri, resumed))
         made = self.accepted.references()
         in_lake = job.reads_lake(institution, self.raw_table)  # the job may have stopped remembering
-        raw = lake.table(self.raw_uri) if in_lake or _conditional(made) else None
+        raw = lake.table(self.raw_uri) if in_lake or pc.any(_conditional(made)).as_py() else None
         unresolved = unresolved_references(self.engine, raw, institution, made, job.known(institution))
         # the job's later groups need no room for the scratch file
         Path(self.rejected.path).unlink(missing_ok=True)
@@ -745,9 +745,9 @@ def _unrepeated(keys: pa.Table, repeated: pa.Table) -> pa.Table:
     return keys.filter(pc.invert(pc.is_in(place, value_set=pa.chunked_array(dropped).combine_chunks())))
 
 
-def _conditional(made: pa.Table) -> bool:
-    """Whether any reference made is conditional (``Type?identifier``): only the lake has identifiers."""
-    return pc.any(pc.greater(pc.find_substring(made.column("ref"), "?"), -1)).as_py() or False
+def _conditional(made: pa.Table) -> pa.Array:
+    """Which references made are conditional (``Type?identifier``): only the lake has identifiers."""
+    return pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
 
 
 def _rows_by_chunk(rows: pa.Table) -> dict[int, pa.Array]:
@@ -794,7 +794,7 @@ def unresolved_references(
     """
     if not made.num_rows:
         return {}
-    is_conditional = pc.greater(pc.find_substring(made.column("ref"), "?"), -1)
+    is_conditional = _conditional(made)
     literal, conditional = made.filter(pc.invert(is_conditional)), made.filter(is_conditional)
     sent = []  # relations of (resource_type, resource_id) the institution sent
     if raw is not None:
