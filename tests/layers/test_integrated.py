@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pytest
 
 from medlake.ingest import ingest_path
 from medlake.layers.integrated import build_integrated
@@ -98,3 +100,39 @@ def test_engine_and_python_namespacing_agree(workspace) -> None:
             assert row["namespaced"] == python
         else:
             assert orjson.loads(python)["id"] == "hosp-a.x"
+
+
+ODD_AND_PLAIN_REFERENCES = [
+    ("Patient/p1", True),
+    ("Patient/p1/_history/2", False),
+    ("Patient/", False),
+    ("Patient/" + "a" * 64, True),
+    ("Patient/" + "a" * 65, False),
+    ("Patient/a b", False),
+    ("Patient/a\\u00e9", False),
+    ("http://other.example/fhir/Patient/1", True),
+    ("#contained", True),
+    ("patient/1", True),
+    ("urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427", True),
+]
+
+
+@pytest.mark.parametrize(("reference", "engine_rewrites"), ODD_AND_PLAIN_REFERENCES)
+def test_engine_rewrites_a_row_only_as_python_would(workspace, reference, engine_rewrites) -> None:
+    """Rows whose relative references LITERAL would not take are left to Python (NULL), never
+    rewritten differently; rows with only literal, absolute or contained ones are rewritten."""
+    from medlake.layers.namespacing import namespace_sql
+
+    text = (
+        '{"resourceType":"Observation","id":"o1","status":"final",'
+        '"subject":{"reference":"Patient/p9"},"performer":[{"reference":"' + reference + '"}]}'
+    )
+    with workspace.engine() as engine:
+        engine.register("rows", pa.table({"institution": ["hosp-a"], "resource": [text]}))
+        sql = namespace_sql(engine.dialect, "resource", "institution", "'Observation'")
+        namespaced = engine.sql(f"SELECT {sql} AS namespaced FROM rows").column(0)[0].as_py()
+    python = namespace_resource(text, "hosp-a", {})
+    assert (namespaced is not None) == engine_rewrites
+    if namespaced is not None:
+        assert namespaced == python
+    assert orjson.loads(python)["subject"]["reference"] == "Patient/hosp-a.p9"
