@@ -1,12 +1,23 @@
-"""``medlake build``: integrated layer, then warehouse, then the catalog records them."""
+"""``medlake build``: integrated layer, then warehouse, then the catalog records them.
+
+A view needs only its own resource type's integrated table, so it need not wait for the
+whole integrated layer: the views over a type run on a second engine, in a second thread,
+as soon as that type's table is committed, while the main thread rewrites the next type.
+Neither stream alone keeps both cores busy (rewriting a small type's references, or a small
+view, runs at little more than one core), together they do. Once the integrated layer is
+done, the main thread takes views too. Every table is still its own transaction over
+committed inputs, so a killed build followed by a re-run still ends where a clean one ends.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 
 from medlake.catalog.store import LineageInput, schema_description
 from medlake.layers.integrated import BuiltTable, build_integrated
-from medlake.layers.warehouse import build_warehouse
+from medlake.layers.warehouse import build_view, views_by_resource
 from medlake.workspace import Workspace
 
 
@@ -30,15 +41,94 @@ def build_all(workspace: Workspace, progress: Callable[[int], None] | None = Non
     catalog = workspace.catalog
     job_id = catalog.start_job("build")
     try:
-        with workspace.engine() as engine:
-            integrated = build_integrated(workspace, engine, job_id, progress)
-            for table in integrated:
-                record(workspace, table, job_id)
-            warehouse = build_warehouse(workspace, engine, job_id)
-            for table in warehouse:
-                record(workspace, table, job_id)
+        integrated, warehouse = _build(workspace, job_id, progress)
+        for table in integrated + warehouse:
+            record(workspace, table, job_id)
     except BaseException:
         catalog.finish_job(job_id, "failed")
         raise
     catalog.finish_job(job_id, "succeeded", {"tables": [t.name for t in integrated + warehouse]})
     return integrated + warehouse
+
+
+def _build(
+    workspace: Workspace, job_id: str, progress: Callable[[int], None] | None
+) -> tuple[list[BuiltTable], list[BuiltTable]]:
+    views = _Views(workspace, job_id)
+    helper = threading.Thread(target=views.run, name="medlake-build-views", daemon=True)
+    helper.start()
+    try:
+        with workspace.engine() as engine:
+            integrated = build_integrated(
+                workspace, engine, job_id, progress, written=lambda t: views.ready(t.name.split(".", 1)[1])
+            )
+        views.ready_all()
+        views.run()
+    except BaseException as exc:
+        views.abandon(exc)
+        raise
+    finally:
+        helper.join()
+    return integrated, views.built()
+
+
+class _Views:
+    """The library's views as a queue of work: a type's views are queued once its table is ready.
+
+    Any number of threads may :meth:`run` it, each with its own engine; the first failure
+    stops every thread from starting another view, and :meth:`built` raises it.
+    """
+
+    _DONE = ("", {})
+
+    def __init__(self, workspace: Workspace, job_id: str) -> None:
+        self.workspace, self.job_id = workspace, job_id
+        self.pending = views_by_resource()
+        self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
+        self.results: dict[str, BuiltTable] = {}
+        self.failure: BaseException | None = None
+        self.lock = threading.Lock()
+
+    def ready(self, resource_type: str) -> None:
+        with self.lock:
+            for item in self.pending.pop(resource_type, []):
+                self.work.put(item)
+
+    def ready_all(self) -> None:
+        """Queue every view not queued yet (a view without a source is skipped), then the end."""
+        with self.lock:
+            for resource_type in list(self.pending):
+                for item in self.pending.pop(resource_type):
+                    self.work.put(item)
+            self.work.put(self._DONE)
+
+    def abandon(self, reason: BaseException) -> None:
+        """Start no other view (the one running finishes), and let every thread return."""
+        with self.lock:
+            if self.failure is None:
+                self.failure = reason
+            self.pending.clear()
+            self.work.put(self._DONE)
+
+    def run(self) -> None:
+        with self.workspace.engine() as engine:
+            while True:
+                name, view = self.work.get()
+                if not name:
+                    self.work.put(self._DONE)  # for the next thread
+                    return
+                if self.failure is not None:
+                    continue  # drain: nothing new starts after a failure
+                try:
+                    table = build_view(self.workspace, engine, name, view, self.job_id)
+                except BaseException as exc:  # handed to the thread that reports it
+                    self.failure = exc
+                    continue
+                if table is not None:
+                    with self.lock:
+                        self.results[name] = table
+
+    def built(self) -> list[BuiltTable]:
+        if self.failure is not None:
+            raise self.failure
+        return [self.results[name] for name in sorted(self.results)]

@@ -107,9 +107,14 @@ def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str,
 
 
 def build_integrated(
-    workspace: Workspace, engine: Engine, job_id: str, progress: Callable[[int], None] | None = None
+    workspace: Workspace,
+    engine: Engine,
+    job_id: str,
+    progress: Callable[[int], None] | None = None,
+    written: Callable[[BuiltTable], None] | None = None,
 ) -> list[BuiltTable]:
-    """Rebuild every integrated table from the raw layer's committed state."""
+    """Rebuild every integrated table from the raw layer's committed state; ``written`` hears of
+    each table as soon as its transaction is committed."""
     lake = workspace.lake
     raw_uri = lake.uri(Layer.RAW, RAW_RESOURCES)
     raw_table = lake.table(raw_uri)
@@ -132,7 +137,10 @@ def build_integrated(
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
     conditional = f"{d.list_length(d.list_filter('refs', is_conditional))} > 0"
     targets = conditional_targets(engine, conditional)
-    types = engine.sql("SELECT DISTINCT resource_type FROM current_keys ORDER BY 1").column(0).to_pylist()
+    # smallest first: views over a type start as soon as its table is written (``layers.build``),
+    # so the small tables' views run beside the larger tables' rewriting
+    types = engine.sql("SELECT resource_type FROM current_keys GROUP BY 1 ORDER BY count(*), 1")
+    types = types.column(0).to_pylist()
     rewritten = namespace_sql(d, "resource", "institution", "resource_type")
     built = []
     for resource_type in types:
@@ -163,18 +171,19 @@ def build_integrated(
         inputs = [("dataset", f"raw.{RAW_RESOURCES}", raw_version)] + [
             ("batch", b, None) for b in sorted(batches)
         ]
-        built.append(
-            BuiltTable(
-                name=f"integrated.{resource_type}",
-                layer=Layer.INTEGRATED,
-                uri=uri,
-                version=version,
-                rows=sum(counts.values()),
-                rows_by_institution=dict(sorted(counts.items())),
-                schema=INTEGRATED_SCHEMA,
-                inputs=inputs,
-            )
+        table = BuiltTable(
+            name=f"integrated.{resource_type}",
+            layer=Layer.INTEGRATED,
+            uri=uri,
+            version=version,
+            rows=sum(counts.values()),
+            rows_by_institution=dict(sorted(counts.items())),
+            schema=INTEGRATED_SCHEMA,
+            inputs=inputs,
         )
+        built.append(table)
+        if written:
+            written(table)
     engine.sql(f"DROP {versions} IF EXISTS current_versions")
     engine.sql("DROP TABLE IF EXISTS current_keys")
     drop_delta(engine, "raw", raw_view)

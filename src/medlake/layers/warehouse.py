@@ -2,7 +2,7 @@
 
 Each view is compiled to one SQL query (``medlake.views``) and run by the engine over the
 integrated table of its resource type; the ``institution`` column is carried onto every
-row so tenants stay separable.
+row so tenants stay separable. ``layers.build`` decides when each view runs.
 """
 
 from __future__ import annotations
@@ -22,47 +22,49 @@ from medlake.workspace import Workspace
 PASSTHROUGH = ("institution",)
 
 
-def build_warehouse(
-    workspace: Workspace, engine: Engine, job_id: str, views: Mapping[str, dict] | None = None
-) -> list[BuiltTable]:
-    """Run every view over the integrated layer and replace each warehouse table."""
-    lake = workspace.lake
-    built = []
+def views_by_resource(views: Mapping[str, dict] | None = None) -> dict[str, list[tuple[str, dict]]]:
+    """The view library (or ``views``) by the resource type each view reads, names in order."""
+    grouped: dict[str, list[tuple[str, dict]]] = {}
     for name, view in sorted((views or load_library()).items()):
-        compiled = compile_view(view, engine.dialect)
-        source_uri = lake.uri(Layer.INTEGRATED, compiled.resource)
-        source = lake.table(source_uri)
-        if source is None:
-            continue
-        source_version = source.version()
-        as_view = register_delta(engine, "integrated_source", source_uri, source)
-        # every row of an integrated table has the table's type: the view need not parse it to check
-        resource_type = engine.dialect.string_literal(compiled.resource)
-        relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
+        grouped.setdefault(view["resource"], []).append((name, view))
+    return grouped
+
+
+def build_view(workspace: Workspace, engine: Engine, name: str, view: dict, job_id: str) -> BuiltTable | None:
+    """Run one view over its integrated table and replace its warehouse table (None: no source yet)."""
+    lake = workspace.lake
+    compiled = compile_view(view, engine.dialect)
+    source_uri = lake.uri(Layer.INTEGRATED, compiled.resource)
+    source = lake.table(source_uri)
+    if source is None:
+        return None
+    source_version = source.version()
+    as_view = register_delta(engine, "integrated_source", source_uri, source)
+    # every row of an integrated table has the table's type: the view need not parse it to check
+    resource_type = engine.dialect.string_literal(compiled.resource)
+    relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
+    try:
         result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
+    finally:
         drop_delta(engine, "integrated_source", as_view)
-        uri = lake.uri(Layer.WAREHOUSE, name)
-        version = lake.write(
-            uri,
-            result,
-            mode="overwrite",
-            partition_by=["institution"],
-            metadata={"medlake.job": job_id, "medlake.view": name},
-        )
-        counts = _rows_by_institution(result)
-        built.append(
-            BuiltTable(
-                name=f"warehouse.{name}",
-                layer=Layer.WAREHOUSE,
-                uri=uri,
-                version=version,
-                rows=result.num_rows,
-                rows_by_institution=counts,
-                schema=result.schema,
-                inputs=[("dataset", f"integrated.{compiled.resource}", source_version)],
-            )
-        )
-    return built
+    uri = lake.uri(Layer.WAREHOUSE, name)
+    version = lake.write(
+        uri,
+        result,
+        mode="overwrite",
+        partition_by=["institution"],
+        metadata={"medlake.job": job_id, "medlake.view": name},
+    )
+    return BuiltTable(
+        name=f"warehouse.{name}",
+        layer=Layer.WAREHOUSE,
+        uri=uri,
+        version=version,
+        rows=result.num_rows,
+        rows_by_institution=_rows_by_institution(result),
+        schema=result.schema,
+        inputs=[("dataset", f"integrated.{compiled.resource}", source_version)],
+    )
 
 
 def _rows_by_institution(table: pa.Table) -> dict[str, int]:
