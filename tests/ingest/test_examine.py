@@ -31,3 +31,35 @@ def test_both_paths_reject_what_is_not_r4_with_a_reason() -> None:
     assert isinstance(row, Rejected) and row.stage == "validation" and "birthDate" in row.reason
     row = judged(b'{"resourceType": "Patient", "id": ')
     assert isinstance(row, Rejected) and row.stage == "parse"
+
+
+def test_instants_become_the_timestamps_arrow_itself_would_make() -> None:
+    """The raw layer's ``last_updated`` column, built from cached integers, equals Arrow's own
+    conversion of the datetimes: before 1970, with microseconds, far ahead, absent."""
+    import pyarrow as pa
+
+    from medlake.fhir.instants import utc_instant
+    from medlake.ingest.examine import _timestamps
+    from medlake.ingest.schemas import TIMESTAMP
+
+    values = [
+        utc_instant(text)
+        for text in (
+            "2020-07-19T10:04:00Z",
+            "1969-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00Z",
+            "2015-02-07T13:28:17.239+02:00",
+            "9999-12-31T09:59:59.123456-14:00",
+        )
+    ] + [None]
+    assert _timestamps(values).equals(pa.array(values, TIMESTAMP))
+    assert _timestamps(values)[1].value == -1
+
+
+def test_an_instant_beyond_the_calendar_in_utc_is_quarantined_with_its_reason() -> None:
+    """Valid R4 text, but 9999-12-31 at 23:59 in UTC-14 is in the year 10000 in UTC: the record
+    is rejected with a reason instead of stopping the whole job."""
+    for value in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"):
+        row = judged({"resourceType": "Patient", "id": "p1", "meta": {"lastUpdated": value}})
+        assert isinstance(row, Rejected)
+        assert row.stage == "validation" and value in row.reason and "UTC" in row.reason

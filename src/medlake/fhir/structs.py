@@ -348,7 +348,10 @@ def check(text: bytes) -> Checked | None:
         if meta.versionId is not _UNSET:
             version_id = meta.versionId
         if meta.lastUpdated is not _UNSET:
-            last_updated = utc_instant(meta.lastUpdated)
+            try:
+                last_updated = utc_instant(meta.lastUpdated)
+            except OverflowError:  # beyond year 9999 (or before 1) in UTC: the explaining path rejects it
+                return None
     resource_type = _TAGS[type(resource)]
     return _make(
         Checked,
