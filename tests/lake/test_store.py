@@ -58,3 +58,21 @@ def test_files_of_a_killed_writer_stay_invisible_and_vacuum_removes_them(tmp_pat
     assert lake.read(uri).num_rows == 2, "a data file no commit names is not part of the table"
     removed = lake.vacuum(uri, retention_hours=0)
     assert any("part-orphan" in f for f in removed) and not orphan.exists()
+
+
+def test_long_texts_and_unique_columns_are_written_without_dictionaries(tmp_path: Path) -> None:
+    """Texts keep no statistics; unique columns keep theirs (min/max for skipping files by id)."""
+    import pyarrow.parquet as pq
+
+    lake = Lake(str(tmp_path / "lake"))
+    uri = lake.uri("integrated", "Patient")
+    data = pa.table({"id": ["a", "b", "a"], "kind": ["x", "x", "x"], "resource": ["{}", "{}", "{}"]})
+    lake.write(uri, data, mode="overwrite", long_text=["resource"], unique=["id"])
+    (path,) = lake.files(uri)
+    column = {
+        c.path_in_schema: c for c in (pq.ParquetFile(path).metadata.row_group(0).column(i) for i in range(3))
+    }
+    assert not column["id"].has_dictionary_page and not column["resource"].has_dictionary_page
+    assert column["kind"].has_dictionary_page, "other columns still get a dictionary"
+    assert (column["id"].statistics.min, column["id"].statistics.max) == ("a", "b")
+    assert column["resource"].statistics is None

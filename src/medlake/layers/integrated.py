@@ -167,6 +167,7 @@ def build_integrated(
             partition_by=["institution"],
             metadata={"medlake.job": job_id, "medlake.raw_version": str(raw_version)},
             long_text=["resource"],
+            unique=["id", "local_id", "content_hash"],
         )
         inputs = [("dataset", f"raw.{RAW_RESOURCES}", raw_version)] + [
             ("batch", b, None) for b in sorted(batches)
