@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
     engine: str = Field(default="duckdb", description="query engine: duckdb (spark later)")
     engine_threads: int | None = Field(default=None, description="engine threads; default all cores")
-    engine_memory_limit: str | None = Field(default=None, description="e.g. '4GB'; default the engine's")
+    engine_memory_limit: str | None = Field(
+        default=None, description="e.g. '4GB', per engine (a build runs two); default the engine's"
+    )
     ingest_workers: int = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1),
         description="processes that parse and validate resources in parallel",
