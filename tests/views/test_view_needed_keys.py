@@ -37,6 +37,9 @@ def _names(for_each: dict[str, Any]) -> dict[str, Any]:
         (_names({"forEach": "Patient.name"}), ()),  # a type first: not an element name
         (_names({"forEach": "%resource.name"}), ()),
         (_names({"forEach": "extension('http://x').value"}), ()),  # a function first
+        (_names({"forEach": "name | contact.name"}), ()),  # a union: items from elsewhere too
+        (_names({"forEach": "name.exists()"}), ()),  # one item (false) without any name
+        (_names({"forEach": "name[0].given.first()"}), ("name",)),
         ({"select": [_names({"forEach": "name"})]}, ("name",)),  # in a nested select
         ({"unionAll": [_names({"forEach": "name"}), _names({"forEach": "contact.name"})]}, ()),
     ],

@@ -31,7 +31,7 @@ from medlake.engine.dialect import Dialect, DuckDBDialect
 from medlake.views.definition import ColumnDef, SelectDef, ViewDef, parse_view
 from medlake.views.errors import ViewDefinitionError
 from medlake.views.fhir_model import ABSTRACT_TYPES, FhirModel, fhir_model
-from medlake.views.fhirpath_ast import member_names, parse
+from medlake.views.fhirpath_ast import Call, Indexer, Member, Navigate, Node, member_names, parse
 from medlake.views.fhirpath_compiler import RUNTIME_ERROR_PREFIX, FhirPathCompiler, Scope
 from medlake.views.fhirpath_values import Kind, RootFields, Value, kind_for_type
 from medlake.views.typed_reads import TypedFields, TypedReads
@@ -174,8 +174,40 @@ class CompiledView:
         return f"SELECT {', '.join(outputs)}\nFROM (\n{rows}\n) AS __rows"
 
 
-#: A ``forEach`` path that starts with an element name (not a function, a type or a variable).
-_FIRST_ELEMENT = re.compile(r"([a-z][A-Za-z0-9_]*)(?![A-Za-z0-9_(])")
+#: Functions whose result is empty whenever their input is: a chain of these, of navigation and
+#: of indexing over an element yields nothing when the element is absent (``exists()`` or
+#: ``count()`` would yield a value, a union another path's items).
+_EMPTY_ON_EMPTY = frozenset(
+    {
+        "where",
+        "select",
+        "first",
+        "last",
+        "tail",
+        "skip",
+        "take",
+        "single",
+        "distinct",
+        "ofType",
+        "extension",
+        "children",
+        "descendants",
+        "repeat",
+    }
+)
+
+
+def _first_element(path: Node) -> str | None:
+    """The element a path's items all come from, if it has to be present for any item."""
+    node: Node | None = path
+    while True:
+        if isinstance(node, Member):
+            # a capital starts a type name (``Patient.name``), not an element
+            return node.name if node.name[:1].islower() else None
+        passes_empty = isinstance(node, Call) and node.name in _EMPTY_ON_EMPTY
+        if not (isinstance(node, Navigate | Indexer) or passes_empty) or node.base is None:
+            return None
+        node = node.base
 
 
 def _needed_keys(node: SelectDef) -> tuple[str, ...]:
@@ -183,8 +215,9 @@ def _needed_keys(node: SelectDef) -> tuple[str, ...]:
 
     The rows of a select are the product of its parts, so a ``forEach`` over the resource
     that finds no items (not ``forEachOrNull``, not inside a ``unionAll`` branch) leaves the
-    resource without rows. Its first element's name then appears in the text, as the key or
-    the start of a choice key (``value`` in ``"valueQuantity"``). Searching the text for the
+    resource without rows. When its path's items all come from one element
+    (:func:`_first_element`), that element's name appears in the text, as the key or the
+    start of a choice key (``value`` in ``"valueQuantity"``). Searching the text for the
     name costs a tenth of parsing the many resources that lack it (five Observations in six
     have no ``component``); without the opening quote the search runs twice as fast, as the
     quote, its first byte, is everywhere in JSON.
@@ -192,9 +225,9 @@ def _needed_keys(node: SelectDef) -> tuple[str, ...]:
     needed: list[str] = []
     for sub in node.selects:
         if sub.for_each is not None:
-            match = _FIRST_ELEMENT.match(sub.for_each.strip())
-            if match:
-                needed.append(match[1])
+            element = _first_element(parse(sub.for_each))
+            if element is not None:
+                needed.append(element)
         elif sub.for_each_or_null is None and sub.repeat is None:
             needed.extend(_needed_keys(sub))
     return tuple(dict.fromkeys(needed))
