@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from _phases import PhaseClock
+from medlake.build.run import build_all
 from medlake.ingest import ingest_paths
-from medlake.layers.build import build_all
 from medlake.synth import generate_region, residents_for_resources
 from medlake.workspace import init_workspace
 

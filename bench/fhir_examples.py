@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from medlake.ingest import ingest_path
-from medlake.lake.layers import QUARANTINE, Layer
+from medlake.lake.tables import QUARANTINE, Layer
 from medlake.workspace import init_workspace
 
 PACKAGE = "hl7.fhir.r4.examples@4.0.1"

@@ -3,7 +3,7 @@
 Usage: ``PYTHONPATH=src .venv/bin/python bench/link.py --records 100000 --records 1000000 [--json]``
 
 Each size runs in its own child process so that its peak resident memory is its own. The records
-come from medlake.link.synthetic (households, twins, moves, marriages, nicknames, typos; about
+come from medlake.synth.linkage (households, twins, moves, marriages, nicknames, typos; about
 35 % of the records are further records of a person already present), so the run also reports
 the pairwise accuracy against the generator's truth. Generation time is not counted: the
 measured span is what ``link_records`` does (standardise, train, score, decide, cluster).
@@ -24,7 +24,7 @@ from _measure import in_child
 def run_one(n_records: int, seed: int, threads: int | None) -> dict[str, Any]:
     """Generate, link and score one population; runs inside a fresh process."""
     from medlake.link import LinkSettings, evaluate_linkage, link_records
-    from medlake.link.synthetic import generate_person_records
+    from medlake.synth.linkage import generate_person_records
 
     clock = time.perf_counter()
     population = generate_person_records(n_records, seed=seed)

@@ -2,7 +2,7 @@
 
 Usage: ``PYTHONPATH=src .venv/bin/python bench/mpi.py --records 1000000 --late 1000 [--json]``
 
-The patients come from ``medlake.link.synthetic`` (households, twins, moves, marriages, typos,
+The patients come from ``medlake.synth.linkage`` (households, twins, moves, marriages, typos,
 with the truth kept aside) and are written straight into ``warehouse.person_record`` of a fresh
 workspace: FHIR ingest and the warehouse build are measured by bench/ingest.py, not here. A
 random ``--late`` records are held back and arrive afterwards, so the second run links them
@@ -41,9 +41,9 @@ def run_one(n_records: int, late: int, seed: int, home: str) -> dict[str, Any]:
     import numpy as np
     import pyarrow as pa
 
-    from medlake.lake.layers import Layer
-    from medlake.link.synthetic import generate_person_records
+    from medlake.lake.tables import Layer
     from medlake.mpi import MasterPatientIndex
+    from medlake.synth.linkage import generate_person_records
     from medlake.workspace import init_workspace
 
     population = generate_person_records(n_records + late, seed=seed)

@@ -27,7 +27,7 @@ from medlake.ingest import ingest_path
 from medlake.sources.devices.broker import discard_session
 from medlake.sources.devices.readings import Message
 from medlake.sources.devices.stream import MqttStream, StreamOptions
-from medlake.sources.devices.synth import bedsides, publish_vitals, write_registry
+from medlake.synth.devices import bedsides, publish_vitals, write_registry
 from medlake.workspace import init_workspace
 
 BROKER = "mqtt://127.0.0.1:1883"

@@ -77,7 +77,7 @@ def _suffixed(table: pa.Table, copy: int) -> pa.Table:
 
 def replicate(base: Any, target: Any, copies: int, progress: Callable[[str], None]) -> dict[str, int]:
     """Copy every table the person record reads ``copies`` times under new ids into ``target``'s lake."""
-    from medlake.lake.layers import Layer
+    from medlake.lake.tables import Layer
     from medlake.person.record import SOURCE_TABLES
 
     rows: dict[str, int] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from medlake.sources.database import import_sql
-from medlake.sources.his_demo import apply_changes, create_and_fill
+from medlake.synth.his import apply_changes, create_and_fill
 from medlake.workspace import init_workspace
 
 SERVERS = {

@@ -75,8 +75,8 @@ def built_region(
 
     Returns the workspace and the region's folder (with ``truth/``), for tests that link it.
     """
+    from medlake.build.run import build_all
     from medlake.ingest import ingest_path
-    from medlake.layers.build import build_all
     from medlake.synth import generate_region
 
     region = base / "region"

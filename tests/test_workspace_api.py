@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import medlake
+from medlake.build.run import build_all
 from medlake.ingest import ingest_path
-from medlake.layers.build import build_all
 from medlake.workspace import WorkspaceError
 
 CORPUS = Path(__file__).parent / "ingest" / "corpus"

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medlake.build.run import build_all
 from medlake.ingest import BatchReport, ingest_paths
-from medlake.layers.build import build_all
 from medlake.mpi import MasterPatientIndex
 from medlake.person import refresh_person
 from medlake.synth import generate_region

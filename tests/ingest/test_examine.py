@@ -40,7 +40,7 @@ def test_instants_become_the_timestamps_arrow_itself_would_make() -> None:
 
     from medlake.fhir.instants import utc_instant
     from medlake.ingest.examine import _timestamps
-    from medlake.ingest.schemas import TIMESTAMP
+    from medlake.lake.tables import TIMESTAMP
 
     values = [
         utc_instant(text)

@@ -11,7 +11,7 @@ import pytest
 
 from medlake.fhir.structs import check
 from medlake.ingest import ingest_path
-from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.lake.tables import QUARANTINE, RAW_RESOURCES, Layer
 
 CORPUS = Path(__file__).with_name("corpus")
 

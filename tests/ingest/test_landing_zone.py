@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from medlake.ingest import ingest_path, ingest_paths, institution_folders
-from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.lake.tables import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.synth import generate_region
 from medlake.workspace import Workspace
 

@@ -6,7 +6,7 @@ import orjson
 
 from medlake.fhir.reading import find_files, read_records
 from medlake.ingest import ingest_path
-from medlake.lake.layers import RAW_RESOURCES, Layer
+from medlake.lake.tables import RAW_RESOURCES, Layer
 from tests.conftest import shared_path
 
 

@@ -21,7 +21,7 @@ from medlake.fhir.reading import Record
 from medlake.ingest import Delivery, ingest_deliveries, ingest_path
 from medlake.ingest.examine import RAW_FILE, Destination, Task, examine_work, pack
 from medlake.lake import Lake
-from medlake.lake.layers import RAW_RESOURCES, Layer
+from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.synth import generate_region
 from medlake.workspace import Workspace
 

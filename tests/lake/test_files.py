@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 from medlake.engine.duckdb_engine import DuckDBEngine
 from medlake.lake import Lake, files
 from medlake.lake.files import delete_data_file, file_stats, read_data_file, write_data_file
-from medlake.layers.scan import register_delta
+from medlake.lake.scan import register_delta
 
 SCHEMA = pa.schema(
     [

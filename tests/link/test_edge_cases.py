@@ -12,8 +12,8 @@ import pytest
 
 from medlake.link import Decision, LinkSettings, Reason, link_records
 from medlake.link.standardise import verified_identifiers
-from medlake.link.synthetic import generate_person_records
 from medlake.synth.identifiers import luhn_check_digit
+from medlake.synth.linkage import generate_person_records
 
 HOME = {"address": "14 Larkspur Lane", "city": "Wexcombe", "postcode": "W-4471", "state": "Region Q"}
 ELSEWHERE = {"address": "3 Quarry Road", "city": "Dunmarrow", "postcode": "D-9120", "state": "Region Z"}

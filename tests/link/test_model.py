@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from medlake.link import LinkageModel, LinkSettings, RecordError, decide
-from medlake.link.synthetic import generate_person_records
+from medlake.synth.linkage import generate_person_records
 
 SETTINGS = LinkSettings(u_max_pairs=1.2e6, em_max_pairs=5e5)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hl7
 import pytest
 
-from medlake.layers.build import build_all
+from medlake.build.run import build_all
 from medlake.mpi import MasterPatientIndex
 from medlake.sources.hl7v2 import ingest_hl7_path, split_messages
 from tests.conftest import shared_path

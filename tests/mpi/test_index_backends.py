@@ -13,9 +13,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from medlake.lake.layers import Layer
-from medlake.link.synthetic import generate_person_records
+from medlake.lake.tables import Layer
 from medlake.mpi import MasterPatientIndex
+from medlake.synth.linkage import generate_person_records
 from medlake.workspace import Workspace
 from tests.conftest import pairs_of
 

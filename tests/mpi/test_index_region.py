@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from medlake.build.run import build_all
 from medlake.ingest import ingest_path
-from medlake.layers.build import build_all
 from medlake.link.settings import LinkSettings
 from medlake.mpi import MasterPatientIndex
 from medlake.mpi import run as run_module

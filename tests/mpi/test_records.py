@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from medlake.lake.layers import Layer
+from medlake.lake.tables import Layer
 from medlake.mpi.records import person_records
 
 COLUMNS = ["id", "institution", "given", "family", "birth_date", "sex", "address_line", "city",

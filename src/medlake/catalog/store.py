@@ -38,6 +38,23 @@ class LineageInput:
     version: int | None = None
 
 
+@dataclass(frozen=True)
+class BuiltTable:
+    """A table a build step has just committed: what the catalog records of its new version.
+
+    ``inputs`` are ``(kind, name, version)`` triples, as :class:`LineageInput` takes them.
+    """
+
+    name: str
+    layer: str
+    uri: str
+    version: int | None
+    rows: int
+    rows_by_institution: dict[str, int]
+    schema: pa.Schema
+    inputs: list[tuple[str, str, int | None]]
+
+
 class Catalog:
     """Datasets, batches, jobs, institutions and lineage, in SQLite or PostgreSQL."""
 
@@ -187,6 +204,20 @@ class Catalog:
             return list(s.scalars(query))
 
     # datasets ---------------------------------------------------------------------
+    def record_built(self, table: BuiltTable, job_id: str) -> None:
+        """Record a built table's committed version with its schema and lineage."""
+        self.record_dataset(
+            name=table.name,
+            layer=str(table.layer),
+            uri=table.uri,
+            version=table.version if table.version is not None else -1,
+            rows=table.rows,
+            rows_by_institution=table.rows_by_institution,
+            schema=schema_description(table.schema),
+            job_id=job_id,
+            inputs=[LineageInput(kind, name, version) for kind, name, version in table.inputs],
+        )
+
     def record_dataset(
         self,
         *,

@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
+from medlake.build.run import build_all
 from medlake.cli.ingesting import run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
 from medlake.fhir.reading import find_files
 from medlake.ingest import ingest_paths, institution_folders
-from medlake.lake.layers import QUARANTINE, Layer
-from medlake.layers.build import build_all
+from medlake.lake.tables import QUARANTINE, Layer
 
 ingest_app = typer.Typer(help="Receive data from an institution into the raw layer.", no_args_is_help=True)
 

@@ -13,7 +13,7 @@ from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, workspace_or_exit
 from medlake.sources import secrets
 from medlake.sources.devices.stream import MqttStream, StreamOptions, stop_on_signals
-from medlake.sources.devices.synth import bedsides, publish_vitals, write_registry
+from medlake.synth.devices import bedsides, publish_vitals, write_registry
 
 stream_app = typer.Typer(
     help="Long-running consumers that land streamed data in the raw layer.", no_args_is_help=True

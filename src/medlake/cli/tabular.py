@@ -20,11 +20,11 @@ from medlake.config import resolve_home
 from medlake.sources import secrets
 from medlake.sources.database import Overrides, SqlImportError, import_sql
 from medlake.sources.database.connection import DatabaseUrlError, display_url, scrub
-from medlake.sources.his_demo import apply_changes, create_and_fill
-from medlake.sources.tabular.demo_exports import write_demo_exports, write_demo_workbook
 from medlake.sources.tabular.excel_files import WorkbookError
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
 from medlake.sources.tabular.mapping import MappingError, load_mapping
+from medlake.synth.exports import write_demo_exports, write_demo_workbook
+from medlake.synth.his import apply_changes, create_and_fill
 
 MappingOption = Annotated[
     str,

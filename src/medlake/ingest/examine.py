@@ -33,8 +33,8 @@ from medlake.fhir.reading import NdjsonBlock, NdjsonSpan, Record, block_lines, b
 from medlake.fhir.references import identifier_keys, reference_key
 from medlake.fhir.structs import Checked, check
 from medlake.fhir.validation import InvalidResource, validate_references
-from medlake.ingest.schemas import RAW_RESOURCES, TIMESTAMP
 from medlake.lake.files import DataFile, FileTarget, write_data_file
+from medlake.lake.tables import RAW_RESOURCES_SCHEMA, TIMESTAMP
 
 
 class Accepted(NamedTuple):
@@ -145,7 +145,7 @@ CHUNK = "_chunk"  # the chunk's number in the job, in the order the chunks were 
 ROW = "_row"  # and the row's place in its chunk: a unique key, in the order the rows were received
 
 #: The raw layer's columns as its data files hold them (``institution`` is the partition's).
-RAW_FILE = pa.schema([f for f in RAW_RESOURCES if f.name != "institution"])
+RAW_FILE = pa.schema([f for f in RAW_RESOURCES_SCHEMA if f.name != "institution"])
 #: Columns worth a dictionary in a data file: a handful of values each. The resource text and
 #: hashes are unique per row, so trying dictionaries on them only costs CPU.
 FILE_DICTIONARY = ["batch_id", "source_file", "received_at", "resource_type", "version_id"]
@@ -155,10 +155,10 @@ NO_STATS = {"resource"}
 #: to it: its key, in order.
 KEYS = pa.schema(
     [
-        RAW_RESOURCES.field("resource_type"),
-        RAW_RESOURCES.field("resource_id"),
-        RAW_RESOURCES.field("content_hash"),
-        RAW_RESOURCES.field("line"),
+        RAW_RESOURCES_SCHEMA.field("resource_type"),
+        RAW_RESOURCES_SCHEMA.field("resource_id"),
+        RAW_RESOURCES_SCHEMA.field("content_hash"),
+        RAW_RESOURCES_SCHEMA.field("line"),
     ]
 )
 
@@ -330,7 +330,7 @@ def _type_and_id_first(resource: dict) -> dict:
     """The same resource with ``resourceType`` and ``id`` as its first keys.
 
     Key order carries no meaning in JSON; putting these two first lets later layers find
-    them at a fixed place in the text without parsing it (see ``layers.namespacing``).
+    them at a fixed place in the text without parsing it (see ``build.namespacing``).
     """
     keys = iter(resource)
     if next(keys) == "resourceType" and next(keys) == "id":

@@ -45,7 +45,6 @@ from medlake.catalog.store import LineageInput, schema_description
 from medlake.engine import Engine
 from medlake.fhir import structs
 from medlake.fhir.reading import Record, find_files
-from medlake.ingest import schemas
 from medlake.ingest.delivery import Delivery, file_delivery
 from medlake.ingest.examine import (
     CHUNK,
@@ -68,8 +67,15 @@ from medlake.lake.files import (
     read_data_file,
     write_data_file,
 )
-from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
-from medlake.layers.scan import drop_delta, register_delta
+from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.tables import (
+    QUARANTINE,
+    QUARANTINE_SCHEMA,
+    RAW_RESOURCES,
+    RAW_RESOURCES_SCHEMA,
+    RAW_TABLES,
+    Layer,
+)
 from medlake.workspace import Workspace
 
 INSTITUTION_PATTERN = r"^[a-z0-9][a-z0-9-]{0,23}$"
@@ -310,7 +316,7 @@ class _Group:
         self.quarantine_uri = workspace.lake.uri(Layer.RAW, QUARANTINE)
         target = workspace.lake.file_target(self.raw_uri, {"institution": institution})
         self.accepted = _Accepted(target, job.written, serial)
-        self.rejected = _Spill(job.spill / f"rejected-{serial}.parquet", schemas.QUARANTINE, institution)
+        self.rejected = _Spill(job.spill / f"rejected-{serial}.parquet", QUARANTINE_SCHEMA, institution)
         self.batches: list[_Pending] = []
         # loaded once per group: asking the log about each batch must not replay it each time
         self.raw_table = workspace.lake.table(self.raw_uri)
@@ -368,7 +374,7 @@ class _Group:
                 lake.commit_files(
                     self.raw_uri,
                     files,
-                    schema=schemas.RAW_RESOURCES,
+                    schema=RAW_RESOURCES_SCHEMA,
                     partition_by=["institution"],
                     app_ids=raw_ids,
                     metadata=tags,
@@ -382,7 +388,7 @@ class _Group:
         self.accepted.discard()
         quarantine_ids = [b.batch_id for b in self.batches if b.needs_quarantine]
         if quarantine_ids and self.rejected.count:
-            table = pq.read_table(self.rejected.path, schema=schemas.QUARANTINE)
+            table = pq.read_table(self.rejected.path, schema=QUARANTINE_SCHEMA)
             lake.write(
                 self.quarantine_uri,
                 table,
@@ -419,10 +425,7 @@ class _Group:
 def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
     """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage."""
     batches = [LineageInput("batch", batch_id) for batch_id in new_batches]
-    for name, description in (
-        (RAW_RESOURCES, "every received resource as sent, with batch, source file, line and content hash"),
-        (QUARANTINE, "every rejected record with its stage, reason and raw text"),
-    ):
+    for name, description in RAW_TABLES.items():
         uri = workspace.lake.uri(Layer.RAW, name)
         stats = workspace.lake.stats(uri)
         if stats is None:

@@ -4,7 +4,7 @@ Layers (``raw`` → ``integrated`` → ``warehouse`` → ``marts``) are folders 
 root; every table is a Delta table whose transaction log is the platform's edit log.
 """
 
-from medlake.lake.layers import Layer
 from medlake.lake.store import Lake
+from medlake.lake.tables import Layer
 
 __all__ = ["Lake", "Layer"]

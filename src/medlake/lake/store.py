@@ -28,7 +28,7 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from medlake.lake.files import COMPRESSION, DataFile, FileTarget, is_local, local_path
-from medlake.lake.layers import Layer
+from medlake.lake.tables import Layer
 
 #: Table properties every medlake table is created with.
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "20", "delta.logRetentionDuration": "interval 30 days"}

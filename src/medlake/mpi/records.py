@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from medlake.layers.scan import register_delta
+from medlake.lake.scan import register_delta
 from medlake.workspace import Workspace
 
 SOURCE_TABLE = "warehouse.person_record"

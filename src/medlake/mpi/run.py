@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink.internals.exceptions import EMTrainingException
 
-from medlake.lake.layers import Layer
-from medlake.layers.build import record
-from medlake.layers.integrated import BuiltTable
+from medlake.catalog import BuiltTable
+from medlake.lake.tables import Layer
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
 from medlake.link.records import RecordError
@@ -574,7 +573,7 @@ def write_person_link(
         schema=table.schema,
         inputs=inputs,
     )
-    record(workspace, built, job_id)
+    workspace.catalog.record_built(built, job_id)
     return built
 
 

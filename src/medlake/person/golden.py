@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
-from medlake.lake.layers import Layer
-from medlake.layers.build import record
-from medlake.layers.integrated import BuiltTable
+from medlake.catalog import BuiltTable
+from medlake.lake.tables import Layer
 from medlake.person.survivorship import IDENTIFYING, golden_columns, survive
 from medlake.workspace import Workspace
 
@@ -83,7 +82,7 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
             schema=table.schema,
             inputs=inputs,
         )
-        record(workspace, built, job)
+        workspace.catalog.record_built(built, job)
     except BaseException:
         if own_job:
             catalog.finish_job(job, "failed")

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from medlake.cli.tabular import register, synth_his
 from medlake.sources.database import Overrides, SqlImportError, default_source_id, import_sql, watermark
-from medlake.sources.his_demo import apply_changes, create_and_fill
-from medlake.sources.his_demo.schema import TABLES, lab_result, visit
 from medlake.sources.sync import sync
 from medlake.sources.tabular.mapping import load_mapping
+from medlake.synth.his import apply_changes, create_and_fill
+from medlake.synth.his.schema import TABLES, lab_result, visit
 from tests.sources.database.conftest import MARIADB_ADMIN, terminate_others
 
 INSTITUTION = "hosp-demo"

@@ -10,7 +10,7 @@ import pytest
 
 from medlake.ingest import ingest_path
 from medlake.sources.devices.broker import discard_session
-from medlake.sources.devices.synth import Bedside, bedsides, write_registry
+from medlake.synth.devices import Bedside, bedsides, write_registry
 from medlake.workspace import Workspace
 from tests.conftest import server_up
 

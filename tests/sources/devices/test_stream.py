@@ -16,11 +16,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from medlake.fhir.validation import validate
-from medlake.lake.layers import QUARANTINE, Layer
+from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.base import SourceConfig
 from medlake.sources.devices.source import MqttDevices
 from medlake.sources.devices.stream import MqttStream, StreamOptions
-from medlake.sources.devices.synth import Bedside, publish_vitals
+from medlake.synth.devices import Bedside, publish_vitals
 from medlake.workspace import Workspace
 from tests.sources.devices.conftest import INSTITUTION
 
@@ -355,7 +355,7 @@ def test_a_backlog_beyond_the_brokers_client_queue_is_not_lost(
 def test_a_device_registered_while_the_stream_runs_is_picked_up(workspace, broker, beds, topic_prefix):
     from medlake.ingest import ingest_path
     from medlake.sources.devices.readings import Message
-    from medlake.sources.devices.synth import write_registry
+    from medlake.synth.devices import write_registry
 
     stream = MqttStream(
         workspace, broker, INSTITUTION, StreamOptions(topics=[f"{topic_prefix}/+/vitals"], registry_refresh=0)

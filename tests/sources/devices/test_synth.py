@@ -11,19 +11,19 @@ import orjson
 from medlake.fhir.validation import validate
 from medlake.sources.devices.readings import Message, to_observation
 from medlake.sources.devices.registry import DeviceRegistry
-from medlake.sources.devices.synth import (
-    bedsides,
-    compact_payload,
-    device_resource,
-    fhir_payload,
-    vital_round,
-)
 from medlake.sources.devices.vitals import (
     BODY_TEMPERATURE,
     HEART_RATE,
     OXYGEN_SATURATION,
     RESPIRATORY_RATE,
     SYSTOLIC_BP,
+)
+from medlake.synth.devices import (
+    bedsides,
+    compact_payload,
+    device_resource,
+    fhir_payload,
+    vital_round,
 )
 
 

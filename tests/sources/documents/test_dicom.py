@@ -14,7 +14,7 @@ import pytest
 from pydicom.errors import InvalidDicomError
 
 from medlake.fhir.validation import validate
-from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.lake.tables import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.sources.base import SourceConfig
 from medlake.sources.documents import ingest_dicom
 from medlake.sources.documents.dicom import FILE_EXTENSION

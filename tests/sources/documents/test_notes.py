@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from medlake.cli import documents
 from medlake.fhir.validation import validate
-from medlake.lake.layers import QUARANTINE, Layer
+from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.base import SourceConfig
 from medlake.sources.documents import ingest_notes
 from medlake.sources.documents.notes import TEXT_UTF8

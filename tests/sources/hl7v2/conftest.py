@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from medlake.lake.layers import QUARANTINE, RAW_RESOURCES, Layer
+from medlake.lake.tables import QUARANTINE, RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 
 CORPUS = Path(__file__).with_name("corpus")

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from openpyxl import Workbook
 
-from medlake.lake.layers import QUARANTINE, Layer
+from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.tabular.csv_files import read_rows
-from medlake.sources.tabular.demo_exports import write_demo_exports, write_demo_workbook
 from medlake.sources.tabular.excel_files import WorkbookError
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
 from medlake.sources.tabular.mapping import CsvOptions, load_mapping
+from medlake.synth.exports import write_demo_exports, write_demo_workbook
 
 CORPUS = Path(__file__).parent / "corpus"
 LABS = "region-lab-results"

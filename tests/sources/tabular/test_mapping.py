@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from medlake.fhir.validation import validate
-from medlake.sources.his_demo import catalogue
 from medlake.sources.tabular.mapping import MappingError, load_mapping, parse_mapping, shipped_mappings
 from medlake.sources.tabular.strict_yaml import MappingSyntaxError, load_yaml
+from medlake.synth.his import catalogue
 
 LABS = """
 name: test-labs

@@ -18,7 +18,7 @@ import orjson
 import pyarrow.dataset as pads
 
 from medlake.fhir.reading import find_files, read_records
-from medlake.lake.layers import RAW_RESOURCES, Layer
+from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 
 #: Devices in these states no longer speak for a patient.

@@ -6,6 +6,6 @@ units that need converting, rows that change between runs. The shipped mapping
 ``his-demo`` (``medlake/sources/tabular/mappings/his-demo.yaml``) turns it into FHIR R4.
 """
 
-from medlake.sources.his_demo.filler import HisSummary, apply_changes, create_and_fill
+from medlake.synth.his.filler import HisSummary, apply_changes, create_and_fill
 
 __all__ = ["HisSummary", "apply_changes", "create_and_fill"]

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medlake.sources.his_demo.generator import Counters, HisGenerator, Rows
+from medlake.synth.his.generator import Counters, HisGenerator, Rows
 
 PATIENT_HEADER = [
     "Patient No", "Family Name", "Given Name", "Sex", "Date of Birth",

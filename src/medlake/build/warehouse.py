@@ -2,7 +2,7 @@
 
 Each view is compiled to one SQL query (``medlake.views``) and run by the engine over the
 integrated table of its resource type; the ``institution`` column is carried onto every
-row so tenants stay separable. ``layers.build`` decides when each view runs.
+row so tenants stay separable. ``build.run`` decides when each view runs.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from medlake.engine import Engine
-from medlake.lake.layers import Layer
-from medlake.layers.integrated import BuiltTable
-from medlake.layers.scan import drop_delta, register_delta
+from medlake.lake.tables import Layer
+from medlake.catalog import BuiltTable
+from medlake.lake.scan import drop_delta, register_delta
 from medlake.views import compile_view
 from medlake.views.library import load_library
 from medlake.workspace import Workspace

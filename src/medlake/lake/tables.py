@@ -1,12 +1,30 @@
-"""Arrow schemas of the raw layer's tables."""
+"""The lake's layers, and the raw layer's tables: their names and Arrow schemas in one place.
+
+Every layer after raw is built from these two tables, and the ingest path writes them, so
+the lake (below both) owns their definition.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pyarrow as pa
+
+
+class Layer(StrEnum):
+    """The lake's layers, in the order data flows through them."""
+
+    RAW = "raw"
+    INTEGRATED = "integrated"
+    WAREHOUSE = "warehouse"
+    MARTS = "marts"
+
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
-RAW_RESOURCES = pa.schema(
+#: Every received resource as sent, with batch, source file, line and content hash.
+RAW_RESOURCES = "resources"
+RAW_RESOURCES_SCHEMA = pa.schema(
     [
         pa.field("institution", pa.string(), nullable=False),
         pa.field("batch_id", pa.string(), nullable=False),
@@ -24,7 +42,9 @@ RAW_RESOURCES = pa.schema(
     ]
 )
 
-QUARANTINE = pa.schema(
+#: Every rejected record with its stage, reason and raw text.
+QUARANTINE = "quarantine"
+QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("institution", pa.string(), nullable=False),
         pa.field("batch_id", pa.string(), nullable=False),
@@ -36,3 +56,9 @@ QUARANTINE = pa.schema(
         pa.field("raw", pa.string(), nullable=False),
     ]
 )
+
+#: The raw layer's tables and what the catalog says of each.
+RAW_TABLES = {
+    RAW_RESOURCES: "every received resource as sent, with batch, source file, line and content hash",
+    QUARANTINE: "every rejected record with its stage, reason and raw text",
+}

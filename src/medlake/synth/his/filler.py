@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, update
 
-from medlake.sources.his_demo import catalogue as cat
-from medlake.sources.his_demo.generator import Counters, HisGenerator, Rows
-from medlake.sources.his_demo.schema import (
+from medlake.synth.his import catalogue as cat
+from medlake.synth.his.generator import Counters, HisGenerator, Rows
+from medlake.synth.his.schema import (
     TABLES,
     diagnosis,
     lab_result,

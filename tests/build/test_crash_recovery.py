@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from medlake.sources.tabular.demo_exports import write_demo_exports
+from medlake.synth.exports import write_demo_exports
 from medlake.synth import generate_region
 from medlake.workspace import init_workspace, open_workspace
 
@@ -28,7 +28,7 @@ PIPELINE = """
 import sys
 from pathlib import Path
 from medlake.ingest import ingest_path
-from medlake.layers.build import build_all
+from medlake.build.run import build_all
 from medlake.sources.hl7v2 import ingest_hl7_path
 from medlake.sources.tabular.files import ingest_csv
 from medlake.workspace import open_workspace

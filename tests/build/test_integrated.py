@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from medlake.ingest import ingest_path
-from medlake.layers.integrated import build_integrated
-from medlake.layers.namespacing import namespace_resource, split_global_id
+from medlake.build.integrated import build_integrated
+from medlake.build.namespacing import namespace_resource, split_global_id
 
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
 
@@ -79,7 +79,7 @@ def test_synthea_bundles_conditional_references_all_resolve(workspace) -> None:
 
 def test_engine_and_python_namespacing_agree(workspace) -> None:
     """The SQL rewrite (fast path) and the Python rewrite (fallback) give identical JSON."""
-    from medlake.layers.namespacing import namespace_sql
+    from medlake.build.namespacing import namespace_sql
     from tests.conftest import shared_path
 
     ingest_path(workspace, shared_path("reference/synthea-bulk-10-patients"), "hosp-a")
@@ -121,7 +121,7 @@ ODD_AND_PLAIN_REFERENCES = [
 def test_engine_rewrites_a_row_only_as_python_would(workspace, reference, engine_rewrites) -> None:
     """Rows whose relative references LITERAL would not take are left to Python (NULL), never
     rewritten differently; rows with only literal, absolute or contained ones are rewritten."""
-    from medlake.layers.namespacing import namespace_sql
+    from medlake.build.namespacing import namespace_sql
 
     text = (
         '{"resourceType":"Observation","id":"o1","status":"final",'

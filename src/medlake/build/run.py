@@ -15,25 +15,10 @@ import queue
 import threading
 from collections.abc import Callable
 
-from medlake.catalog.store import LineageInput, schema_description
-from medlake.layers.integrated import BuiltTable, build_integrated
-from medlake.layers.warehouse import build_view, views_by_resource
+from medlake.build.integrated import build_integrated
+from medlake.build.warehouse import build_view, views_by_resource
+from medlake.catalog import BuiltTable
 from medlake.workspace import Workspace
-
-
-def record(workspace: Workspace, table: BuiltTable, job_id: str) -> None:
-    current = workspace.lake.table(table.uri)
-    workspace.catalog.record_dataset(
-        name=table.name,
-        layer=table.layer.value,
-        uri=table.uri,
-        version=current.version() if current is not None else -1,
-        rows=table.rows,
-        rows_by_institution=table.rows_by_institution,
-        schema=schema_description(table.schema),
-        job_id=job_id,
-        inputs=[LineageInput(kind, name, version) for kind, name, version in table.inputs],
-    )
 
 
 def build_all(workspace: Workspace, progress: Callable[[int], None] | None = None) -> list[BuiltTable]:
@@ -43,7 +28,7 @@ def build_all(workspace: Workspace, progress: Callable[[int], None] | None = Non
     try:
         integrated, warehouse = _build(workspace, job_id, progress)
         for table in integrated + warehouse:
-            record(workspace, table, job_id)
+            catalog.record_built(table, job_id)
     except BaseException:
         catalog.finish_job(job_id, "failed")
         raise

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from medlake.sources.his_demo import catalogue as cat
+from medlake.synth.his import catalogue as cat
 from medlake.synth.names import FAMILY, FEMALE_GIVEN, MALE_GIVEN
 
 START = datetime(2024, 1, 1, 0, 0, 0)

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.catalog import BuiltTable
 from medlake.engine import Engine
-from medlake.ingest.schemas import TIMESTAMP
-from medlake.lake.layers import RAW_RESOURCES, Layer
-from medlake.layers.namespacing import namespace_resource, namespace_sql
-from medlake.layers.scan import drop_delta, register_delta
+from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
+from medlake.build.namespacing import namespace_resource, namespace_sql
+from medlake.lake.scan import drop_delta, register_delta
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(
@@ -56,17 +56,6 @@ CURRENT_VERSIONS = """
     FROM raw SEMI JOIN current_keys USING (institution, resource_type, resource_id, content_hash)
 """
 
-
-@dataclass(frozen=True)
-class BuiltTable:
-    name: str
-    layer: Layer
-    uri: str
-    version: int | None
-    rows: int
-    rows_by_institution: dict[str, int]
-    schema: pa.Schema
-    inputs: list[tuple[str, str, int | None]]
 
 
 def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
@@ -137,7 +126,7 @@ def build_integrated(
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
     conditional = f"{d.list_length(d.list_filter('refs', is_conditional))} > 0"
     targets = conditional_targets(engine, conditional)
-    # smallest first: views over a type start as soon as its table is written (``layers.build``),
+    # smallest first: views over a type start as soon as its table is written (``build.run``),
     # so the small tables' views run beside the larger tables' rewriting
     types = engine.sql("SELECT resource_type FROM current_keys GROUP BY 1 ORDER BY count(*), 1")
     types = types.column(0).to_pylist()

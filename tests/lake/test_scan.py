@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from medlake.engine import get_engine
 from medlake.lake import Lake
-from medlake.layers.scan import drop_delta, register_delta
+from medlake.lake.scan import drop_delta, register_delta
 
 
 def _rows(table: pa.Table) -> list[tuple]:

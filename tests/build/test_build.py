@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from medlake.ingest import ingest_path
-from medlake.layers import build as build_module
-from medlake.layers.build import build_all
+from medlake.build import run as build_module
+from medlake.build.run import build_all
 from medlake.views.library import load_library
 
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
