@@ -1,0 +1,327 @@
+"""What a score is, and the one path every row takes through one.
+
+A score module declares its inputs (type, canonical UCUM unit, validated range), its outputs and
+a pure vectorised ``compute``; this module does what every score needs and none should do twice:
+find and parse the columns, convert units, refuse what is missing or outside the equation's
+validated range, and say for each row whether it was computed and, if not, why. ``compute``
+therefore only ever sees clean arrays, and a row it cannot vouch for is never given a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from medlake.warn.scores import units as ucum
+
+Kind = Literal["number", "integer", "boolean", "choice"]
+
+MISSING = frozenset({"", "na", "nan", "null", "none", "n/a"})
+TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+STATUS = "status"
+REASON = "reason"
+UNIT_SUFFIX = "_unit"
+
+
+class ScoreError(ValueError):
+    """The input as a whole cannot be scored (a required column is absent, a name clashes)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input column: its type, canonical UCUM unit and the range the equation was validated in."""
+
+    name: str
+    description: str
+    kind: Kind = "number"
+    unit: str | None = None
+    analyte: str | None = None  # what is measured, for chemical conversions (units._BY_ANALYTE)
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = True
+
+    def allowed(self) -> str:
+        """The values accepted, as ``--list`` and the reasons print them."""
+        if self.kind == "boolean":
+            return "true|false"
+        if self.kind == "choice":
+            return "|".join(self.choices)
+        unit = f" {self.unit}" if self.unit else ""
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g}–{self.high:g}{unit}"
+        if self.low is not None:
+            return f"≥ {self.low:g}{unit}"
+        return unit.strip()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "type": self.kind,
+            "unit": self.unit,
+            "accepted_units": ucum.accepted(self.unit, self.analyte) if self.unit else [],
+            "range": [self.low, self.high] if self.low is not None or self.high is not None else None,
+            "values": self.allowed(),
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    description: str
+
+
+@dataclass
+class Computed:
+    """What ``compute`` returns: one array per output, and rows it found it cannot vouch for.
+
+    ``invalid``: (mask, reason) — rows not computable at all (a cross-field check, e.g. a derived
+    BMI outside the validated range). ``partial``: (mask, outputs, reason) — rows for which only
+    the named outputs are not computable (PREVENT's 30-year risks above age 59).
+    """
+
+    values: dict[str, np.ndarray]
+    invalid: list[tuple[np.ndarray, str | np.ndarray]] = field(default_factory=list)
+    partial: list[tuple[np.ndarray, tuple[str, ...], str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str
+    title: str
+    citation: str
+    validation: str
+    inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
+    compute: Callable[[dict[str, np.ndarray]], Computed]
+    notes: str = ""
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "inputs": [i.describe() for i in self.inputs],
+            "outputs": [{"name": o.name, "description": o.description} for o in self.outputs]
+            + [
+                {"name": STATUS, "description": "ok, partial or not computable"},
+                {"name": REASON, "description": "what is missing or outside the validated range"},
+            ],
+            "citation": self.citation,
+            "validation": self.validation,
+            "notes": self.notes,
+        }
+
+
+Problems = list[tuple[np.ndarray, str | np.ndarray]]
+
+
+def _strings(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Stripped lower-case text of a column, and which cells are empty."""
+    text = series.astype("string").str.strip()
+    missing = (text.isna() | text.str.lower().isin(MISSING)).to_numpy(dtype=bool)
+    return text, missing
+
+
+def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, missing, unparseable) of a column that should hold numbers."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.astype("float64").to_numpy()
+        missing = np.isnan(values)
+        return values, missing, np.zeros(len(values), dtype=bool)
+    text, missing = _strings(series)
+    values = pd.to_numeric(text.mask(missing), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return values, missing, np.isnan(values) & ~missing
+
+
+def _booleans(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(0/1 as floats, missing, not a boolean) of a true|false column."""
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.astype("float64").to_numpy()
+        missing = np.isnan(values)
+        bad = ~missing & (values != 0) & (values != 1)
+        return np.where(bad, np.nan, values), missing, bad
+    text, missing = _strings(series)
+    lower = text.str.lower()
+    values = np.full(len(series), np.nan)
+    values[lower.isin(TRUE).to_numpy(dtype=bool)] = 1.0
+    values[lower.isin(FALSE).to_numpy(dtype=bool)] = 0.0
+    return values, missing, np.isnan(values) & ~missing
+
+
+def _choices(series: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(canonical choice or None, missing, not one of the choices); case does not matter."""
+    if pd.api.types.is_numeric_dtype(series):
+        series = series.map(lambda v: f"{v:g}" if pd.notna(v) else None)
+    text, missing = _strings(series)
+    canonical = {c.lower(): c for c in choices}
+    values = text.str.lower().map(canonical).to_numpy(dtype=object, na_value=None)
+    bad = pd.isna(values) & ~missing
+    return values, missing, bad
+
+
+def row_messages(rows: np.ndarray, texts: list[str]) -> np.ndarray:
+    """A per-row message array holding ``texts`` at ``rows`` (a boolean mask), for ``Problems``."""
+    out = np.empty(len(rows), dtype=object)
+    out[rows] = texts
+    return out
+
+
+def _parse(
+    item: Input, series: pd.Series, unit_cells: pd.Series | None, unit: str | None, problems: Problems
+) -> np.ndarray:
+    """One input column as a clean array (NaN/None where unusable), recording each problem."""
+    if item.kind == "choice":
+        values, missing, bad = _choices(series, item.choices)
+    elif item.kind == "boolean":
+        values, missing, bad = _booleans(series)
+    else:
+        values, missing, bad = _numbers(series)
+    if item.required:
+        problems.append((missing, f"missing {item.name}"))
+    if bad.any():
+        raw = series.astype("string").to_numpy(dtype=object, na_value="")
+        problems.append(
+            (bad, row_messages(bad, [f"{item.name} {v!r} is not {item.allowed()}" for v in raw[bad]]))
+        )
+    if item.kind in ("choice", "boolean"):
+        return values
+    values = values.copy()
+    if item.unit is not None:
+        values = _to_canonical(item, values, unit_cells, unit, problems)
+    if item.kind == "integer":
+        fractional = ~np.isnan(values) & (values != np.round(values))
+        if fractional.any():
+            shown = [f"{item.name} {v:g} is not a whole number" for v in values[fractional]]
+            problems.append((fractional, row_messages(fractional, shown)))
+            values[fractional] = np.nan
+    outside = np.zeros(len(values), dtype=bool)
+    if item.low is not None:
+        outside |= values < item.low
+    if item.high is not None:
+        outside |= values > item.high
+    if outside.any():
+        unit_text = f" {item.unit}" if item.unit else ""
+        shown = [
+            f"{item.name} {v:g}{unit_text} outside the validated {item.allowed()}" for v in values[outside]
+        ]
+        problems.append((outside, row_messages(outside, shown)))
+        values[outside] = np.nan
+    return values
+
+
+def _to_canonical(
+    item: Input, values: np.ndarray, unit_cells: pd.Series | None, unit: str | None, problems: Problems
+) -> np.ndarray:
+    """Values converted to the input's canonical unit: per row (``<name>_unit``) or per column."""
+    assert item.unit is not None
+    if unit_cells is None:
+        source = unit or item.unit
+        try:
+            return ucum.convert(values, source, item.unit, item.analyte)
+        except ucum.UnitError as exc:
+            problems.append((~np.isnan(values), f"{item.name}: {exc}"))
+            return np.full(len(values), np.nan)
+    text, empty = _strings(unit_cells)
+    codes = text.mask(empty, unit or item.unit).to_numpy(dtype=object)
+    out = np.full(len(values), np.nan)
+    for code in pd.unique(codes):
+        rows = codes == code
+        try:
+            out[rows] = ucum.convert(values[rows], str(code), item.unit, item.analyte)
+        except ucum.UnitError as exc:
+            problems.append((rows & ~np.isnan(values), f"{item.name}: {exc}"))
+    return out
+
+
+def _reasons(n: int, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: any problem at all, and the problems joined with '; '."""
+    reasons = np.full(n, "", dtype=object)
+    any_problem = np.zeros(n, dtype=bool)
+    for mask, message in problems:
+        if not mask.any():
+            continue
+        rows = np.flatnonzero(mask)
+        part = message if isinstance(message, str) else message[rows]
+        current = reasons[rows]
+        reasons[rows] = np.where(current == "", part, current + "; " + part)
+        any_problem |= mask
+    return any_problem, reasons
+
+
+def _blank(values: np.ndarray, rows: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """An output column with ``rows`` emptied; integers stay integers (nullable)."""
+    if values.dtype.kind in "iub":
+        result = pd.array(values.astype("int64"), dtype="Int64")
+        result[rows] = pd.NA
+        return result
+    if values.dtype.kind == "f":
+        return np.where(rows, np.nan, values)
+    out = values.astype(object)
+    out[rows] = None
+    return out
+
+
+def evaluate(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The score's outputs, ``status`` and ``reason`` for every row of ``frame`` (same index).
+
+    ``units`` gives a column's UCUM unit for the whole column (``{"temperature": "[degF]"}``); a
+    ``<input>_unit`` column in ``frame`` gives it per row and wins where it is filled in.
+    """
+    units = dict(units or {})
+    unknown = sorted(set(units) - {i.name for i in score.inputs})
+    if unknown:
+        raise ScoreError(f"{score.name} has no input {', '.join(unknown)}")
+    absent = [i.name for i in score.inputs if i.required and i.name not in frame.columns]
+    if absent:
+        raise ScoreError(
+            f"{score.name} needs the column(s) {', '.join(absent)}; `medlake score --list` shows each input"
+        )
+    n = len(frame)
+    problems: Problems = []
+    values: dict[str, np.ndarray] = {}
+    for item in score.inputs:
+        if item.name not in frame.columns:
+            values[item.name] = (
+                np.full(n, None, dtype=object) if item.kind == "choice" else np.full(n, np.nan)
+            )
+            continue
+        unit_column = item.name + UNIT_SUFFIX
+        unit_cells = frame[unit_column] if unit_column in frame.columns else None
+        values[item.name] = _parse(item, frame[item.name], unit_cells, units.get(item.name), problems)
+    with np.errstate(all="ignore"):
+        computed = score.compute(values)
+    problems.extend(computed.invalid)
+    not_computable, reasons = _reasons(n, problems)
+    partial = np.zeros(n, dtype=bool)
+    emptied = {name: not_computable.copy() for name in computed.values}
+    for mask, outputs, reason in computed.partial:
+        rows = mask & ~not_computable
+        for name in outputs:
+            emptied[name] |= rows
+        partial |= rows
+        _, extra = _reasons(n, [(rows, reason)])
+        reasons = np.where(rows & (reasons != ""), reasons + "; " + extra, np.where(rows, extra, reasons))
+    columns: dict[str, object] = {
+        o.name: _blank(np.asarray(computed.values[o.name]), emptied[o.name]) for o in score.outputs
+    }
+    columns[STATUS] = np.where(not_computable, "not computable", np.where(partial, "partial", "ok"))
+    columns[REASON] = reasons
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def score_frame(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """``frame`` with the score's output columns, ``status`` and ``reason`` appended."""
+    result = evaluate(score, frame, units)
+    clash = [c for c in result.columns if c in frame.columns]
+    if clash:
+        raise ScoreError(
+            f"the input already has column(s) {', '.join(clash)}, which {score.name} writes; rename them"
+        )
+    return pd.concat([frame, result], axis=1)
