@@ -40,7 +40,7 @@ SCORE = Score(
     validation="MedCalc-Bench's 20 CHA₂DS₂-VASc test cases (rows 41–60 of its test set) and the point table "
     "at every age edge (tests/warn/test_cha2ds2_vasc.py)",
     inputs=(
-        Input("age", "age", unit="a", low=18, high=120),
+        Input("age", "age", unit="a", low=18, high=120, bounds="plausible"),
         Input("sex", "sex", "choice", choices=("female", "male")),
         Input("chf", "congestive heart failure (or left-ventricular dysfunction)", "boolean"),
         Input("hypertension", "hypertension", "boolean"),

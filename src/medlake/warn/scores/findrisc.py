@@ -54,10 +54,10 @@ SCORE = Score(
     validation="the published point table at both edges of every category, and the five risk bands at their "
     "edges (tests/warn/test_findrisc.py)",
     inputs=(
-        Input("age", "age", unit="a", low=18, high=120),
+        Input("age", "age", unit="a", low=18, high=120, bounds="plausible"),
         Input("sex", "sex (sets the waist bands)", "choice", choices=("female", "male")),
-        Input("bmi", "body-mass index", unit="kg/m2", low=10, high=80),
-        Input("waist", "waist circumference at the navel", unit="cm", low=30, high=250),
+        Input("bmi", "body-mass index", unit="kg/m2", low=10, high=80, bounds="plausible"),
+        Input("waist", "waist circumference at the navel", unit="cm", low=30, high=250, bounds="plausible"),
         Input("physically_active", "at least 30 minutes of physical activity daily", "boolean"),
         Input("daily_vegetables", "eats vegetables, fruit or berries every day", "boolean"),
         Input("antihypertensive", "has ever regularly taken medication for high blood pressure", "boolean"),

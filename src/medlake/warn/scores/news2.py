@@ -101,21 +101,21 @@ SCORE = Score(
     validation="every band edge of the RCP NEWS2 chart (both sides of each threshold, SpO2 scales 1 and 2 on "
     "air and on oxygen), the aggregate bands and the single-parameter red score (tests/warn/test_news2.py)",
     inputs=(
-        Input("respiratory_rate", "respiration rate", unit="/min", low=0, high=100),
-        Input("spo2", "peripheral oxygen saturation", unit="%", low=0, high=100),
+        Input("respiratory_rate", "respiration rate", unit="/min", low=0, high=100, bounds="plausible"),
+        Input("spo2", "peripheral oxygen saturation", unit="%", low=0, high=100, bounds="plausible"),
         Input(
             "spo2_scale", "SpO2 scale: 1, or 2 for prescribed target 88–92 %", "choice", choices=("1", "2")
         ),
         Input("on_oxygen", "on supplemental oxygen (false = air)", "boolean"),
-        Input("systolic_bp", "systolic blood pressure", unit="mm[Hg]", low=0, high=350),
-        Input("heart_rate", "pulse", unit="/min", low=0, high=350),
+        Input("systolic_bp", "systolic blood pressure", unit="mm[Hg]", low=0, high=350, bounds="plausible"),
+        Input("heart_rate", "pulse", unit="/min", low=0, high=350, bounds="plausible"),
         Input(
             "consciousness",
             "ACVPU: alert, new confusion, voice, pain, unresponsive",
             "choice",
             choices=("A", "C", "V", "P", "U"),
         ),
-        Input("temperature", "body temperature", unit="Cel", low=25, high=45),
+        Input("temperature", "body temperature", unit="Cel", low=25, high=45, bounds="plausible"),
     ),
     outputs=(
         Output("news2", "aggregate score 0–20"),

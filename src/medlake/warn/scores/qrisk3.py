@@ -263,8 +263,8 @@ SCORE = Score(
         _flag("b_treatedhyp", "on blood pressure treatment"),
         _flag("b_type1", "type 1 diabetes"),
         _flag("b_type2", "type 2 diabetes"),
-        Input("weight", "weight", unit="kg", low=0.1),
-        Input("height", "height", unit="cm", low=1),
+        Input("weight", "weight", unit="kg", low=0.1, bounds="plausible"),
+        Input("height", "height", unit="cm", low=1, bounds="plausible"),
         Input(
             "ethrisk",
             "ethnicity: 1 white or not stated, 2 Indian, 3 Pakistani, 4 Bangladeshi, 5 other "
@@ -276,7 +276,13 @@ SCORE = Score(
         _flag("fh_cvd", "angina or heart attack in a first-degree relative under 60"),
         Input("rati", "total cholesterol / HDL ratio", low=1, high=12),
         Input("sbp", "systolic blood pressure", unit="mm[Hg]", low=70, high=210),
-        Input("sbps5", "standard deviation of at least two recent systolic readings", unit="mm[Hg]", low=0),
+        Input(
+            "sbps5",
+            "standard deviation of at least two recent systolic readings",
+            unit="mm[Hg]",
+            low=0,
+            bounds="plausible",
+        ),
         Input(
             "smoke_cat",
             "0 non-smoker, 1 ex-smoker, 2 light (< 10/day), 3 moderate (10–19), 4 heavy (≥ 20)",

@@ -30,8 +30,8 @@ SCORE = Score(
     validation="the published criteria at both edges of each threshold (21/22 per minute, 100/101 mmHg) and "
     "every combination of the three (tests/warn/test_qsofa.py)",
     inputs=(
-        Input("respiratory_rate", "respiration rate", unit="/min", low=0, high=100),
-        Input("systolic_bp", "systolic blood pressure", unit="mm[Hg]", low=0, high=350),
+        Input("respiratory_rate", "respiration rate", unit="/min", low=0, high=100, bounds="plausible"),
+        Input("systolic_bp", "systolic blood pressure", unit="mm[Hg]", low=0, high=350, bounds="plausible"),
         Input("altered_mentation", "altered mentation (Glasgow Coma Scale < 15)", "boolean"),
     ),
     outputs=(

@@ -45,6 +45,7 @@ class Input:
     high: float | None = None
     choices: tuple[str, ...] = ()
     required: bool = True
+    bounds: Literal["validated", "plausible"] = "validated"  # the equation's range, or a check on units/typos
 
     def allowed(self) -> str:
         """The values accepted, as ``--list`` and the reasons print them."""
@@ -69,6 +70,7 @@ class Input:
             "range": [self.low, self.high] if self.low is not None or self.high is not None else None,
             "values": self.allowed(),
             "required": self.required,
+            "bounds": self.bounds,
         }
 
 
@@ -122,10 +124,11 @@ class Score:
 Problems = list[tuple[np.ndarray, str | np.ndarray]]
 
 
-def _strings(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Stripped lower-case text of a column, and which cells are empty."""
+def _strings(series: pd.Series, meaningful: tuple[str, ...] = ()) -> tuple[pd.Series, np.ndarray]:
+    """Stripped text of a column, and which cells are empty (a choice such as "none" is not)."""
     text = series.astype("string").str.strip()
-    missing = (text.isna() | text.str.lower().isin(MISSING)).to_numpy(dtype=bool)
+    tokens = MISSING - {m.lower() for m in meaningful}
+    missing = (text.isna() | text.str.lower().isin(tokens)).to_numpy(dtype=bool)
     return text, missing
 
 
@@ -159,7 +162,7 @@ def _choices(series: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, n
     """(canonical choice or None, missing, not one of the choices); case does not matter."""
     if pd.api.types.is_numeric_dtype(series):
         series = series.map(lambda v: f"{v:g}" if pd.notna(v) else None)
-    text, missing = _strings(series)
+    text, missing = _strings(series, choices)
     canonical = {c.lower(): c for c in choices}
     values = text.str.lower().map(canonical).to_numpy(dtype=object, na_value=None)
     bad = pd.isna(values) & ~missing
@@ -209,7 +212,7 @@ def _parse(
     if outside.any():
         unit_text = f" {item.unit}" if item.unit else ""
         shown = [
-            f"{item.name} {v:g}{unit_text} outside the validated {item.allowed()}" for v in values[outside]
+            f"{item.name} {v:g}{unit_text} outside the {item.bounds} {item.allowed()}" for v in values[outside]
         ]
         problems.append((outside, row_messages(outside, shown)))
         values[outside] = np.nan
