@@ -67,6 +67,14 @@ RESPONSE = {
 }
 
 
+def _lookup(table: dict[str, str], keys: np.ndarray) -> np.ndarray:
+    """``table[key]`` for every key (a handful of distinct keys: one comparison each)."""
+    out = np.empty(len(keys), dtype=object)
+    for key, text in table.items():
+        out[keys == key] = text
+    return out
+
+
 def compute(x: dict[str, np.ndarray]) -> Computed:
     parts = np.stack(
         [
@@ -87,8 +95,8 @@ def compute(x: dict[str, np.ndarray]) -> Computed:
         {
             "news2": total,
             "risk": risk,
-            "monitoring": np.vectorize(MONITORING.__getitem__, otypes=[object])(response_key),
-            "response": np.vectorize(RESPONSE.__getitem__, otypes=[object])(response_key),
+            "monitoring": _lookup(MONITORING, response_key),
+            "response": _lookup(RESPONSE, response_key),
         }
     )
 

@@ -80,23 +80,40 @@ def model_names(x: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(count == 0, "base", np.where(count == 1, single, "full")).astype(object)
 
 
+COLUMNS = tuple(f"{column}_{horizon}" for horizon in ("10y", "30y") for column in OUTCOMES.values())
+TERMS = sorted({term for model in MODELS.values() for beta in model.values() for term in beta})
+
+
+def _coefficients(model: str, sex: str) -> np.ndarray:
+    """(terms x outputs) for one model and sex, zero where an equation lacks a term."""
+    return np.array(
+        [
+            [
+                MODELS[model][(horizon, sex, outcome)].get(term, 0.0)
+                for horizon in ("10y", "30y")
+                for outcome in OUTCOMES
+            ]
+            for term in TERMS
+        ]
+    )
+
+
+MATRICES = {(model, sex): _coefficients(model, sex) for model in MODELS for sex in ("female", "male")}
+
+
 def compute(x: dict[str, np.ndarray]) -> Computed:
     t = terms(x)
     models = model_names(x)
     female = x["sex"] == "female"
-    values: dict[str, np.ndarray] = {}
-    for horizon in ("10y", "30y"):
-        for outcome, column in OUTCOMES.items():
-            logit = np.full(len(female), np.nan)
-            for name, model in MODELS.items():
-                for sex, of_sex in (("female", female), ("male", ~female)):
-                    rows = (models == name) & of_sex
-                    if rows.any():
-                        beta = model[(horizon, sex, outcome)]
-                        logit[rows] = sum(coefficient * t[term][rows] for term, coefficient in beta.items())
-            values[f"{column}_{horizon}"] = 1 / (1 + np.exp(-logit))
+    logits = np.full((len(female), len(COLUMNS)), np.nan)
+    for (name, sex), matrix in MATRICES.items():
+        rows = np.flatnonzero((models == name) & (female == (sex == "female")))
+        if len(rows):
+            logits[rows] = np.column_stack([t[term][rows] for term in TERMS]) @ matrix
+    risks = 1 / (1 + np.exp(-logits))
+    values: dict[str, np.ndarray] = {column: risks[:, i] for i, column in enumerate(COLUMNS)}
     values["prevent_model"] = models
-    thirty = tuple(f"{column}_30y" for column in OUTCOMES.values())
+    thirty = tuple(column for column in COLUMNS if column.endswith("_30y"))
     return Computed(values, partial=[(x["age"] > 59, thirty, "30-year risks need age 30–59")])
 
 

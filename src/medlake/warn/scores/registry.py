@@ -124,12 +124,26 @@ class Score:
 Problems = list[tuple[np.ndarray, str | np.ndarray]]
 
 
-def _strings(series: pd.Series, meaningful: tuple[str, ...] = ()) -> tuple[pd.Series, np.ndarray]:
-    """Stripped text of a column, and which cells are empty (a choice such as "none" is not)."""
-    text = series.astype("string").str.strip()
+def _cells(
+    series: pd.Series, read: Callable[[str], object], meaningful: tuple[str, ...] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value per cell, missing, unreadable) of a text-like column, ``read`` applied once per distinct cell.
+
+    Columns repeat a handful of values (true/false, A/C/V/P/U, a unit code), so each distinct text
+    is stripped, lower-cased and read once and the result spread back by the factorised codes,
+    instead of running string operations over every cell. ``read`` returns None for unreadable
+    text; a token such as "none" that is one of ``meaningful`` is a value, not a missing cell.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
     tokens = MISSING - {m.lower() for m in meaningful}
-    missing = (text.isna() | text.str.lower().isin(tokens)).to_numpy(dtype=bool)
-    return text, missing
+    texts = [str(u).strip() for u in uniques]
+    empty = np.array([t.lower() in tokens for t in texts] + [True], dtype=bool)
+    read_values = np.array(
+        [None if e else read(t) for t, e in zip(texts, empty, strict=False)] + [None], dtype=object
+    )
+    missing = empty[codes]
+    values = read_values[codes]
+    return values, missing, pd.isna(values) & ~missing
 
 
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,9 +152,23 @@ def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         values = series.astype("float64").to_numpy()
         missing = np.isnan(values)
         return values, missing, np.zeros(len(values), dtype=bool)
-    text, missing = _strings(series)
-    values = pd.to_numeric(text.mask(missing), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return values, missing, np.isnan(values) & ~missing
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
+    failed = np.flatnonzero(np.isnan(values))  # empty, a missing token, or not a number: look closer
+    missing = np.zeros(len(values), dtype=bool)
+    bad = np.zeros(len(values), dtype=bool)
+    if len(failed):
+        again, gone, unreadable = _cells(series.iloc[failed], _float)
+        values[failed] = [np.nan if v is None else v for v in again]
+        missing[failed] = gone
+        bad[failed] = unreadable
+    return values, missing, bad
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _booleans(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,23 +178,18 @@ def _booleans(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         missing = np.isnan(values)
         bad = ~missing & (values != 0) & (values != 1)
         return np.where(bad, np.nan, values), missing, bad
-    text, missing = _strings(series)
-    lower = text.str.lower()
-    values = np.full(len(series), np.nan)
-    values[lower.isin(TRUE).to_numpy(dtype=bool)] = 1.0
-    values[lower.isin(FALSE).to_numpy(dtype=bool)] = 0.0
-    return values, missing, np.isnan(values) & ~missing
+    values, missing, bad = _cells(
+        series, lambda t: 1.0 if t.lower() in TRUE else 0.0 if t.lower() in FALSE else None
+    )
+    return np.where(missing | bad, np.nan, values).astype("float64"), missing, bad
 
 
 def _choices(series: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(canonical choice or None, missing, not one of the choices); case does not matter."""
     if pd.api.types.is_numeric_dtype(series):
         series = series.map(lambda v: f"{v:g}" if pd.notna(v) else None)
-    text, missing = _strings(series, choices)
     canonical = {c.lower(): c for c in choices}
-    values = text.str.lower().map(canonical).to_numpy(dtype=object, na_value=None)
-    bad = pd.isna(values) & ~missing
-    return values, missing, bad
+    return _cells(series, lambda t: canonical.get(t.lower()), choices)
 
 
 def row_messages(rows: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -211,9 +234,8 @@ def _parse(
         outside |= values > item.high
     if outside.any():
         unit_text = f" {item.unit}" if item.unit else ""
-        shown = [
-            f"{item.name} {v:g}{unit_text} outside the {item.bounds} {item.allowed()}" for v in values[outside]
-        ]
+        limits = f"outside the {item.bounds} {item.allowed()}"
+        shown = [f"{item.name} {v:g}{unit_text} {limits}" for v in values[outside]]
         problems.append((outside, row_messages(outside, shown)))
         values[outside] = np.nan
     return values
@@ -231,8 +253,8 @@ def _to_canonical(
         except ucum.UnitError as exc:
             problems.append((~np.isnan(values), f"{item.name}: {exc}"))
             return np.full(len(values), np.nan)
-    text, empty = _strings(unit_cells)
-    codes = text.mask(empty, unit or item.unit).to_numpy(dtype=object)
+    given, empty, _ = _cells(unit_cells, lambda t: t)
+    codes = np.where(empty, unit or item.unit, given)
     out = np.full(len(values), np.nan)
     for code in pd.unique(codes):
         rows = codes == code
@@ -268,7 +290,7 @@ def _blank(values: np.ndarray, rows: np.ndarray) -> pd.api.extensions.ExtensionA
         return np.where(rows, np.nan, values)
     out = values.astype(object)
     out[rows] = None
-    return out
+    return pd.Series(out, dtype=object).array
 
 
 def evaluate(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -314,8 +336,9 @@ def evaluate(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None 
     columns: dict[str, object] = {
         o.name: _blank(np.asarray(computed.values[o.name]), emptied[o.name]) for o in score.outputs
     }
-    columns[STATUS] = np.where(not_computable, "not computable", np.where(partial, "partial", "ok"))
-    columns[REASON] = reasons
+    status = np.where(not_computable, "not computable", np.where(partial, "partial", "ok")).astype(object)
+    columns[STATUS] = pd.Series(status, dtype=object).array
+    columns[REASON] = pd.Series(reasons, dtype=object).array
     return pd.DataFrame(columns, index=frame.index)
 
 
