@@ -25,7 +25,9 @@ def compute(x: dict[str, np.ndarray]) -> Computed:
         + female
     )
     beyond_sex = points - female  # the ESC thresholds count the risk factors other than sex
-    risk = np.select([beyond_sex >= 2, beyond_sex == 1], ["high", "intermediate"], "low").astype(object)
+    risk = np.asarray(["low", "intermediate", "high"], dtype=object)[
+        np.clip(np.nan_to_num(beyond_sex), 0, 2).astype(int)
+    ]
     return Computed({"cha2ds2_vasc": np.nan_to_num(points).astype(int), "risk": risk})
 
 

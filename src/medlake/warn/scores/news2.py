@@ -67,12 +67,8 @@ RESPONSE = {
 }
 
 
-def _lookup(table: dict[str, str], keys: np.ndarray) -> np.ndarray:
-    """``table[key]`` for every key (a handful of distinct keys: one comparison each)."""
-    out = np.empty(len(keys), dtype=object)
-    for key, text in table.items():
-        out[keys == key] = text
-    return out
+RISKS = ("low", "low-medium", "medium", "high")
+RESPONSE_KEYS = ("zero", *RISKS)  # an aggregate of 0 has its own response within "low"
 
 
 def compute(x: dict[str, np.ndarray]) -> Computed:
@@ -89,14 +85,14 @@ def compute(x: dict[str, np.ndarray]) -> Computed:
     )
     total = parts.sum(axis=0)
     red = (parts == 3).any(axis=0)
-    risk = np.select([total >= 7, total >= 5, red], ["high", "medium", "low-medium"], "low").astype(object)
-    response_key = np.where((risk == "low") & (total == 0), "zero", risk)
+    risk = np.select([total >= 7, total >= 5, red], [3, 2, 1], 0)
+    response = np.where((risk == 0) & (total == 0), 0, risk + 1)
     return Computed(
         {
             "news2": total,
-            "risk": risk,
-            "monitoring": _lookup(MONITORING, response_key),
-            "response": _lookup(RESPONSE, response_key),
+            "risk": np.asarray(RISKS, dtype=object)[risk],
+            "monitoring": np.asarray([MONITORING[k] for k in RESPONSE_KEYS], dtype=object)[response],
+            "response": np.asarray([RESPONSE[k] for k in RESPONSE_KEYS], dtype=object)[response],
         }
     )
 

@@ -77,7 +77,7 @@ def model_names(x: dict[str, np.ndarray]) -> np.ndarray:
     given = np.stack([~np.isnan(x[name]) for name in OPTIONAL])
     count = given.sum(axis=0)
     single = np.asarray(OPTIONAL, dtype=object)[given.argmax(axis=0)]
-    return np.where(count == 0, "base", np.where(count == 1, single, "full")).astype(object)
+    return np.where(count == 0, "base", np.where(count == 1, single, "full"))
 
 
 COLUMNS = tuple(f"{column}_{horizon}" for horizon in ("10y", "30y") for column in OUTCOMES.values())

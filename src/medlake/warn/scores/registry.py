@@ -290,7 +290,7 @@ def _blank(values: np.ndarray, rows: np.ndarray) -> pd.api.extensions.ExtensionA
         return np.where(rows, np.nan, values)
     out = values.astype(object)
     out[rows] = None
-    return pd.Series(out, dtype=object).array
+    return out
 
 
 def evaluate(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -336,10 +336,22 @@ def evaluate(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None 
     columns: dict[str, object] = {
         o.name: _blank(np.asarray(computed.values[o.name]), emptied[o.name]) for o in score.outputs
     }
-    status = np.where(not_computable, "not computable", np.where(partial, "partial", "ok")).astype(object)
-    columns[STATUS] = pd.Series(status, dtype=object).array
-    columns[REASON] = pd.Series(reasons, dtype=object).array
-    return pd.DataFrame(columns, index=frame.index)
+    columns[STATUS] = np.asarray(["ok", "partial", "not computable"], dtype=object)[
+        np.where(not_computable, 2, np.where(partial, 1, 0))
+    ]
+    columns[REASON] = reasons
+    # Text outputs stay plain object columns: letting pandas infer its Arrow string type costs
+    # more than the score itself at a million rows.
+    return pd.DataFrame(
+        {
+            name: pd.Series(v, index=frame.index, dtype=object if _is_text(v) else None)
+            for name, v in columns.items()
+        }
+    )
+
+
+def _is_text(values: object) -> bool:
+    return isinstance(values, np.ndarray) and values.dtype == object
 
 
 def score_frame(score: Score, frame: pd.DataFrame, units: Mapping[str, str] | None = None) -> pd.DataFrame:
