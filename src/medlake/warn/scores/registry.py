@@ -141,9 +141,8 @@ def _cells(
     read_values = np.array(
         [None if e else read(t) for t, e in zip(texts, empty, strict=False)] + [None], dtype=object
     )
-    missing = empty[codes]
-    values = read_values[codes]
-    return values, missing, pd.isna(values) & ~missing
+    unreadable = np.array([v is None for v in read_values], dtype=bool) & ~empty
+    return read_values[codes], empty[codes], unreadable[codes]  # code -1 (NaN) is the last entry
 
 
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
