@@ -44,6 +44,11 @@ def test_each_problem_is_named_and_all_are_listed():
     assert scored.loc[1:, ["news2", "risk", "monitoring", "response"]].isna().all().all()
 
 
+def test_a_long_bad_cell_is_quoted_short():
+    reason = news2([{**VITALS, "consciousness": "x" * 500}]).iloc[0]["reason"]
+    assert reason == "consciousness '" + "x" * 40 + "…' is not A|C|V|P|U"
+
+
 def test_the_rest_of_the_rows_are_scored_and_nothing_is_dropped():
     rows = [VITALS, {**VITALS, "spo2": ""}, {**VITALS, "consciousness": "v"}]
     scored = news2(rows)

@@ -52,6 +52,14 @@ def test_out_file_and_json_summary(tmp_path):
     assert [p.name for p in out.parent.iterdir()] == ["news2.csv"]  # no temporary file left
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (HEADER + "p1,18,97,1,false,125,72,A,36.8\n").encode())
+    result = runner.invoke(app, ["score", "news2", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("patient,")
+
+
 def test_unit_option(tmp_path):
     path = write(tmp_path, "p1,18,97,1,false,125,72,A,98.6\n")
     result = runner.invoke(app, ["score", "news2", str(path), "--unit", "temperature=[degF]"])

@@ -100,9 +100,10 @@ def _units(pairs: list[str]) -> dict[str, str]:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    """The CSV as text, so every input cell is written back exactly as it came."""
+    """The CSV as text, so every input cell is written back exactly as it came (a byte-order mark is not
+    part of the first column's name)."""
     source = sys.stdin if str(path) == "-" else path
-    return pd.read_csv(source, dtype=str, keep_default_na=False)
+    return pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def _write_atomically(frame: pd.DataFrame, out: Path) -> None:

@@ -191,6 +191,12 @@ def _choices(series: pd.Series, choices: tuple[str, ...]) -> tuple[np.ndarray, n
     return _cells(series, lambda t: canonical.get(t.lower()), choices)
 
 
+def _quoted(value: object, limit: int = 40) -> str:
+    """A cell as a reason quotes it: stripped, and cut short so one bad cell cannot flood the output."""
+    text = str(value).strip()
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def row_messages(rows: np.ndarray, texts: list[str]) -> np.ndarray:
     """A per-row message array holding ``texts`` at ``rows`` (a boolean mask), for ``Problems``."""
     out = np.empty(len(rows), dtype=object)
@@ -211,10 +217,8 @@ def _parse(
     if item.required:
         problems.append((missing, f"missing {item.name}"))
     if bad.any():
-        raw = series.astype("string").to_numpy(dtype=object, na_value="")
-        problems.append(
-            (bad, row_messages(bad, [f"{item.name} {v!r} is not {item.allowed()}" for v in raw[bad]]))
-        )
+        raw, allowed = series.to_numpy(dtype=object)[bad], item.allowed()
+        problems.append((bad, row_messages(bad, [f"{item.name} {_quoted(v)} is not {allowed}" for v in raw])))
     if item.kind in ("choice", "boolean"):
         return values
     values = values.copy()
