@@ -44,6 +44,13 @@ def test_each_problem_is_named_and_all_are_listed():
     assert scored.loc[1:, ["news2", "risk", "monitoring", "response"]].isna().all().all()
 
 
+def test_nan_and_infinity_are_not_numbers_here():
+    scored = news2(
+        [{**VITALS, "heart_rate": "inf"}, {**VITALS, "heart_rate": " nan "}, {**VITALS, "spo2": " 97 "}]
+    )
+    assert scored["reason"].tolist() == ["heart_rate 'inf' is not 0–350 /min", "missing heart_rate", ""]
+
+
 def test_a_long_bad_cell_is_quoted_short():
     reason = news2([{**VITALS, "consciousness": "x" * 500}]).iloc[0]["reason"]
     assert reason == "consciousness '" + "x" * 40 + "…' is not A|C|V|P|U"

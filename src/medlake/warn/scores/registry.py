@@ -9,12 +9,15 @@ therefore only ever sees clean arrays, and a row it cannot vouch for is never gi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from medlake.warn.scores import units as ucum
 
@@ -145,14 +148,33 @@ def _cells(
     return read_values[codes], empty[codes], unreadable[codes]  # code -1 (NaN) is the last entry
 
 
+NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+
+
 def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, missing, unparseable) of a column that should hold numbers."""
+    """(values, missing, unparseable) of a column that should hold numbers.
+
+    Text is parsed by Arrow: cells that look like a decimal number are cast in one vectorised step;
+    only the others (empty, a missing token, "n/a", a typo) are looked at one distinct value at a time.
+    """
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.astype("float64").to_numpy()
         missing = np.isnan(values)
         return values, missing, np.zeros(len(values), dtype=bool)
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
-    failed = np.flatnonzero(np.isnan(values))  # empty, a missing token, or not a number: look closer
+    try:
+        text = pa.array(series, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: read each as text
+        text = pa.array([None if pd.isna(v) else str(v) for v in series], type=pa.string())
+    trimmed = pc.utf8_trim_whitespace(text)
+    looks_numeric = pc.invert(pc.fill_null(pc.equal(trimmed, ""), True))
+    try:  # the common case: numbers and empty cells
+        cast = pc.cast(pc.if_else(looks_numeric, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    except pa.ArrowInvalid:  # some cell is not a number: keep only those that look like one
+        looks_numeric = pc.fill_null(pc.match_substring_regex(trimmed, NUMBER), False)
+        cast = pc.cast(pc.if_else(looks_numeric, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    values = cast.to_numpy(zero_copy_only=False).copy()
+    looks_numeric = looks_numeric.to_numpy(zero_copy_only=False) & np.isfinite(values)  # "nan", "inf"
+    failed = np.flatnonzero(~looks_numeric)
     missing = np.zeros(len(values), dtype=bool)
     bad = np.zeros(len(values), dtype=bool)
     if len(failed):
@@ -165,9 +187,10 @@ def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _float(text: str) -> float | None:
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _booleans(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
