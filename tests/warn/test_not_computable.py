@@ -115,6 +115,8 @@ def test_typed_frames_work_as_well_as_text():
     )
     scored = score_frame("news2", frame)
     assert scored["status"].tolist() == ["ok", "not computable"]
+    frame["heart_rate"] = [np.inf, 70.0]
+    assert score_frame("news2", frame).loc[0, "reason"] == "heart_rate 'inf' is not 0–350 /min"
 
 
 @pytest.mark.parametrize("name", list(SCORES))

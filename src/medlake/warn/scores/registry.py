@@ -158,9 +158,10 @@ def _numbers(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     only the others (empty, a missing token, "n/a", a typo) are looked at one distinct value at a time.
     """
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        values = series.astype("float64").to_numpy()
-        missing = np.isnan(values)
-        return values, missing, np.zeros(len(values), dtype=bool)
+        values = series.astype("float64").to_numpy().copy()
+        infinite = np.isinf(values)
+        values[infinite] = np.nan
+        return values, np.isnan(values) & ~infinite, infinite
     try:
         text = pa.array(series, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python objects: read each as text
