@@ -17,6 +17,7 @@ from medlake.cli import (
     hl7,
     link,
     person,
+    score,
     sources,
     synth,
     tabular,
@@ -47,6 +48,7 @@ app.add_typer(
     link.app, name="link", help="The master patient index: link records of one person across institutions."
 )
 person.register(app)
+score.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
