@@ -90,7 +90,7 @@ def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:
     """Make every catalogued table queryable in ``engine`` as ``layer.name``."""
     names = []
     for dataset in workspace.catalog.datasets():
-        data = workspace.lake.dataset(dataset.uri)
+        data = workspace.lake.dataset(workspace.lake.resolve(dataset.location))
         if data is not None:
             engine.register_table(dataset.layer, dataset.name.split(".", 1)[1], data)
             names.append(dataset.name)
