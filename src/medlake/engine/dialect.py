@@ -260,6 +260,10 @@ class Dialect:
     def current_date_text(self) -> str:
         raise self._unsupported("the current date")
 
+    def lock_down_statements(self, temp_directory: str) -> list[str]:
+        """Settings that leave a session able to read only what was registered before them."""
+        raise self._unsupported("a locked-down session")
+
 
 class DuckDBDialect(Dialect):
     """DuckDB: JSON extension functions, list lambdas (``lambda x: …``), STRUCTs."""
@@ -463,3 +467,21 @@ class DuckDBDialect(Dialect):
 
     def current_date_text(self) -> str:
         return "strftime(current_date, '%Y-%m-%d')"
+
+    # -- a session for untrusted SQL ------------------------------------------------------
+    def lock_down_statements(self, temp_directory: str) -> list[str]:
+        """External access off (files, network, ``ATTACH`` of files, ``COPY``, extensions), then
+        the configuration locked, so ``SET``/``RESET``/``PRAGMA`` cannot turn it back on.
+
+        DuckDB still lets a locked session use its ``temp_directory`` (it spills there), so
+        that is a private folder of the caller's, not the working directory.
+        """
+        return [
+            f"SET temp_directory = {self.string_literal(temp_directory)}",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET allow_community_extensions = false",
+            "SET allow_persistent_secrets = false",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ]
