@@ -43,7 +43,8 @@ class Dialect:
         return "TRUE" if value else "FALSE"
 
     def integer_literal(self, value: int) -> str:
-        return str(int(value))
+        # a negative number in parentheses: "x - -1" must not become the comment "x --1"
+        return str(int(value)) if value >= 0 else f"({int(value)})"
 
     def decimal_literal(self, value: float | str) -> str:
         return f"CAST({self.string_literal(str(value))} AS {self.sql_type('decimal')})"
@@ -257,6 +258,22 @@ class Dialect:
     def current_timestamp_text(self) -> str:
         raise self._unsupported("the current time")
 
+    def round_significant(self, sql: str, digits: int) -> str:
+        """A double rounded to ``digits`` significant decimal digits (the nearest double to them);
+        NULL for an infinity (an overflow)."""
+        raise self._unsupported("rounding to significant digits")
+
+    def null_on_error(self, sql: str) -> str:
+        """``sql``, or NULL where computing it fails (an integer overflow)."""
+        raise self._unsupported("errors as NULL")
+
+    def utc_date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, offset_minutes: str
+    ) -> str:
+        """``YYYY-MM-DDThh:mm:ss`` of a local date and time (parts as text, ``''`` where
+        absent) at ``offset_minutes`` east of UTC, moved to UTC; NULL if it is no real date."""
+        raise self._unsupported("time zone arithmetic")
+
     def current_date_text(self) -> str:
         raise self._unsupported("the current date")
 
@@ -463,7 +480,26 @@ class DuckDBDialect(Dialect):
         return f"strftime(last_day({first}), '%d')"
 
     def current_timestamp_text(self) -> str:
-        return "strftime(current_timestamp, '%Y-%m-%dT%H:%M:%S.%g%z')"
+        # in UTC with a Z: strftime's %z writes "+00", which is no FHIR dateTime
+        return "(strftime(make_timestamp(epoch_us(current_timestamp)), '%Y-%m-%dT%H:%M:%S.%g') || 'Z')"
+
+    def round_significant(self, sql: str, digits: int) -> str:
+        return f"(CASE WHEN isfinite({sql}) THEN CAST(printf('%.{int(digits)}g', {sql}) AS DOUBLE) END)"
+
+    def null_on_error(self, sql: str) -> str:
+        return f"try({sql})"
+
+    def utc_date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, offset_minutes: str
+    ) -> str:
+        def number(part: str, default: str) -> str:
+            return f"CAST(coalesce(nullif({part}, ''), '{default}') AS BIGINT)"
+
+        local = (
+            f"make_timestamp({number(year, '0')}, {number(month, '1')}, {number(day, '1')}, "
+            f"{number(hour, '0')}, {number(minute, '0')}, CAST({number(second, '0')} AS DOUBLE))"
+        )
+        return f"strftime(try({local}) - to_minutes({offset_minutes}), '%Y-%m-%dT%H:%M:%S')"
 
     def current_date_text(self) -> str:
         return "strftime(current_date, '%Y-%m-%d')"
