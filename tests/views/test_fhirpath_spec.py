@@ -412,3 +412,56 @@ def test_not_follows_its_truth_table(run, operand: str, expected: bool | None) -
 )
 def test_required_functions_on_every_type(run, path: str, expected: Any) -> None:
     assert evaluate(run, path) == expected
+
+
+# -- date/time arithmetic with time-valued quantities (§6.6.7) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # §6.6.7.1 + (addition)
+        ("@1973-12-25 + 7 days", "1974-01-01"),
+        ("@1973-12-25 + 7.9 days", "1974-01-01"),
+        ("@1973-12-25 + 1 week", "1974-01-01"),
+        ("@2019-03-01 + 24 months", "2021-03-01"),
+        ("@2026-01-31 + 1 month", "2026-02-28"),
+        ("@2026-01-01T13:00:00 + 30 minutes", "2026-01-01T13:30:00"),
+        ("@1973-12-25T00:00:00.000+10:00 + 42.53 seconds", "1973-12-25T00:00:42.530+10:00"),
+        ("@1973-12-25 + 1 'd'", "1973-12-26"),
+        ("@T23:30:00 + 1 hour", "00:30:00"),
+        ("@T01:00:00 + 48 hour", "01:00:00"),
+        # partial values take the quantity at their own precision
+        ("@2014 + 24 months", "2016"),
+        ("@2014 + 23 months", "2015"),
+        ("@2016 + 365 days", "2017"),
+        ("@2014 + 11 months", "2014"),
+        ("@2026-02 + 5 weeks", "2026-03"),
+        ("@2026-02 + 4 weeks", "2026-02"),
+        # §6.6.7.2 - (subtraction)
+        ("@T00:30:00 - 1 hour", "23:30:00"),
+        ("@T01:00:00 - 2 hours", "23:00:00"),
+        # from a resource, as a view would (birthDate is 1970-06)
+        ("birthDate + 18 years", "1988-06"),
+        ("(birthDate + 18 years) < @1990", True),
+        ("{} + 1 day", None),
+    ],
+)
+def test_date_and_time_arithmetic_of_the_specification(run, path: str, expected: Any) -> None:
+    assert evaluate(run, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("@2014 + 1 'a'", "definite duration"),  # "using 'a' will signal an error"
+        ("@2014 + 1 'mo'", "definite duration"),
+        ("@2014-01-01 + 1 hour", "date cannot be moved by hours"),
+        ("@T10:30 + 1 day", "time cannot be moved by days"),
+        ("@2014 + 1 'kg'", "not a time-valued unit"),
+        ("5 'mg' > 4 'mg'", "quantity literal"),
+    ],
+)
+def test_date_arithmetic_refuses_what_the_specification_makes_an_error(run, path: str, message: str) -> None:
+    with pytest.raises(ViewDefinitionError, match=message):
+        evaluate(run, path)

@@ -267,12 +267,14 @@ class Dialect:
         """``sql``, or NULL where computing it fails (an integer overflow)."""
         raise self._unsupported("errors as NULL")
 
-    def utc_date_time_text(
-        self, year: str, month: str, day: str, hour: str, minute: str, second: str, offset_minutes: str
+    def date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, amount: str, unit: str
     ) -> str:
-        """``YYYY-MM-DDThh:mm:ss`` of a local date and time (parts as text, ``''`` where
-        absent) at ``offset_minutes`` east of UTC, moved to UTC; NULL if it is no real date."""
-        raise self._unsupported("time zone arithmetic")
+        """``YYYY-MM-DDThh:mm:ss.fff`` of a date and time given as parts of text (``''`` where
+        absent: the least value is taken; whole seconds) moved by ``amount`` (an integer SQL
+        expression) ``unit``s: year, month, day, hour, minute or microsecond, calendar-wise
+        (2026-01-31 plus a month is 2026-02-28). NULL if the parts are no date."""
+        raise self._unsupported("date and time arithmetic")
 
     def current_date_text(self) -> str:
         raise self._unsupported("the current date")
@@ -489,8 +491,8 @@ class DuckDBDialect(Dialect):
     def null_on_error(self, sql: str) -> str:
         return f"try({sql})"
 
-    def utc_date_time_text(
-        self, year: str, month: str, day: str, hour: str, minute: str, second: str, offset_minutes: str
+    def date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, amount: str, unit: str
     ) -> str:
         def number(part: str, default: str) -> str:
             return f"CAST(coalesce(nullif({part}, ''), '{default}') AS BIGINT)"
@@ -499,7 +501,17 @@ class DuckDBDialect(Dialect):
             f"make_timestamp({number(year, '0')}, {number(month, '1')}, {number(day, '1')}, "
             f"{number(hour, '0')}, {number(minute, '0')}, CAST({number(second, '0')} AS DOUBLE))"
         )
-        return f"strftime(try({local}) - to_minutes({offset_minutes}), '%Y-%m-%dT%H:%M:%S')"
+        interval = {
+            "year": "to_years",
+            "month": "to_months",
+            "day": "to_days",
+            "hour": "to_hours",
+            "minute": "to_minutes",
+            "microsecond": "to_microseconds",
+        }[unit]
+        amount_type = "INTEGER" if unit in ("year", "month", "day") else "BIGINT"
+        shifted = f"try({local} + {interval}(CAST({amount} AS {amount_type})))"
+        return f"strftime({shifted}, '%Y-%m-%dT%H:%M:%S.%g')"
 
     def current_date_text(self) -> str:
         return "strftime(current_date, '%Y-%m-%d')"

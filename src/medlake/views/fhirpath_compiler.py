@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from medlake.engine.dialect import Dialect
 from medlake.views.errors import ViewDefinitionError
@@ -32,6 +33,7 @@ from medlake.views.fhirpath_ast import (
     Member,
     Navigate,
     Node,
+    Quantity,
     This,
     TotalVar,
     TypeOp,
@@ -40,7 +42,14 @@ from medlake.views.fhirpath_ast import (
 )
 from medlake.views.fhirpath_boundaries import decimal_places, decimal_text
 from medlake.views.fhirpath_functions import ARITY, FUNCTIONS
-from medlake.views.fhirpath_temporal import compare_keys, comparison_key, equivalent_keys, temporal_kind
+from medlake.views.fhirpath_temporal import (
+    compare_keys,
+    comparison_key,
+    duration_unit,
+    equivalent_keys,
+    shift,
+    temporal_kind,
+)
 from medlake.views.fhirpath_values import Kind, RootFields, Value, ValueOps, kind_for_type
 
 #: FHIRPath's standard environment variables (besides %resource, %rowIndex …).
@@ -347,6 +356,7 @@ class FhirPathCompiler:
 
     def equals(self, left: Value, right: Value) -> Value:
         left, right = self.ops.materialize(left), self.ops.materialize(right)
+        self.refuse_quantities(left, right, "operator =")
         keys = None if left.many or right.many else self.temporal_keys(left, right)
         if keys is not None:
             return Value(compare_keys(*keys, "="), False, Kind.BOOLEAN, "boolean")
@@ -364,6 +374,7 @@ class FhirPathCompiler:
 
     def equivalent(self, left: Value, right: Value) -> Value:
         left, right = self._scalar(left, "~"), self._scalar(right, "~")
+        self.refuse_quantities(left, right, "operator ~")
         keys = self.temporal_keys(left, right)
         if keys is not None:
             return Value(equivalent_keys(*keys), False, Kind.BOOLEAN, "boolean")
@@ -385,6 +396,7 @@ class FhirPathCompiler:
 
     def compare(self, op: str, left: Value, right: Value) -> Value:
         left, right = self._scalar(left, op), self._scalar(right, op)
+        self.refuse_quantities(left, right, f"operator {op}")
         keys = self.temporal_keys(left, right)
         if keys is not None:
             return Value(compare_keys(*keys, op), False, Kind.BOOLEAN, "boolean")
@@ -399,8 +411,11 @@ class FhirPathCompiler:
         empty = [v for v in (left, right) if v.is_literal and v.literal is None]
         if empty and op != "&":  # {} + x is empty, whatever x is
             other = right if empty[0] is left else left
-            kind = other.natural_kind if other.natural_kind in _ARITHMETIC_KINDS else Kind.DECIMAL
+            kind = other.natural_kind if other.natural_kind in _ARITHMETIC_KINDS else Kind.STRING
             return self.ops.empty(kind, kind.value)
+        if op in ("+", "-") and _quantity(right) is not None and temporal_kind(left.fhir_type):
+            return self.date_arithmetic(op, left, _quantity(right))  # type: ignore[arg-type]
+        self.refuse_quantities(left, right, f"operator {op}")
         if op == "&":
             a = self.ops.as_kind(left, Kind.STRING).sql
             b = self.ops.as_kind(right, Kind.STRING).sql
@@ -412,7 +427,7 @@ class FhirPathCompiler:
         if ka not in (Kind.INTEGER, Kind.DECIMAL) or kb not in (Kind.INTEGER, Kind.DECIMAL):
             raise self.error(
                 f"operator {op} is supported on numbers only (got {left.fhir_type or ka.value} "
-                f"and {right.fhir_type or kb.value}); date arithmetic with quantities is not supported"
+                f"and {right.fhir_type or kb.value}); dates and times take a time-valued quantity (+ 7 days)"
             )
         kind = Kind.INTEGER if ka is kb is Kind.INTEGER else Kind.DECIMAL
         if op == "/":
@@ -436,6 +451,26 @@ class FhirPathCompiler:
         decimal = kind is Kind.DECIMAL
         sql = self.d.round_significant(sql, 15) if decimal else self.d.null_on_error(sql)
         return Value(sql, False, kind, kind.value)
+
+    def date_arithmetic(self, op: str, value: Value, quantity: Quantity) -> Value:
+        """A date, dateTime or time plus (minus) a time-valued quantity (§6.6.7 of FHIRPath)."""
+        number = Decimal(quantity.number) * (-1 if op == "-" else 1)
+        text = self.ops.as_kind(value, Kind.STRING).sql
+        try:
+            unit = duration_unit(quantity.unit, quantity.calendar)
+            sql = shift(self.d, text, value.fhir_type, number, unit, self.fresh("t"))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+        return Value(sql, False, Kind.STRING, value.fhir_type)
+
+    def refuse_quantities(self, left: Value, right: Value, what: str) -> None:
+        """Quantity literals take part only in date arithmetic: UCUM-aware arithmetic and
+        comparison of quantities are not built (compare a Quantity's value instead)."""
+        if _quantity(left) is not None or _quantity(right) is not None:
+            raise self.error(
+                f"{what} with a quantity literal: only date/time ± a time-valued quantity is supported "
+                "(e.g. birthDate + 18 years); compare quantities by their value (valueQuantity.value > 5)"
+            )
 
     def union(self, left: Value, right: Value, distinct: bool = True) -> Value:
         left, right = self.ops.materialize(left), self.ops.materialize(right)
@@ -483,6 +518,11 @@ class FhirPathCompiler:
         if value.natural_kind is not Kind.INTEGER:
             raise self.error(f"{what}() needs an integer argument")
         return self.ops.as_kind(value, Kind.INTEGER)
+
+
+def _quantity(value: Value) -> Quantity | None:
+    """The quantity a value is the literal of, if it is one."""
+    return value.literal if value.is_literal and isinstance(value.literal, Quantity) else None
 
 
 def _normalise_type(type_spec: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 
 from medlake.engine.dialect import Dialect
 
@@ -87,8 +88,10 @@ def comparison_key(d: Dialect, text: str, kind: str, var: str) -> str:
             f" || CASE WHEN {p.present(6)} THEN ':' || {p.part(6)} || '.' || {_milliseconds(d, p.part(7))}"
             " ELSE '' END"
         )
-        utc = d.utc_date_time_text(*(p.part(g) for g in (1, 2, 3, 4, 5, 6)), _offset_minutes(p.part(8)))
-        moved = f"substring({utc} || '.' || {_milliseconds(d, p.part(7))}, 1, length({local}))"
+        offset = _offset_minutes(p.part(8))
+        utc = d.date_time_text(*(p.part(g) for g in range(1, 7)), f"-{offset}", "minute")
+        whole = f"{d.substring(utc, '1', '19')} || '.' || {_milliseconds(d, p.part(7))}"
+        moved = f"substring({whole}, 1, length({local}))"
         key = f"CASE WHEN {p.present(4)} AND {p.present(8)} THEN {moved} ELSE {local} END"
         pattern = DATE_TIME
     body = f"CASE WHEN {d.regexp_matches(var, d.string_literal(pattern))} THEN {key} END"
@@ -184,3 +187,132 @@ def boundary(
     return d.let(
         text, var, f"(CASE WHEN {d.regexp_matches(var, d.string_literal(pattern))} THEN {built} END)"
     )
+
+
+# -- date/time arithmetic with time-valued quantities --------------------------------------------
+
+#: A time-valued quantity's unit, by calendar keyword or UCUM code. UCUM's 'a' and 'mo' are
+#: definite durations (365.25 days, 30.4375 days), which FHIRPath's date arithmetic refuses.
+DURATIONS = {
+    **{word: unit for unit in ("year", "month", "week", "day", "hour", "minute", "second", "millisecond")
+       for word in (unit, unit + "s")},
+    "wk": "week", "d": "day", "h": "hour", "min": "minute", "s": "second", "ms": "millisecond",
+}  # fmt: skip
+_UCUM_DURATIONS = frozenset({"wk", "d", "h", "min", "s", "ms"})
+#: The precisions of a date/time value, coarsest first, and the text length of each.
+LEVELS = ("year", "month", "day", "hour", "minute", "second")
+_LENGTH = {"year": 4, "month": 7, "day": 10, "hour": 13, "minute": 16, "second": 19}
+_TIME_LENGTH = {"hour": 2, "minute": 5, "second": 8}
+#: Units each kind may be moved by (a Date has no time; a Time has no calendar).
+_ALLOWED = {
+    "date": ("year", "month", "week", "day"),
+    "dateTime": tuple(dict.fromkeys(DURATIONS.values())),
+    "time": ("hour", "minute", "second", "millisecond"),
+}
+_DAYS = {"week": Decimal(7), "day": Decimal(1), "hour": Decimal(1) / 24, "minute": Decimal(1) / 1440,
+         "second": Decimal(1) / 86400, "millisecond": Decimal(1) / 86_400_000}  # fmt: skip
+_SECONDS = {
+    "hour": Decimal(3600),
+    "minute": Decimal(60),
+    "second": Decimal(1),
+    "millisecond": Decimal("0.001"),
+}
+
+
+def duration_unit(unit: str, calendar: bool) -> str:
+    """The duration a quantity's unit means; ValueError for one date arithmetic cannot use."""
+    found = DURATIONS.get(unit)
+    if found is None or calendar != (unit not in _UCUM_DURATIONS):
+        if unit in ("a", "mo"):
+            raise ValueError(
+                f"'{unit}' is a definite duration in UCUM: date arithmetic takes calendar years and "
+                "months (year, month)"
+            )
+        raise ValueError(
+            f"{unit!r} is not a time-valued unit: year, month, week, day, hour, minute, second, "
+            "millisecond, or UCUM 'wk', 'd', 'h', 'min', 's', 'ms'"
+        )
+    return found
+
+
+def _amount_at(level: str, number: Decimal, unit: str) -> tuple[int, str]:
+    """How much to move a value of precision ``level`` by ``number`` ``unit``s: (amount, SQL unit).
+
+    A unit finer than the value is converted to the value's precision (a month is 30 days, a
+    year 365; hours, minutes and seconds as they are) and truncated; a coarser one is added as
+    it is, its fraction dropped; seconds and milliseconds keep their fraction (as microseconds).
+    """
+    if unit in ("second", "millisecond") and level == "second":
+        return int((number * _SECONDS[unit] * 1_000_000).to_integral_value()), "microsecond"
+    order = {
+        "year": 0,
+        "month": 1,
+        "week": 2,
+        "day": 2,
+        "hour": 3,
+        "minute": 4,
+        "second": 5,
+        "millisecond": 5,
+    }
+    if order[unit] <= LEVELS.index(level):  # as coarse as the value, or coarser: add it as it is
+        whole = int(number.to_integral_value(ROUND_DOWN))
+        if unit == "week":
+            return whole * 7, "day"
+        return (whole, unit) if unit != "second" else (whole * 1_000_000, "microsecond")
+    if level == "year":
+        years = number / 12 if unit == "month" else number * _DAYS[unit] / 365
+        return int(years.to_integral_value(ROUND_DOWN)), "year"
+    if level == "month":
+        return int((number * _DAYS[unit] / 30).to_integral_value(ROUND_DOWN)), "month"
+    if level == "day":
+        return int((number * _DAYS[unit]).to_integral_value(ROUND_DOWN)), "day"
+    per = {"hour": Decimal(3600), "minute": Decimal(60)}[level]
+    return int((number * _SECONDS[unit] / per).to_integral_value(ROUND_DOWN)), level
+
+
+def shift(d: Dialect, text: str, fhir_type: str, number: Decimal, unit: str, var: str) -> str:
+    """SQL: a date, dateTime or time text moved by ``number`` ``unit``s (FHIRPath's ``+``/``-``
+    with a time-valued quantity; ``number`` is negative for ``-``), at its own precision.
+
+    Calendar semantics: a month added to January 31st gives the last day of February; a value
+    coarser than the unit takes the unit converted to its precision (``@2014 + 24 months`` is
+    ``@2016``; ``@2014 + 11 months`` stays ``@2014``); a Time wraps around midnight; the time
+    zone is kept as written.
+    """
+    kind = temporal_kind(fhir_type)
+    if unit not in _ALLOWED[kind]:
+        raise ValueError(f"a {fhir_type} cannot be moved by {unit}s")
+    p = parts(d, var, is_time=kind == "time")
+    groups = (1, 2, 3, 4, 5, 6, 7) if kind != "time" else (None, None, None, 1, 2, 3, 4)
+    part = [
+        d.string_literal(default) if g is None else p.part(g)
+        for g, default in zip(groups, ("2000", "01", "01", "", "", "", ""), strict=True)
+    ]
+    year, month, day, hour, minute, second, fraction = part
+    microseconds = f"CAST(rpad({d.substring(fraction, '1', '6')}, 6, '0') AS BIGINT)"
+    levels = LEVELS if kind != "time" else LEVELS[3:]
+    cases = []
+    start = "12" if kind == "time" else "1"  # where the value's own parts begin in the full text
+    has_fraction = p.present(4 if kind == "time" else 7)
+    for level in reversed(levels):
+        amount, sql_unit = _amount_at(level, number, unit)
+        if sql_unit == "microsecond":  # the value's own fraction moves with it, so milliseconds carry
+            moved = d.date_time_text(
+                year, month, day, hour, minute, second, f"({amount} + {microseconds})", sql_unit
+            )
+            milliseconds = d.substring(moved, "21", "3")
+        else:
+            moved = d.date_time_text(year, month, day, hour, minute, second, str(amount), sql_unit)
+            milliseconds = _milliseconds(d, fraction)
+        cut = d.substring(moved, start, str((_TIME_LENGTH if kind == "time" else _LENGTH)[level]))
+        if level == "second":
+            cut = f"{cut} || CASE WHEN {has_fraction} THEN '.' || {milliseconds} ELSE '' END"
+        present = p.present(LEVELS.index(level) + 1 - (3 if kind == "time" else 0))
+        cases.append(f"WHEN {present} THEN {cut}")
+    zone = f" || {p.part(8)}" if kind != "time" else ""
+    pattern = TIME if kind == "time" else DATE_TIME
+    body = (
+        f"CASE WHEN {d.regexp_matches(var, d.string_literal(pattern))} "
+        f"THEN (CASE {' '.join(cases)} END){zone} END"
+    )
+    return d.let(text, var, body)
