@@ -46,10 +46,10 @@ def temporal_kind(fhir_type: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Parts:
-    """SQL reading each part of one bound text value (``''`` where the value stops)."""
+    """SQL reading each part (a regular expression group) of one bound text value; ``''``
+    where the value stops."""
 
     part: Callable[[int], str]
-    is_time: bool
 
     def present(self, group: int) -> str:
         return f"({self.part(group)} <> '')"
@@ -57,7 +57,7 @@ class Parts:
 
 def parts(d: Dialect, text: str, is_time: bool) -> Parts:
     pattern = TIME if is_time else DATE_TIME
-    return Parts(lambda group: d.regexp_extract(text, pattern, group), is_time)
+    return Parts(lambda group: d.regexp_extract(text, pattern, group))
 
 
 def _milliseconds(d: Dialect, fraction: str) -> str:
@@ -199,7 +199,8 @@ DURATIONS = {
     "wk": "week", "d": "day", "h": "hour", "min": "minute", "s": "second", "ms": "millisecond",
 }  # fmt: skip
 _UCUM_DURATIONS = frozenset({"wk", "d", "h", "min", "s", "ms"})
-#: The precisions of a date/time value, coarsest first, and the text length of each.
+#: The precisions of a date/time value, coarsest first, and where each ends in the full
+#: ``YYYY-MM-DDThh:mm:ss`` text (a Time's in ``hh:mm:ss``).
 LEVELS = ("year", "month", "day", "hour", "minute", "second")
 _LENGTH = {"year": 4, "month": 7, "day": 10, "hour": 13, "minute": 16, "second": 19}
 _TIME_LENGTH = {"hour": 2, "minute": 5, "second": 8}
@@ -208,6 +209,17 @@ _ALLOWED = {
     "date": ("year", "month", "week", "day"),
     "dateTime": tuple(dict.fromkeys(DURATIONS.values())),
     "time": ("hour", "minute", "second", "millisecond"),
+}
+#: Where each unit falls among LEVELS (a week is counted in days).
+_COARSENESS = {
+    "year": 0,
+    "month": 1,
+    "week": 2,
+    "day": 2,
+    "hour": 3,
+    "minute": 4,
+    "second": 5,
+    "millisecond": 5,
 }
 _DAYS = {"week": Decimal(7), "day": Decimal(1), "hour": Decimal(1) / 24, "minute": Decimal(1) / 1440,
          "second": Decimal(1) / 86400, "millisecond": Decimal(1) / 86_400_000}  # fmt: skip
@@ -244,21 +256,9 @@ def _amount_at(level: str, number: Decimal, unit: str) -> tuple[int, str]:
     """
     if unit in ("second", "millisecond") and level == "second":
         return int((number * _SECONDS[unit] * 1_000_000).to_integral_value()), "microsecond"
-    order = {
-        "year": 0,
-        "month": 1,
-        "week": 2,
-        "day": 2,
-        "hour": 3,
-        "minute": 4,
-        "second": 5,
-        "millisecond": 5,
-    }
-    if order[unit] <= LEVELS.index(level):  # as coarse as the value, or coarser: add it as it is
+    if _COARSENESS[unit] <= LEVELS.index(level):  # as coarse as the value, or coarser: as it is
         whole = int(number.to_integral_value(ROUND_DOWN))
-        if unit == "week":
-            return whole * 7, "day"
-        return (whole, unit) if unit != "second" else (whole * 1_000_000, "microsecond")
+        return (whole * 7, "day") if unit == "week" else (whole, unit)
     if level == "year":
         years = number / 12 if unit == "month" else number * _DAYS[unit] / 365
         return int(years.to_integral_value(ROUND_DOWN)), "year"
