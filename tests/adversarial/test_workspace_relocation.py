@@ -104,19 +104,24 @@ def test_a_copy_that_changes_reads_only_itself_and_the_original_is_untouched(
     assert all(entry["uri"].startswith(str(copy / "lake") + "/") for entry in catalog)
 
 
-def _upgrade_to(catalog: Catalog, revision: str) -> None:
+def _migrate(
+    catalog: Catalog, revision: str, *, down: bool = False, then: str | None = None, **params
+) -> None:
+    """Move the catalog's schema to ``revision`` (Alembic, as Catalog.migrate does), then run ``then``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with catalog.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
+        if then:
+            connection.execute(text(then), params)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_migration_makes_absolute_uris_of_an_old_catalog_relative(backend, tmp_path, request) -> None:
     sqlite = f"sqlite:///{tmp_path / 'old.db'}"
     catalog = Catalog(sqlite if backend == "sqlite" else request.getfixturevalue("postgres_url"))
-    _upgrade_to(catalog, "0003")
+    _migrate(catalog, "0003")
     with catalog.engine.begin() as connection:
         for name, layer, uri in [
             ("warehouse.patient", "warehouse", "/srv/old-home/lake/warehouse/patient"),
@@ -156,3 +161,23 @@ def test_the_catalog_refuses_a_location_outside_the_lake(home: Path) -> None:
             )
         with pytest.raises(ValueError, match="relative to its root"):
             workspace.lake.resolve(location)
+
+
+def test_a_copy_of_a_workspace_from_before_the_migration_reads_itself_once_migrated(
+    home: Path, tmp_path: Path
+) -> None:
+    """An old workspace (catalog at revision 0003, absolute URIs naming its own folder), copied,
+    then brought up to date with `medlake init`, as a user upgrading medlake would."""
+    old = Catalog(f"sqlite:///{home / 'catalog.db'}")
+    absolute = "UPDATE datasets SET uri = :root || '/' || uri"
+    _migrate(old, "0003", down=True, then=absolute, root=str(home / "lake"))
+    old.close()
+    copy = tmp_path / "upgraded-copy"
+    shutil.copytree(home, copy)
+    shutil.rmtree(home / "lake" / "warehouse")  # were the copy still reading the original, this shows
+    result = CliRunner().invoke(app, ["init", "--home", str(copy)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert {d.name: d.location for d in open_workspace(copy).catalog.datasets()}["warehouse.patient"] == (
+        "warehouse/patient"
+    )
+    assert _ids(open_workspace(copy)) == ["hosp-a.p1"]
