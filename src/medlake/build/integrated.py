@@ -164,6 +164,7 @@ def build_integrated(
         table = BuiltTable(
             name=f"integrated.{resource_type}",
             layer=Layer.INTEGRATED,
+            uri=uri,
             version=version,
             rows=sum(counts.values()),
             rows_by_institution=dict(sorted(counts.items())),

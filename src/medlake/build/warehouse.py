@@ -58,6 +58,7 @@ def build_view(workspace: Workspace, engine: Engine, name: str, view: dict, job_
     return BuiltTable(
         name=f"warehouse.{name}",
         layer=Layer.WAREHOUSE,
+        uri=uri,
         version=version,
         rows=result.num_rows,
         rows_by_institution=_rows_by_institution(result),

@@ -44,10 +44,12 @@ class BuiltTable:
     """A table a build step has just committed: what the catalog records of its new version.
 
     ``inputs`` are ``(kind, name, version)`` triples, as :class:`LineageInput` takes them.
+    ``uri`` is where it was just written; the catalog records its :attr:`location` instead.
     """
 
     name: str
     layer: str
+    uri: str
     version: int | None
     rows: int
     rows_by_institution: dict[str, int]

@@ -564,6 +564,7 @@ def write_person_link(
     built = BuiltTable(
         name=f"{Layer.WAREHOUSE.value}.{TARGET_NAME}",
         layer=Layer.WAREHOUSE,
+        uri=uri,
         version=version,
         rows=table.num_rows,
         rows_by_institution={

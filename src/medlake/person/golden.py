@@ -75,6 +75,7 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
         built = BuiltTable(
             name=GOLDEN_TABLE,
             layer=Layer.WAREHOUSE,
+            uri=uri,
             version=version,
             rows=table.num_rows,
             rows_by_institution={},
