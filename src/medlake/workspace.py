@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +18,7 @@ import tomli_w
 
 from medlake.catalog import Catalog
 from medlake.config import SETTINGS_FILE, Settings, load_settings, resolve_home
-from medlake.engine import Engine, get_engine
+from medlake.engine import Engine, UnknownTable, get_engine
 from medlake.lake import Lake, Layer
 
 _TABLE_NAME = re.compile(r"^(raw|integrated|warehouse|marts)\.([A-Za-z0-9_]+)$")
@@ -73,11 +74,36 @@ class Workspace:
             raise WorkspaceError(f"no table {name!r}; known tables: {', '.join(self.tables()) or 'none yet'}")
         return data
 
-    def sql(self, query: str) -> pa.Table:
-        """Run SQL over every table, addressed as ``layer.name`` (e.g. ``warehouse.patient``)."""
+    def sql(self, query: str, *, unrestricted: bool = False) -> pa.Table:
+        """Run one query over every table, addressed as ``layer.name`` (e.g. ``warehouse.patient``).
+
+        The query runs on a locked-down engine: it reads the lake's tables and nothing else (no
+        files, URLs, extensions, settings or writes; see docs/analyst-sql.md), so it is safe to
+        pass on what an analyst typed. ``unrestricted`` lifts that, for a trusted local
+        administrator's own SQL only. A missing table raises :class:`WorkspaceError` naming the
+        tables there are.
+        """
         with self.engine() as engine:
             attach_tables(self, engine)
-            return engine.sql(query)
+            if not unrestricted:
+                engine.lock_down()
+            try:
+                return engine.sql(query)
+            except UnknownTable as exc:
+                raise WorkspaceError(self._no_such_table(exc.name)) from None
+
+    def _no_such_table(self, name: str) -> str:
+        tables = self.tables()
+        if not tables:
+            return f"no table {name!r}: the workspace has no tables yet (`medlake ingest`, `medlake build`)"
+        by_name = {t.lower(): t for t in tables}
+        by_short_name = {t.split(".", 1)[1].lower(): t for t in tables}
+        wanted = name.lower()
+        close = [by_name[c] for c in difflib.get_close_matches(wanted, by_name, n=3, cutoff=0.6)]
+        close += [by_short_name[c] for c in difflib.get_close_matches(wanted.split(".")[-1], by_short_name)]
+        hint = list(dict.fromkeys(close))[:3]
+        suggestion = f" (did you mean {' or '.join(hint)}?)" if hint else ""
+        return f"no table {name!r}{suggestion}; tables are named layer.name: {', '.join(tables)}"
 
     def person(self, global_id: str):  # -> medlake.person.PersonRecord (imported late: person imports us)
         """One resident's record across institutions (see :func:`medlake.person.person_record`)."""
@@ -90,7 +116,7 @@ def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:
     """Make every catalogued table queryable in ``engine`` as ``layer.name``."""
     names = []
     for dataset in workspace.catalog.datasets():
-        data = workspace.lake.dataset(dataset.uri)
+        data = workspace.lake.dataset(workspace.lake.resolve(dataset.location))
         if data is not None:
             engine.register_table(dataset.layer, dataset.name.split(".", 1)[1], data)
             names.append(dataset.name)

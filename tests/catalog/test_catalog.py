@@ -75,7 +75,7 @@ def test_batch_lifecycle_reconciles(catalog: Catalog) -> None:
 
 def test_dataset_versions_replace_lineage(catalog: Catalog) -> None:
     job = catalog.start_job("build")
-    common = {"layer": "warehouse", "uri": "/lake/warehouse/patient", "schema": [], "job_id": job}
+    common = {"layer": "warehouse", "location": "warehouse/patient", "schema": [], "job_id": job}
     catalog.record_dataset(
         name="warehouse.patient",
         version=1,
@@ -104,7 +104,7 @@ def test_dataset_versions_replace_lineage(catalog: Catalog) -> None:
 def test_appended_tables_accumulate_lineage(catalog: Catalog) -> None:
     common = {
         "layer": "raw",
-        "uri": "/lake/raw/resources",
+        "location": "raw/resources",
         "schema": [],
         "job_id": None,
         "rows_by_institution": {},

@@ -100,13 +100,17 @@ class Batch(Base):
 
 
 class Dataset(Base):
-    """A Delta table of the lake and its current state."""
+    """A Delta table of the lake and its current state.
+
+    ``location`` is relative to the lake root (``warehouse/patient``): the workspace resolves
+    it against the lake it is configured with, so a copied or moved workspace reads itself.
+    """
 
     __tablename__ = "datasets"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     layer: Mapped[str] = mapped_column(String(20), index=True)
-    uri: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(BigInteger)
     rows: Mapped[int] = mapped_column(BigInteger)
     rows_by_institution: Mapped[dict | None] = mapped_column(JSON)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
+from medlake.lake.tables import checked_location, table_location
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -43,6 +44,7 @@ class BuiltTable:
     """A table a build step has just committed: what the catalog records of its new version.
 
     ``inputs`` are ``(kind, name, version)`` triples, as :class:`LineageInput` takes them.
+    ``uri`` is where it was just written; the catalog records its :attr:`location` instead.
     """
 
     name: str
@@ -53,6 +55,11 @@ class BuiltTable:
     rows_by_institution: dict[str, int]
     schema: pa.Schema
     inputs: list[tuple[str, str, int | None]]
+
+    @property
+    def location(self) -> str:
+        """Where the table lives, relative to the lake root (``name`` is ``layer.table``)."""
+        return table_location(self.layer, self.name.split(".", 1)[1])
 
 
 class Catalog:
@@ -209,7 +216,7 @@ class Catalog:
         self.record_dataset(
             name=table.name,
             layer=str(table.layer),
-            uri=table.uri,
+            location=table.location,
             version=table.version if table.version is not None else -1,
             rows=table.rows,
             rows_by_institution=table.rows_by_institution,
@@ -223,7 +230,7 @@ class Catalog:
         *,
         name: str,
         layer: str,
-        uri: str,
+        location: str,
         version: int,
         rows: int,
         rows_by_institution: dict[str, int],
@@ -237,14 +244,17 @@ class Catalog:
 
         A rebuilt table's lineage is replaced by this version's inputs; an appended-to table
         (the raw layer) passes ``append_lineage`` and only this version's new inputs, so a
-        stream of many small batches does not rewrite an ever longer list.
+        stream of many small batches does not rewrite an ever longer list. ``location`` is
+        relative to the lake root (:func:`medlake.lake.tables.table_location`); an absolute
+        URI is refused, since it would tie the catalog to one folder.
         """
+        checked_location(location)
         with self.session() as s:
             row = s.get(Dataset, name)
             if row is None:
                 row = Dataset(name=name)
                 s.add(row)
-            row.layer, row.uri, row.version, row.rows = layer, uri, version, rows
+            row.layer, row.location, row.version, row.rows = layer, location, version, rows
             row.rows_by_institution = rows_by_institution
             row.schema_json = schema
             row.description = description

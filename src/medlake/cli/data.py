@@ -14,7 +14,8 @@ import typer
 from medlake.build.run import build_all
 from medlake.cli.ingesting import run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
+from medlake.engine import QueryRefused
 from medlake.fhir.reading import find_files
 from medlake.ingest import ingest_paths, institution_folders
 from medlake.lake.tables import QUARANTINE, Layer
@@ -105,22 +106,37 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL; tables are named layer.name, e.g. warehouse.patient")],
     output_format: Annotated[Format, typer.Option("--format", "-f", help="output format")] = Format.table,
     limit: Annotated[int, typer.Option(help="rows to print in table format")] = 50,
+    unrestricted: Annotated[
+        bool,
+        typer.Option(
+            "--unrestricted",
+            help="for a trusted local administrator only: the query may also read and write any file "
+            "this user can, attach databases, load extensions and change settings",
+        ),
+    ] = False,
     home: Home = None,
 ) -> None:
-    """Query any table of the lake with SQL."""
+    """Query the lake's tables with one read-only SQL query (files, URLs and writes are refused)."""
     ws = workspace_or_exit(home)
     try:
-        result = ws.sql(query)
+        result = ws.sql(query, unrestricted=unrestricted)
+    except QueryRefused as exc:
+        raise fail(f"{exc} (a trusted local administrator may pass --unrestricted)") from None
     except Exception as exc:  # the engine's own message says what is wrong with the query
         raise fail(str(exc).strip()) from None
     rows = result.to_pylist()
     if output_format is Format.json:
         print_json(rows)
     elif output_format is Format.csv:
+        # a file gets the values as they are; a terminal gets its controls escaped
+        escape = sys.stdout.isatty()
+        columns = result.column_names
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(result.column_names)
-        writer.writerows([row[c] for c in result.column_names] for row in rows)
+        writer.writerow([printable(c) if escape else c for c in columns])
+        writer.writerows(
+            [printable(row[c]) if escape and row[c] is not None else row[c] for c in columns] for row in rows
+        )
         sys.stdout.write(buffer.getvalue())
     else:
         shown = [[row[c] for c in result.column_names] for row in rows[:limit]]

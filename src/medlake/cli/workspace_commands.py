@@ -66,7 +66,8 @@ def catalog(
             {
                 "name": d.name,
                 "layer": d.layer,
-                "uri": d.uri,
+                "location": d.location,
+                "uri": ws.lake.resolve(d.location),
                 "version": d.version,
                 "rows": d.rows,
                 "rows_by_institution": d.rows_by_institution,

@@ -11,6 +11,19 @@ if TYPE_CHECKING:
     from medlake.engine.dialect import Dialect
 
 
+class QueryRefused(PermissionError):
+    """A query a locked-down engine will not run: it writes, attaches, loads, changes settings,
+    runs several statements, or reaches files, the network or the environment."""
+
+
+class UnknownTable(LookupError):
+    """A query names a table the engine does not have; ``name`` is the name as the engine saw it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class Engine(ABC):
     """A SQL engine that reads Arrow and answers in Arrow.
 
@@ -40,6 +53,16 @@ class Engine(ABC):
     @abstractmethod
     def sql_batches(self, query: str, batch_size: int = 65_536) -> pa.RecordBatchReader:
         """Run ``query`` and stream the result, so large results need not fit in memory."""
+
+    @abstractmethod
+    def lock_down(self) -> None:
+        """From now on, run only single read-only queries over the data registered so far.
+
+        No statement may write (``COPY``, ``EXPORT``, ``CREATE``, ``INSERT``…), attach, install
+        or load extensions, change settings, or read files, the network or the environment:
+        what an analyst types is a query, not a shell. It cannot be undone for this engine.
+        Refusals raise :class:`QueryRefused`.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -43,7 +43,8 @@ class Dialect:
         return "TRUE" if value else "FALSE"
 
     def integer_literal(self, value: int) -> str:
-        return str(int(value))
+        # a negative number in parentheses: "x - -1" must not become the comment "x --1"
+        return str(int(value)) if value >= 0 else f"({int(value)})"
 
     def decimal_literal(self, value: float | str) -> str:
         return f"CAST({self.string_literal(str(value))} AS {self.sql_type('decimal')})"
@@ -257,8 +258,30 @@ class Dialect:
     def current_timestamp_text(self) -> str:
         raise self._unsupported("the current time")
 
+    def round_significant(self, sql: str, digits: int) -> str:
+        """A double rounded to ``digits`` significant decimal digits (the nearest double to them);
+        NULL for an infinity (an overflow)."""
+        raise self._unsupported("rounding to significant digits")
+
+    def null_on_error(self, sql: str) -> str:
+        """``sql``, or NULL where computing it fails (an integer overflow)."""
+        raise self._unsupported("errors as NULL")
+
+    def date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, amount: str, unit: str
+    ) -> str:
+        """``YYYY-MM-DDThh:mm:ss.fff`` of a date and time given as parts of text (``''`` where
+        absent: the least value is taken; whole seconds) moved by ``amount`` (an integer SQL
+        expression) ``unit``s: year, month, day, hour, minute or microsecond, calendar-wise
+        (2026-01-31 plus a month is 2026-02-28). NULL if the parts are no date."""
+        raise self._unsupported("date and time arithmetic")
+
     def current_date_text(self) -> str:
         raise self._unsupported("the current date")
+
+    def lock_down_statements(self, temp_directory: str) -> list[str]:
+        """Settings that leave a session able to read only what was registered before them."""
+        raise self._unsupported("a locked-down session")
 
 
 class DuckDBDialect(Dialect):
@@ -459,7 +482,54 @@ class DuckDBDialect(Dialect):
         return f"strftime(last_day({first}), '%d')"
 
     def current_timestamp_text(self) -> str:
-        return "strftime(current_timestamp, '%Y-%m-%dT%H:%M:%S.%g%z')"
+        # in UTC with a Z: strftime's %z writes "+00", which is no FHIR dateTime
+        return "(strftime(make_timestamp(epoch_us(current_timestamp)), '%Y-%m-%dT%H:%M:%S.%g') || 'Z')"
+
+    def round_significant(self, sql: str, digits: int) -> str:
+        return f"(CASE WHEN isfinite({sql}) THEN CAST(printf('%.{int(digits)}g', {sql}) AS DOUBLE) END)"
+
+    def null_on_error(self, sql: str) -> str:
+        return f"try({sql})"
+
+    def date_time_text(
+        self, year: str, month: str, day: str, hour: str, minute: str, second: str, amount: str, unit: str
+    ) -> str:
+        def number(part: str, default: str) -> str:
+            return f"CAST(coalesce(nullif({part}, ''), '{default}') AS BIGINT)"
+
+        local = (
+            f"make_timestamp({number(year, '0')}, {number(month, '1')}, {number(day, '1')}, "
+            f"{number(hour, '0')}, {number(minute, '0')}, CAST({number(second, '0')} AS DOUBLE))"
+        )
+        interval = {
+            "year": "to_years",
+            "month": "to_months",
+            "day": "to_days",
+            "hour": "to_hours",
+            "minute": "to_minutes",
+            "microsecond": "to_microseconds",
+        }[unit]
+        amount_type = "INTEGER" if unit in ("year", "month", "day") else "BIGINT"
+        shifted = f"try({local} + {interval}(CAST({amount} AS {amount_type})))"
+        return f"strftime({shifted}, '%Y-%m-%dT%H:%M:%S.%g')"
 
     def current_date_text(self) -> str:
         return "strftime(current_date, '%Y-%m-%d')"
+
+    # -- a session for untrusted SQL ------------------------------------------------------
+    def lock_down_statements(self, temp_directory: str) -> list[str]:
+        """External access off (files, network, ``ATTACH`` of files, ``COPY``, extensions), then
+        the configuration locked, so ``SET``/``RESET``/``PRAGMA`` cannot turn it back on.
+
+        DuckDB still lets a locked session use its ``temp_directory`` (it spills there), so
+        that is a private folder of the caller's, not the working directory.
+        """
+        return [
+            f"SET temp_directory = {self.string_literal(temp_directory)}",
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET allow_community_extensions = false",
+            "SET allow_persistent_secrets = false",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",
+        ]

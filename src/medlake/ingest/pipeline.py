@@ -75,6 +75,7 @@ from medlake.lake.tables import (
     RAW_RESOURCES_SCHEMA,
     RAW_TABLES,
     Layer,
+    table_location,
 )
 from medlake.workspace import Workspace
 
@@ -426,14 +427,13 @@ def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str
     """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage."""
     batches = [LineageInput("batch", batch_id) for batch_id in new_batches]
     for name, description in RAW_TABLES.items():
-        uri = workspace.lake.uri(Layer.RAW, name)
-        stats = workspace.lake.stats(uri)
+        stats = workspace.lake.stats(workspace.lake.uri(Layer.RAW, name))
         if stats is None:
             continue
         workspace.catalog.record_dataset(
             name=f"raw.{name}",
             layer=Layer.RAW.value,
-            uri=uri,
+            location=table_location(Layer.RAW, name),
             version=stats.version,
             rows=stats.rows,
             rows_by_institution=stats.rows_by_institution,

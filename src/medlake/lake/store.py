@@ -28,7 +28,7 @@ from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from medlake.lake.files import COMPRESSION, DataFile, FileTarget, is_local, local_path
-from medlake.lake.tables import Layer
+from medlake.lake.tables import Layer, checked_location, table_location
 
 #: Table properties every medlake table is created with.
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "20", "delta.logRetentionDuration": "interval 30 days"}
@@ -55,7 +55,11 @@ class Lake:
             Path(self.root_uri).mkdir(parents=True, exist_ok=True)
 
     def uri(self, layer: Layer | str, name: str) -> str:
-        return f"{self.root_uri}/{Layer(layer).value}/{name}"
+        return self.resolve(table_location(layer, name))
+
+    def resolve(self, location: str) -> str:
+        """The URI of the table at ``location``, relative to this lake's root as the catalog keeps it."""
+        return f"{self.root_uri}/{checked_location(location)}"
 
     def table(self, uri: str) -> DeltaTable | None:
         """The Delta table at ``uri``, or None if nothing has been committed there yet."""

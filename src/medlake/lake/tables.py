@@ -20,6 +20,30 @@ class Layer(StrEnum):
     MARTS = "marts"
 
 
+def table_location(layer: Layer | str, name: str) -> str:
+    """Where table ``name`` of ``layer`` lives, relative to the lake root: ``<layer>/<name>``.
+
+    The catalog records this, never an absolute URI, and a workspace resolves it against the
+    lake it is configured with (:meth:`medlake.lake.Lake.resolve`): a copied or moved workspace
+    then reads its own tables, not those of the folder it was copied from.
+    """
+    return f"{Layer(layer).value}/{name}"
+
+
+def checked_location(location: str) -> str:
+    """``location`` if it is a path inside the lake; an absolute path, a URI or a ``..`` is refused.
+
+    A catalog row must never point a workspace at another lake's files.
+    """
+    parts = location.split("/")
+    if not location or "://" in location or location.startswith(("/", "\\")) or ".." in parts or "" in parts:
+        raise ValueError(
+            f"a table location is a path inside the lake, relative to its root (e.g. 'warehouse/patient'), "
+            f"not {location!r}"
+        )
+    return location
+
+
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 #: Every received resource as sent, with batch, source file, line and content hash.

@@ -18,10 +18,19 @@ from medlake.views.errors import ViewDefinitionError
 
 @dataclass(frozen=True)
 class Literal:
-    """A literal; ``type`` is a FHIR type code (``string``, ``integer``, ``decimal``, …) or ``null``."""
+    """A literal; ``type`` is a FHIR type code (``string``, ``decimal``, ``Quantity``, …) or ``null``."""
 
     value: object
     type: str
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A quantity literal's number (as written) and unit: a UCUM code or a calendar duration word."""
+
+    number: str
+    unit: str
+    calendar: bool  # a calendar duration word (``days``) rather than a UCUM code (``'d'``)
 
 
 @dataclass(frozen=True)
@@ -249,9 +258,14 @@ class _Builder:
         if isinstance(ctx, P.TimeLiteralContext):
             return Literal(ctx.getText()[2:], "time")
         if isinstance(ctx, P.QuantityLiteralContext):
-            raise ViewDefinitionError(
-                f"FHIRPath quantity literals ({ctx.getText()}) are not supported, in {self.source!r}"
-            )
+            quantity = ctx.quantity()
+            unit = quantity.unit()
+            number = quantity.NUMBER().getText()
+            if unit is None or unit.STRING() is not None:  # a UCUM unit ('1' when none is written)
+                code = "1" if unit is None else _unescape(unit.STRING().getText()[1:-1])
+                return Literal(Quantity(number, code, calendar=False), "Quantity")
+            # a calendar duration: year(s), month(s), week(s), day(s), hour(s), …
+            return Literal(Quantity(number, unit.getText(), calendar=True), "Quantity")
         raise ViewDefinitionError(f"unsupported FHIRPath literal {ctx.getText()!r} in {self.source!r}")
 
 

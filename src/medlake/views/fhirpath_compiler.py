@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from medlake.engine.dialect import Dialect
 from medlake.views.errors import ViewDefinitionError
@@ -32,13 +33,23 @@ from medlake.views.fhirpath_ast import (
     Member,
     Navigate,
     Node,
+    Quantity,
     This,
     TotalVar,
     TypeOp,
     Unary,
     type_name_of,
 )
+from medlake.views.fhirpath_boundaries import decimal_places, decimal_text
 from medlake.views.fhirpath_functions import ARITY, FUNCTIONS
+from medlake.views.fhirpath_temporal import (
+    compare_keys,
+    comparison_key,
+    duration_unit,
+    equivalent_keys,
+    shift,
+    temporal_kind,
+)
 from medlake.views.fhirpath_values import Kind, RootFields, Value, ValueOps, kind_for_type
 
 #: FHIRPath's standard environment variables (besides %resource, %rowIndex …).
@@ -55,6 +66,9 @@ ID_PATTERN = r"([^/?#]+)(/_history/[^/?#]+)?$"
 REFERENCE_PATTERN = r"(^|/)([A-Z][A-Za-z]+)/" + ID_PATTERN
 URN_PATTERN = r"^urn:(uuid|oid):(.+)$"
 
+
+_NUMBERS = frozenset({Kind.INTEGER, Kind.DECIMAL})
+_ARITHMETIC_KINDS = _NUMBERS | {Kind.STRING}
 
 #: Every error the compiled SQL can raise at run time starts with this, so callers can tell
 #: a view's own errors from engine failures.
@@ -168,11 +182,17 @@ class FhirPathCompiler:
         return items.with_sql(self.d.list_element(items.sql, f"({position.sql}) + 1"), many=False)
 
     def _node_Unary(self, node: Unary, scope: Scope) -> Value:
+        if isinstance(node.operand, Literal) and node.operand.type in ("integer", "decimal"):
+            # a negative literal keeps the digits it was written with (for lowBoundary, precision)
+            value, kind = node.operand.value, node.operand.type
+            if node.op == "-":
+                value = -value if isinstance(value, int) else f"-{value}"
+            return self.ops.literal(value, kind)
         operand = self._scalar(self.compile_node(node.operand, scope), node.op)
         if operand.natural_kind not in (Kind.INTEGER, Kind.DECIMAL):
             raise self.error(f"unary {node.op} needs a number")
         operand = self.ops.as_kind(operand, operand.natural_kind)
-        return operand if node.op == "+" else operand.with_sql(f"(-{operand.sql})")
+        return operand if node.op == "+" else operand.with_sql(f"(-({operand.sql}))")
 
     def _node_TypeOp(self, node: TypeOp, scope: Scope) -> Value:
         operand = self.compile_node(node.operand, scope)
@@ -316,8 +336,30 @@ class FhirPathCompiler:
         }[op]
         return Value(sql, False, Kind.BOOLEAN, "boolean")
 
+    def temporal_keys(self, left: Value, right: Value) -> tuple[str, str] | None:
+        """Comparison keys of two dates, dateTimes or times (see fhirpath_temporal), else None.
+
+        A Date meets a DateTime as a DateTime (FHIRPath's implicit conversion); a Time meets
+        only a Time.
+        """
+        kinds = {temporal_kind(left.fhir_type), temporal_kind(right.fhir_type)}
+        if None in kinds:
+            return None
+        if "time" in kinds and len(kinds) > 1:
+            raise self.error("a time cannot be compared with a date or dateTime")
+        kind = "time" if "time" in kinds else "dateTime"
+        left, right = self.ops.as_kind(left, Kind.STRING), self.ops.as_kind(right, Kind.STRING)
+        return (
+            comparison_key(self.d, left.sql, kind, self.fresh("t")),
+            comparison_key(self.d, right.sql, kind, self.fresh("t")),
+        )
+
     def equals(self, left: Value, right: Value) -> Value:
         left, right = self.ops.materialize(left), self.ops.materialize(right)
+        self.refuse_quantities(left, right, "operator =")
+        keys = None if left.many or right.many else self.temporal_keys(left, right)
+        if keys is not None:
+            return Value(compare_keys(*keys, "="), False, Kind.BOOLEAN, "boolean")
         kind = self.ops.common_kind(left, right)
         a, b = self.ops.as_kind(left, kind), self.ops.as_kind(right, kind)
         if not a.many and not b.many:
@@ -332,10 +374,20 @@ class FhirPathCompiler:
 
     def equivalent(self, left: Value, right: Value) -> Value:
         left, right = self._scalar(left, "~"), self._scalar(right, "~")
+        self.refuse_quantities(left, right, "operator ~")
+        keys = self.temporal_keys(left, right)
+        if keys is not None:
+            return Value(equivalent_keys(*keys), False, Kind.BOOLEAN, "boolean")
         kind = self.ops.common_kind(left, right)
         a, b = self.ops.as_kind(left, kind).sql, self.ops.as_kind(right, kind).sql
         if kind is Kind.STRING:
             a, b = (f"lower(regexp_replace(trim({x}), '\\s+', ' ', 'g'))" for x in (a, b))
+        if kind is Kind.DECIMAL:  # rounded to the places of the less precise (1.2 / 1.8 ~ 0.67)
+            places = [
+                decimal_places(self.d, decimal_text(self, v), significant_only=True) for v in (left, right)
+            ]
+            fewest = self.d.cast(f"least({', '.join(places)})", "INTEGER")
+            a, b = (self.d.function("round", x, fewest) for x in (a, b))
         sql = (
             f"CASE WHEN {a} IS NULL AND {b} IS NULL THEN TRUE "
             f"WHEN {a} IS NULL OR {b} IS NULL THEN FALSE ELSE ({a} = {b}) END"
@@ -344,6 +396,10 @@ class FhirPathCompiler:
 
     def compare(self, op: str, left: Value, right: Value) -> Value:
         left, right = self._scalar(left, op), self._scalar(right, op)
+        self.refuse_quantities(left, right, f"operator {op}")
+        keys = self.temporal_keys(left, right)
+        if keys is not None:
+            return Value(compare_keys(*keys, op), False, Kind.BOOLEAN, "boolean")
         kind = self.ops.common_kind(left, right)
         if kind in (Kind.JSON, Kind.BOOLEAN):
             raise self.error(f"operator {op} needs numbers, strings, dates or times")
@@ -352,6 +408,14 @@ class FhirPathCompiler:
 
     def arithmetic(self, op: str, left: Value, right: Value) -> Value:
         left, right = self._scalar(left, op), self._scalar(right, op)
+        empty = [v for v in (left, right) if v.is_literal and v.literal is None]
+        if empty and op != "&":  # {} + x is empty, whatever x is
+            other = right if empty[0] is left else left
+            kind = other.natural_kind if other.natural_kind in _ARITHMETIC_KINDS else Kind.STRING
+            return self.ops.empty(kind, kind.value)
+        if op in ("+", "-") and _quantity(right) is not None and temporal_kind(left.fhir_type):
+            return self.date_arithmetic(op, left, _quantity(right))  # type: ignore[arg-type]
+        self.refuse_quantities(left, right, f"operator {op}")
         if op == "&":
             a = self.ops.as_kind(left, Kind.STRING).sql
             b = self.ops.as_kind(right, Kind.STRING).sql
@@ -363,7 +427,7 @@ class FhirPathCompiler:
         if ka not in (Kind.INTEGER, Kind.DECIMAL) or kb not in (Kind.INTEGER, Kind.DECIMAL):
             raise self.error(
                 f"operator {op} is supported on numbers only (got {left.fhir_type or ka.value} "
-                f"and {right.fhir_type or kb.value}); date arithmetic with quantities is not supported"
+                f"and {right.fhir_type or kb.value}); dates and times take a time-valued quantity (+ 7 days)"
             )
         kind = Kind.INTEGER if ka is kb is Kind.INTEGER else Kind.DECIMAL
         if op == "/":
@@ -371,20 +435,49 @@ class FhirPathCompiler:
         a, b = self.ops.as_kind(left, kind).sql, self.ops.as_kind(right, kind).sql
         if op == "/":
             sql = f"({a} / nullif({b}, 0))"
-        elif op == "div":
-            sql = self.d.integer_divide(a, f"nullif({b}, 0)")
+        elif op == "div":  # truncated division, of decimals too (7.5 div 2 is 3)
+            divisor = f"nullif({b}, 0)"
+            truncated = self.d.function("trunc", f"({a} / {divisor})")
+            sql = truncated if kind is Kind.DECIMAL else self.d.integer_divide(a, divisor)
             kind = Kind.INTEGER
             sql = self.d.cast(sql, self.ops.sql_type(kind))
         elif op == "mod":
             sql = f"({a} % nullif({b}, 0))"
         else:
             sql = f"({a} {op} {b})"
+        # Decimals are binary doubles: keep the 15 significant digits a double holds exactly, so
+        # 0.1 + 0.2 is 0.3 (as FHIRPath's decimal arithmetic says), not 0.30000000000000004. An
+        # overflow is empty, as FHIRPath says, not an error that stops the whole view.
+        decimal = kind is Kind.DECIMAL
+        sql = self.d.round_significant(sql, 15) if decimal else self.d.null_on_error(sql)
         return Value(sql, False, kind, kind.value)
+
+    def date_arithmetic(self, op: str, value: Value, quantity: Quantity) -> Value:
+        """A date, dateTime or time plus (minus) a time-valued quantity (§6.6.7 of FHIRPath)."""
+        number = Decimal(quantity.number) * (-1 if op == "-" else 1)
+        text = self.ops.as_kind(value, Kind.STRING).sql
+        try:
+            unit = duration_unit(quantity.unit, quantity.calendar)
+            sql = shift(self.d, text, value.fhir_type, number, unit, self.fresh("t"))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise self.error(str(exc)) from None
+        return Value(sql, False, Kind.STRING, value.fhir_type)
+
+    def refuse_quantities(self, left: Value, right: Value, what: str) -> None:
+        """Quantity literals take part only in date arithmetic: UCUM-aware arithmetic and
+        comparison of quantities are not built (compare a Quantity's value instead)."""
+        if _quantity(left) is not None or _quantity(right) is not None:
+            raise self.error(
+                f"{what} with a quantity literal: only date/time ± a time-valued quantity is supported "
+                "(e.g. birthDate + 18 years); compare quantities by their value (valueQuantity.value > 5)"
+            )
 
     def union(self, left: Value, right: Value, distinct: bool = True) -> Value:
         left, right = self.ops.materialize(left), self.ops.materialize(right)
         kind = self.ops.common_kind(left, right)
-        if left.natural_kind is not right.natural_kind and Kind.JSON in (left.kind, right.kind):
+        kinds = {v.natural_kind for v in (left, right) if not (v.is_literal and v.literal is None)}
+        if len(kinds) > 1 and (not kinds <= _NUMBERS or Kind.JSON in (left.kind, right.kind)):
+            # items of different types keep their types (as JSON), so ofType() can still tell them apart
             kind = Kind.JSON
         a = self.ops.as_list(self.ops.as_kind(left, kind))
         b = self.ops.as_list(self.ops.as_kind(right, kind))
@@ -427,9 +520,16 @@ class FhirPathCompiler:
         return self.ops.as_kind(value, Kind.INTEGER)
 
 
+def _quantity(value: Value) -> Quantity | None:
+    """The quantity a value is the literal of, if it is one."""
+    return value.literal if value.is_literal and isinstance(value.literal, Quantity) else None
+
+
 def _normalise_type(type_spec: str) -> str:
     if type_spec in SYSTEM_TYPES:
         return SYSTEM_TYPES[type_spec]
+    if f"System.{type_spec}" in SYSTEM_TYPES:  # Integer, String, DateTime…: FHIRPath's own types
+        return SYSTEM_TYPES[f"System.{type_spec}"]
     if type_spec.startswith("FHIR."):
         return type_spec[len("FHIR.") :]
     if type_spec.startswith("System."):

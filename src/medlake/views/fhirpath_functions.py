@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from medlake.views.fhirpath_boundaries import boundary_function
 from medlake.views.fhirpath_values import Kind, Value
 
 if TYPE_CHECKING:
@@ -426,62 +427,6 @@ def fn_today(c: FhirPathCompiler, base: Value, args: Args, scope: Scope) -> Valu
     return Value(c.d.current_date_text(), False, Kind.STRING, "date")
 
 
-# Groups: 1 year, 2 month, 3 day, 4 hour, 5 minute, 6 second, 7 fraction, 8 zone.
-_DATE_TIME = (
-    r"^([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?"
-    r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
-)
-# Groups: 1 hour, 2 minute, 3 second, 4 fraction.
-_TIME = r"^([0-9]{2})(?::([0-9]{2}))?(?::([0-9]{2})(?:\.([0-9]+))?)?$"
-
-
-def _boundary(high: bool) -> Function:
-    """lowBoundary()/highBoundary() of a partial date, dateTime, instant or time.
-
-    The earliest (latest) moment the value can mean: missing parts filled with their
-    minimum (maximum), milliseconds to three digits, and a missing time zone taken as
-    +14:00 (-12:00), the earliest (latest) zone on Earth; dates stay dates.
-    """
-
-    def boundary(c: FhirPathCompiler, base: Value, args: Args, scope: Scope) -> Value:
-        value = _scalar(c, base, "lowBoundary")
-        fhir_type = value.fhir_type
-        if fhir_type not in ("date", "dateTime", "instant", "time"):
-            raise c.error(f"{'high' if high else 'low'}Boundary() needs a date, dateTime, instant or time")
-        text = c.ops.as_kind(value, Kind.STRING).sql
-        d = c.d
-
-        def part(pattern: str, group: int, default: str) -> str:
-            return f"coalesce(nullif({d.regexp_extract(text, pattern, group)}, ''), {default})"
-
-        def fraction(pattern: str, group: int) -> str:
-            digits = d.regexp_extract(text, pattern, group)
-            pad = "'9'" if high else "'0'"
-            return f"(CASE WHEN length({digits}) >= 3 THEN {digits} ELSE rpad({digits}, 3, {pad}) END)"
-
-        if fhir_type == "time":
-            hh, mm, ss = (part(_TIME, g, "'59'" if high else "'00'") for g in (1, 2, 3))
-            built = f"{hh} || ':' || {mm} || ':' || {ss} || '.' || {fraction(_TIME, 4)}"
-        else:
-            year = d.regexp_extract(text, _DATE_TIME, 1)
-            month = part(_DATE_TIME, 2, "'12'" if high else "'01'")
-            last_day = d.last_day_of_month(year, month)
-            day = part(_DATE_TIME, 3, last_day if high else "'01'")
-            built = f"{year} || '-' || {month} || '-' || {day}"
-            if fhir_type != "date":
-                hh = part(_DATE_TIME, 4, "'23'" if high else "'00'")
-                mm = part(_DATE_TIME, 5, "'59'" if high else "'00'")
-                ss = part(_DATE_TIME, 6, "'59'" if high else "'00'")
-                zone = part(_DATE_TIME, 8, "'-12:00'" if high else "'+14:00'")
-                built += f" || 'T' || {hh} || ':' || {mm} || ':' || {ss} || '.' || {fraction(_DATE_TIME, 7)}"
-                built += f" || {zone}"
-        pattern = _TIME if fhir_type == "time" else _DATE_TIME
-        sql = f"(CASE WHEN {d.regexp_matches(text, d.string_literal(pattern))} THEN {built} END)"
-        return Value(sql, False, Kind.STRING, fhir_type)
-
-    return boundary
-
-
 FUNCTIONS: dict[str, Function] = {
     "where": fn_where,
     "select": fn_select,
@@ -546,8 +491,8 @@ FUNCTIONS: dict[str, Function] = {
     "power": _math("pow", Kind.DECIMAL),
     "now": fn_now,
     "today": fn_today,
-    "lowBoundary": _boundary(high=False),
-    "highBoundary": _boundary(high=True),
+    "lowBoundary": boundary_function(high=False),
+    "highBoundary": boundary_function(high=True),
 }
 
 #: (minimum, maximum) number of arguments of each function.
@@ -581,5 +526,7 @@ ARITY.update(
         "split": (1, 1),
         "round": (0, 1),
         "power": (1, 1),
+        "lowBoundary": (0, 1),
+        "highBoundary": (0, 1),
     }
 )

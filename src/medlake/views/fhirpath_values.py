@@ -18,11 +18,13 @@ expression instead of generic list code:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from medlake.engine.dialect import Dialect
+from medlake.views.fhirpath_ast import Quantity
 
 
 class Kind(StrEnum):
@@ -244,6 +246,11 @@ class ValueOps:
             return Value(d.integer_literal(int(value)), False, Kind.INTEGER, fhir_type, literal=int(value))
         if fhir_type == "decimal":
             return Value(d.decimal_literal(str(value)), False, Kind.DECIMAL, "decimal", literal=value)
+        if isinstance(value, Quantity):  # a FHIR Quantity, so .value and .unit read as from a resource
+            ucum = {} if value.calendar else {"system": "http://unitsofmeasure.org", "code": value.unit}
+            quantity = {"value": json.loads(value.number), "unit": value.unit, **ucum}
+            sql = d.cast(d.string_literal(json.dumps(quantity)), self.sql_type(Kind.JSON))
+            return Value(sql, False, Kind.JSON, "Quantity", literal=value)
         return Value(d.string_literal(str(value)), False, Kind.STRING, fhir_type, literal=value)
 
     # -- JSON navigation ------------------------------------------------------------------
