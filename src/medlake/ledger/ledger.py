@@ -235,7 +235,7 @@ class Ledger:
 
 def open_ledger(workspace_or_home: Any, sync: bool = True) -> Ledger:
     """The ledger of a :class:`~medlake.workspace.Workspace` or of a workspace directory."""
-    home = getattr(workspace_or_home, "home", workspace_or_home)
+    home = workspace_or_home if isinstance(workspace_or_home, str | Path) else workspace_or_home.home
     return Ledger(Path(home), sync=sync)
 
 

@@ -128,6 +128,8 @@ class Verifier:
         for problem in chain_problems(self.keys):
             self.add(None, f"keys.json: {problem}")
         self.levels: dict[int, _Sequential] = {}
+        self.last_bad_leaf = -1  # a subtree over a changed entry is wrong because of it: say it once
+        self.cascade: int | None = None  # heads after the first wrong one cover it: counted, not repeated
 
     def add(self, entry: int | None, message: str) -> None:
         if len(self.report.findings) < self.limit:
@@ -184,6 +186,10 @@ class Verifier:
                     "(the appender was stopped after writing them); the next append indexes them"
                 )
             self._check_cosignatures(roots, size)
+            if self.cascade:
+                report.notes.append(
+                    f"{self.cascade} later head(s) do not match either: they cover the first mismatch"
+                )
         finally:
             for reader in [journal, entries, heads, *self.levels.values()]:
                 reader.close()
@@ -231,28 +237,37 @@ class Verifier:
                 f"the append written here signed entries {frame.first}–{head.tree_size - 1}: "
                 "entries were removed, repeated or reordered before it",
             )
-        if position < self.report.heads:
-            offset, indexed = self._head_record(heads, position)
-            if indexed != head or offset != frame.offset:
+        indexed = position < self.report.heads  # frames after the last heads.idx record await roll-forward
+        if indexed:
+            offset, recorded = self._head_record(heads, position)
+            if recorded != head or offset != frame.offset:
                 self.add(size, f"heads.idx record {position} is not the head of the append of entries {span}")
         for index, (entry_offset, entry) in enumerate(
             zip(entry_offsets(frame), frame.entries, strict=True), size
         ):
             leaf = leaf_hash(entry)
-            self._check_entry(index, entry, entry_offset, leaf, entries, position < self.report.heads)
+            if indexed:
+                self._check_entry(index, entry, entry_offset, leaf, entries)
+            else:
+                self._check_document(index, entry)
             level, current = 0, leaf
             while stack and stack[-1][0] == level:
                 current = node_hash(stack.pop()[1], current)
                 level += 1
-                self._check_node(level, index, current)
+                if indexed:
+                    self._check_node(level, index, current)
             stack.append((level, current))
         root = fold([h for _, h in stack])
         if root != head.root_hash or head.tree_size != last + 1:
-            self.add(
-                size,
-                f"entries {span} do not make the tree their head signed at {_fmt_time(head.timestamp)}: "
-                "an entry in this append was changed, removed or reordered",
-            )
+            if self.cascade is None:
+                self.add(
+                    size,
+                    f"entries {span} do not make the tree their head signed at {_fmt_time(head.timestamp)}: "
+                    "an entry in this append was changed, removed or reordered",
+                )
+                self.cascade = 0
+            else:
+                self.cascade += 1
         self._check_signature(head, size)
         if previous is not None:
             if head.timestamp < previous.timestamp:
@@ -266,22 +281,23 @@ class Verifier:
                 )
         return last + 1, head
 
-    def _check_entry(
-        self, index: int, entry: bytes, offset: int, leaf: bytes, entries: _Sequential, indexed: bool
-    ) -> None:
+    def _check_entry(self, index: int, entry: bytes, offset: int, leaf: bytes, entries: _Sequential) -> None:
         record = entries.read(index * ENTRY_RECORD_SIZE, ENTRY_RECORD_SIZE)
         if len(record) < ENTRY_RECORD_SIZE:
-            if indexed:
-                self.add(index, "entries.idx has no record for it")
+            self.add(index, "entries.idx has no record for it")
         else:
             stored_offset, stored_length, stored_leaf = ENTRY_RECORD.unpack(record)
             if stored_leaf != leaf:
+                self.last_bad_leaf = index
                 self.add(
                     index,
                     "its content does not match the leaf hash indexed for it (proofs would not match it)",
                 )
             elif (stored_offset, stored_length) != (offset, len(entry)):
                 self.add(index, "entries.idx points at other bytes of the journal than the entry")
+        self._check_document(index, entry)
+
+    def _check_document(self, index: int, entry: bytes) -> None:
         try:
             document = orjson.loads(entry)
             if not isinstance(document, dict) or "kind" not in document:
@@ -295,8 +311,8 @@ class Verifier:
             reader = self.levels[level] = _Sequential(self.ledger, self.storage.level_name(level))
         node_index = last_leaf >> level
         stored = reader.read(node_index * HASH_SIZE, HASH_SIZE)
-        if stored != computed:
-            first = node_index << level
+        first = node_index << level
+        if stored != computed and self.last_bad_leaf < first:
             self.add(
                 first,
                 f"the stored hash of entries {first}–{last_leaf} (level {level}) is not theirs: "
