@@ -24,8 +24,8 @@ with open_ledger(home) as ledger:
     n = start
     while True:
         size = 1 if n % 3 == 0 else 100
-        batch = [Entry("access.read", {"actor": "crash", "person": f"C-{n + i}", "purpose": "t", "note": note})
-                 for i in range(size)]
+        data = {"actor": "crash", "purpose": "t", "note": note}
+        batch = [Entry("access.read", data | {"person": f"C-{n + i}"}) for i in range(size)]
         done = ledger.append_batch(batch)
         print(done.start, done.stop, flush=True)
         n += size

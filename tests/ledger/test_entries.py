@@ -1,4 +1,4 @@
-"""Entries: typed, checked, and canonicalised exactly as RFC 8785 says (compared with the reference library)."""
+"""Entries: typed, checked, and canonicalised exactly as RFC 8785 says (compared with its reference)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from pathlib import Path
@@ -32,7 +33,7 @@ def test_appends_make_the_tree_of_their_entries_under_signed_heads(workspace) ->
         assert [h.tree_size for h in heads] == [1, 40, 41, 42, 43, 44, 45]
         assert all(h.verify(keys[h.key_id]) for h in heads)
         assert all(h.root_hash == root_of(entries[: h.tree_size]) for h in heads)
-        assert [a.timestamp <= b.timestamp for a, b in zip(heads, heads[1:], strict=False)] == [True] * 6
+        assert [a.timestamp <= b.timestamp for a, b in itertools.pairwise(heads)] == [True] * 6
         assert ledger.document(0)["data"]["status"] == "given"
 
 

@@ -352,7 +352,7 @@ class Storage:
         if heads_size % HEAD_INDEX_SIZE:
             self._truncate(HEADS, heads_size - heads_size % HEAD_INDEX_SIZE)
             notes.append("removed a half-written record at the end of heads.idx")
-        previous = self._check_last_head()
+        previous = self._check_last_head(trusted)
         size = previous.tree_size if previous else 0
         self._trim_indexes(size, notes)
         while True:
@@ -381,11 +381,32 @@ class Storage:
             previous, size = self._roll_forward(frame, previous, size, trusted)
             notes.append(f"indexed entries {frame.first}–{size - 1}, written before the appender was stopped")
 
-    def _check_last_head(self) -> SignedHead | None:
+    def _check_last_head(self, trusted: Callable[[SignedHead], bool]) -> SignedHead | None:
+        """The head appends continue from, after checking it is the ledger's own and the newest.
+
+        A record copied from earlier in heads.idx (a replayed head) or a head nobody with the
+        key signed would make the next append continue from the wrong place: refuse instead.
+        """
         count = self.head_count()
         if not count:
             return None
         offset, head = self.head_at(count - 1)
+        if count > 1:
+            before_offset, before = self.head_at(count - 2)
+            if (
+                before_offset >= offset
+                or before.tree_size >= head.tree_size
+                or before.timestamp > head.timestamp
+            ):
+                raise LedgerDamaged(
+                    f"the last record of heads.idx (a head of {head.tree_size} entries) does not follow "
+                    "the one before it (an old head replayed?): run `medlake ledger verify`"
+                )
+        if not trusted(head):
+            raise LedgerDamaged(
+                f"the last head ({head.tree_size} entries) is not signed by this ledger's key: "
+                "run `medlake ledger verify`"
+            )
         try:
             header = self.read(JOURNAL, offset, FRAME_HEADER_SIZE)
         except LedgerDamaged:
