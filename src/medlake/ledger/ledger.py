@@ -226,7 +226,7 @@ class Ledger:
             raise ProofError(f"the ledger holds {self.size()} entries, not {second}")
         return ConsistencyProof(first, second, consistency_proof(self.storage, first, second))
 
-    def root(self, size: int) -> bytes:
+    def root_hash(self, size: int) -> bytes:
         """The root of the tree of the first ``size`` entries, from the stored subtree hashes."""
         if size > self.size():
             raise ProofError(f"the ledger holds {self.size()} entries, not {size}")
