@@ -42,12 +42,7 @@ def split_point(n: int) -> int:
 
 def root_of(entries: Sequence[bytes]) -> bytes:
     """MTH(D[n]) computed straight from the RFC's recursive definition (for tests and checks)."""
-    if not entries:
-        return EMPTY_ROOT
-    if len(entries) == 1:
-        return leaf_hash(entries[0])
-    k = split_point(len(entries))
-    return node_hash(root_of(entries[:k]), root_of(entries[k:]))
+    return root_of_hashes([leaf_hash(entry) for entry in entries])
 
 
 class NodeSource(Protocol):
