@@ -119,6 +119,22 @@ def test_key_rotation_keeps_old_heads_verifiable(workspace) -> None:
         assert report.ok, report.findings
 
 
+def test_a_rotation_interrupted_after_the_new_secret_is_finished_by_the_next_append(workspace) -> None:
+    with open_ledger(workspace) as ledger:
+        fill(ledger, 2)
+        record = ledger.rotate_key()
+    keys_file = workspace.home / "ledger" / "keys.json"
+    import json
+
+    keys = json.loads(keys_file.read_text())
+    keys_file.write_text(json.dumps({"keys": keys["keys"][:1]}))  # as if killed before keys.json was written
+    with open_ledger(workspace) as ledger:
+        fill(ledger, 1, start=2)
+        assert ledger.head().key_id == record.key_id
+        assert [k.key_id for k in ledger.keyring.public_keys()][-1] == record.key_id
+        assert verify(ledger).ok
+
+
 def _append_worker(home: str, worker: int, count: int) -> None:
     with open_ledger(home, sync=False) as ledger:
         for index in range(count):

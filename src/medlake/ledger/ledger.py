@@ -25,6 +25,7 @@ from medlake.ledger import entries as entry_format
 from medlake.ledger.entries import Entry
 from medlake.ledger.heads import SignedHead, b64
 from medlake.ledger.keys import (
+    SECRET_NAME,
     KeyRing,
     PublicKey,
     SigningKeyError,
@@ -145,7 +146,7 @@ class Ledger:
         record = PublicKey.of(key)
         if current is None:
             self.keyring.add(record)
-        elif current.key_id != record.key_id:
+        elif current.key_id != record.key_id and not self._finish_rotation(record):
             raise SigningKeyError(
                 f"LEDGER_SIGNING_KEY is key {record.key_id.hex()[:16]}…, but the ledger's current key is "
                 f"{current.key_id.hex()[:16]}…; change keys only with `medlake ledger rotate-key`"
@@ -167,17 +168,39 @@ class Ledger:
         to which key it changed. The new private key replaces the old one in the secrets
         file; the old private key is not kept anywhere.
         """
+        if SECRET_NAME in os.environ:
+            raise SigningKeyError(
+                f"{SECRET_NAME} comes from the environment: rotate-key writes the new key to the secrets "
+                "file, so unset it there first (or rotate where the secret is kept)"
+            )
         with self.storage.locked():
             old = self._signing_key()
             new = Ed25519PrivateKey.generate()
             record = PublicKey.of(new, previous=old)
             rotation = Entry("ledger.key-rotation", record.to_json())
             encoded = [entry_format.encode(rotation, entry_format.timestamp(datetime.now(UTC)))]
+            # the order makes an interruption harmless: before the secret is replaced the old key
+            # simply stays in use; after it, the next append finds the rotation entry and finishes
             self.storage.append(encoded, self._signer(old), self._trusted, self.sync)
-            self.keyring.add(record)
             store_signing_key(self.home, new)
+            self.keyring.add(record)
             self._key, self._keyring_stamp = new, self._keyring_file_stamp()
             return record
+
+    def _finish_rotation(self, record: PublicKey) -> bool:
+        """Complete a rotation interrupted after the secret was replaced (see rotate_key)."""
+        size = self.size()
+        if not size:
+            return False
+        last = entry_format.decode(self.storage.entry(size - 1))
+        if last.get("kind") != "ledger.key-rotation" or last["data"].get("key_id") != record.key_id.hex():
+            return False
+        try:
+            logged = PublicKey.from_json(last["data"])
+            self.keyring.add(logged)
+        except (ValueError, SigningKeyError):
+            return False
+        return logged.key_id == record.key_id
 
     # reading --------------------------------------------------------------------------
     def head(self) -> SignedHead | None:

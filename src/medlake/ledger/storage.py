@@ -24,7 +24,6 @@ grow with the ledger (the tile idea of Trillian/Tessera, one file per level).
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import os
@@ -137,6 +136,7 @@ class Storage:
         self.root = root
         self._fds: dict[str, int] = {}
         self._thread_lock = threading.RLock()
+        self._lock_depth = 0
         # what this object last committed: (journal size, heads.idx size), its head and compact
         # range; while both files still have those sizes nobody else has appended or crashed,
         # and the next append can skip recovery and re-reading the compact range.
@@ -204,21 +204,28 @@ class Storage:
 
     @contextmanager
     def locked(self, exclusive: bool = True) -> Iterator[None]:
-        """Hold the ledger's lock: exclusive for appends and repairs, shared to read a consistent head."""
+        """Hold the ledger's lock: exclusive for appends and repairs, shared to read a consistent head.
+
+        Re-entrant within a thread: a read inside an append keeps the append's exclusive lock
+        (flock on the same descriptor would otherwise convert it, and unlocking would drop it).
+        """
         with self._thread_lock:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
             if LOCK not in self._fds:
                 self.root.mkdir(parents=True, exist_ok=True)
             fd = self._fd(LOCK)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-                    break
-                except OSError as exc:  # pragma: no cover - interrupted by a signal
-                    if exc.errno != errno.EINTR:
-                        raise
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
     # committed state --------------------------------------------------------------------
