@@ -141,7 +141,8 @@ class Verifier:
     def run(self, from_size: int = 0) -> Report:
         report = self.report
         report.heads = self.storage.head_count() if self.storage.exists() else 0
-        cosigned = self._cosigned_sizes()
+        self.cosigned = list(self._cosigned())
+        cosigned = {c.head.tree_size for _, c in self.cosigned}
         roots: dict[int, bytes] = {}
         position, offset, size, stack, previous = self._start(from_size)
         report.checked_from = size
@@ -352,11 +353,8 @@ class Verifier:
                 continue
             yield witnesses.get(cosignature.witness_key_id), cosignature
 
-    def _cosigned_sizes(self) -> set[int]:
-        return {c.head.tree_size for _, c in self._cosigned()}
-
     def _check_cosignatures(self, roots: dict[int, bytes], size: int) -> None:
-        for witness, cosignature in self._cosigned():
+        for witness, cosignature in self.cosigned:
             head = cosignature.head
             name = (
                 witness.name
@@ -384,7 +382,7 @@ def verify(ledger: Ledger, from_size: int = 0, limit: int = 20) -> Report:
     """Recompute the ledger from its journal (from the head at or before ``from_size``), check all."""
     try:
         return Verifier(ledger, limit).run(from_size)
-    except LedgerDamaged as exc:
+    except (LedgerDamaged, TornFrame, BadFrame) as exc:
         report = Report()
         report.findings.append(Finding(None, str(exc)))
         return report
