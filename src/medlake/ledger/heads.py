@@ -78,9 +78,17 @@ class SignedHead:
     signature: bytes
 
     @classmethod
-    def sign(cls, key: Ed25519PrivateKey, timestamp: int, tree_size: int, root_hash: bytes) -> SignedHead:
+    def sign(
+        cls,
+        key: Ed25519PrivateKey,
+        timestamp: int,
+        tree_size: int,
+        root_hash: bytes,
+        kid: bytes | None = None,
+    ) -> SignedHead:
+        """A head signed by ``key`` (``kid``: its key id, when the caller has it at hand)."""
         signature = key.sign(tree_head_data(timestamp, tree_size, root_hash))
-        return cls(timestamp, tree_size, root_hash, key_id(key.public_key()), signature)
+        return cls(timestamp, tree_size, root_hash, kid or key_id(key.public_key()), signature)
 
     def signed_bytes(self) -> bytes:
         return tree_head_data(self.timestamp, self.tree_size, self.root_hash)

@@ -11,6 +11,7 @@ indexes and one signed head covers them all, so batching is what makes appends c
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from medlake.ledger import entries as entry_format
 from medlake.ledger.entries import Entry
-from medlake.ledger.heads import SignedHead, b64
+from medlake.ledger.heads import SignedHead, b64, key_id
 from medlake.ledger.keys import (
     SECRET_NAME,
     KeyRing,
@@ -109,12 +110,16 @@ class Ledger:
         return range(head.tree_size - len(encoded), head.tree_size)
 
     @staticmethod
+    @functools.lru_cache(maxsize=4)
     def _signer(key: Ed25519PrivateKey):
+        """The head-signing function for ``key`` (cached: deriving the key id costs as much as signing)."""
+        kid = key_id(key.public_key())
+
         def sign(tree_size: int, root: bytes, previous: SignedHead | None) -> SignedHead:
             timestamp = int(time.time() * 1000)
             if previous is not None:
                 timestamp = max(timestamp, previous.timestamp)
-            return SignedHead.sign(key, timestamp, tree_size, root)
+            return SignedHead.sign(key, timestamp, tree_size, root, kid)
 
         return sign
 
