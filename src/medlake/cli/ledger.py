@@ -67,7 +67,7 @@ def head_command(home: Home = None, json_output: JsonOutput = False) -> None:
             {"head": head.to_json(), "cosignatures": [{"witness": w.name} | c.to_json() for w, c in cosigned]}
         )
         return
-    console.print(table("signed tree head", ["", ""], _head_rows(head)))
+    console.print(table("signed tree head", ["field", "value"], _head_rows(head)))
     if cosigned:
         rows = [(w.name, c.head.tree_size, _when(c.cosigned_at)) for w, c in cosigned]
         console.print(table("co-signed by", ["witness", "entries", "at"], rows))
@@ -101,7 +101,7 @@ def prove_command(
     console.print(
         table(
             f"entry {entry}",
-            ["", ""],
+            ["field", "value"],
             [
                 ("kind", document.get("kind")),
                 ("logged at", document.get("logged_at")),
@@ -112,7 +112,7 @@ def prove_command(
     console.print(
         table("inclusion path (leaf side first)", ["#", "hash"], list(enumerate(h.hex() for h in proof.path)))
     )
-    console.print(table("against the head", ["", ""], _head_rows(proof.head)))
+    console.print(table("against the head", ["field", "value"], _head_rows(proof.head)))
 
 
 @app.command("verify")

@@ -229,9 +229,16 @@ class Verifier:
     ) -> tuple[int, SignedHead]:
         head = frame.head
         last = size + len(frame.entries) - 1
-        span = f"{size}–{last}" if frame.entries else f"after {size - 1}"
+        count = len(frame.entries)
+        span = (
+            f"entry {size}"
+            if count == 1
+            else f"entries {size}–{last}"
+            if count
+            else f"no entry (after {size - 1})"
+        )
         if not frame.intact:
-            self.add(size, f"the bytes of entries {span} no longer match the checksum they were written with")
+            self.add(size, f"the bytes of {span} no longer match the checksum they were written with")
         if frame.first != size:
             self.add(
                 size,
@@ -242,7 +249,7 @@ class Verifier:
         if indexed:
             offset, recorded = self._head_record(heads, position)
             if recorded != head or offset != frame.offset:
-                self.add(size, f"heads.idx record {position} is not the head of the append of entries {span}")
+                self.add(size, f"heads.idx record {position} is not the head of the append of {span}")
         for index, (entry_offset, entry) in enumerate(
             zip(entry_offsets(frame), frame.entries, strict=True), size
         ):
@@ -263,8 +270,8 @@ class Verifier:
             if self.cascade is None:
                 self.add(
                     size,
-                    f"entries {span} do not make the tree their head signed at {_fmt_time(head.timestamp)}: "
-                    "an entry in this append was changed, removed or reordered",
+                    f"{span} do not make the tree their head signed at {_fmt_time(head.timestamp)}: "
+                    "an entry of this append was changed, removed or reordered",
                 )
                 self.cascade = 0
             else:
@@ -274,12 +281,10 @@ class Verifier:
             if head.timestamp < previous.timestamp:
                 self.add(
                     size,
-                    f"the head over entries {span} is dated before the head before it (replayed or forged)",
+                    f"the head over {span} is dated before the head before it (replayed or forged)",
                 )
             if self.key_order.get(head.key_id, 0) < self.key_order.get(previous.key_id, 0):
-                self.add(
-                    size, f"the head over entries {span} is signed with a key the ledger had already retired"
-                )
+                self.add(size, f"the head over {span} is signed with a key the ledger had already retired")
         return last + 1, head
 
     def _check_entry(self, index: int, entry: bytes, offset: int, leaf: bytes, entries: _Sequential) -> None:
