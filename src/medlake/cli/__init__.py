@@ -15,6 +15,7 @@ from medlake.cli import (
     devices,
     documents,
     hl7,
+    ledger,
     link,
     person,
     score,
@@ -49,6 +50,7 @@ app.add_typer(
 )
 person.register(app)
 score.register(app)
+ledger.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
