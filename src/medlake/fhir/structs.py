@@ -36,7 +36,7 @@ import re
 import threading
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, ForwardRef, NamedTuple, Union
+from typing import Annotated, Any, ForwardRef, Literal, NamedTuple, Union
 
 import msgspec
 import orjson
@@ -45,6 +45,8 @@ from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 
 from medlake.fhir.instants import utc_instant
+from medlake.fhir.json_keys import may_repeat_keys
+from medlake.fhir.primitives import Rule, element_rules
 from medlake.fhir.references import reference_key
 from medlake.fhir.validation import (
     _ANY_RESOURCE,
@@ -151,7 +153,15 @@ def _collect_reference(self: Any) -> None:
         _COLLECTED.references.append(reference)
 
 
-def _item_type(kind: int, arg: Any) -> Any:
+def _item_type(kind: int, arg: Any, rule: Rule | None) -> Any:
+    if rule is not None and kind == _STR:
+        if rule.codes is not None:  # a required binding: its codes, checked in C
+            return Literal[tuple(sorted(rule.codes))]
+        if rule.pattern is not None or rule.limit is not None:
+            pattern = rf"\A(?:{rule.pattern.pattern})\Z" if rule.pattern is not None else None
+            return Annotated[str, msgspec.Meta(pattern=pattern, max_length=rule.limit)]
+    if rule is not None and kind == _INT and rule.bounds is not None:
+        return Annotated[int, msgspec.Meta(ge=rule.bounds[0], le=rule.bounds[1])]
     if kind in _PRIMITIVES:
         return _PRIMITIVES[kind]
     if kind == _DATE:
@@ -167,6 +177,7 @@ def _item_type(kind: int, arg: Any) -> Any:
 def _define(cls: type, todo: list[type]) -> type[msgspec.Struct]:
     """The Struct for one fhirclient class; classes it refers to are appended to ``todo``."""
     elements = cls().elementProperties()
+    rules = element_rules(cls)
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     rename: dict[str, str] = {}
     plain_required = {jsname for _n, jsname, _t, _l, group, needed in elements if needed and not group}
@@ -176,7 +187,7 @@ def _define(cls: type, todo: list[type]) -> type[msgspec.Struct]:
         kind, arg = _kind(typ)
         if kind == _OBJECT:
             todo.append(arg)
-        item = _item_type(kind, arg)
+        item = _item_type(kind, arg, rules.get(jsname))
         value = Annotated[list[item], msgspec.Meta(min_length=1)] if is_list else item  # type: ignore[valid-type]
         if jsname in plain_required:
             fields.append((name, value))
@@ -302,6 +313,8 @@ _REFERENCE = re.compile(rb'"reference":"([^"\\]*)(["\\])')
 _REFERENCE_KEY = b'"reference":"'
 #: The same, for a text where some value has escapes: the whole string, escapes and all.
 _ESCAPED_REFERENCE = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
+#: A JSON null as a value, in compact JSON.
+_NULL_VALUE = re.compile(rb"[:,\[]null")
 #: A run of digits that may be an integer beyond 64 bits, which orjson reads as a float.
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
@@ -326,6 +339,21 @@ def check(text: bytes) -> Checked | None:
     # the tag first, then the fields in the Structs' order (id is the first): its hash is the
     # content's, and recognises the content when it is sent again
     body = _ENCODER.encode(resource)
+    # What the Structs do not see, found in the compact text they wrote: an empty string,
+    # object or array, a control character (msgspec writes them as \u00XX, \b or \f), a null
+    # (only ``_x`` values may hold one), a key sent twice (see ``json_keys``). Each is rare in
+    # good data, and a string merely looking like one only costs the explaining path.
+    if (
+        b'""' in body
+        or b"{}" in body
+        or b"[]" in body
+        or b"\\u00" in body
+        or b"\\b" in body
+        or b"\\f" in body
+        or (b"null" in body and _NULL_VALUE.search(body) is not None)
+        or may_repeat_keys(text, body)
+    ):
+        return None
     # ``_x`` values are untyped: the one place a number escapes the bounds of _INTEGER and
     # _DECIMAL, and a reference escapes the Structs' notice. msgspec writes the key ``"_x"``
     # unescaped; ``_`` alone is found at memchr speed.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from medlake.engine.dialect import Dialect
 from medlake.views.errors import ViewDefinitionError
-from medlake.views.fhir_model import (
+from medlake.fhir.model import (
     ABSTRACT_TYPES,
     SYSTEM_TYPES,
     FhirModel,
