@@ -164,7 +164,9 @@ def render(extract_: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the R4 definitions extract validation ships.")
-    parser.add_argument("--package", type=Path, help="an unpacked hl7.fhir.r4.examples folder (default: fetch)")
+    parser.add_argument(
+        "--package", type=Path, help="an unpacked hl7.fhir.r4.examples folder (default: fetch)"
+    )
     parser.add_argument("--out", type=Path, default=SHIPPED)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

@@ -53,4 +53,6 @@ def _walk(node: Any, path: str, found: list[str]) -> None:
 def describe(paths: list[str]) -> str:
     """The quarantine reason for a text whose objects repeat the keys at ``paths``."""
     shown = ", ".join(repr(p) for p in paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
-    return f"duplicate JSON key {shown}: a key may occur once per object, and a parser keeps only its last value"
+    return (
+        f"duplicate JSON key {shown}: a key may occur once per object, and a parser keeps only its last value"
+    )

@@ -69,7 +69,9 @@ class Rule:
                 if value not in self.codes:
                     codes = sorted(self.codes)
                     listed = ", ".join(codes[:8]) + (", …" if len(codes) > 8 else "")
-                    return f"{_shown(value)} is not a code of the required value set {self.value_set} ({listed})"
+                    return (
+                        f"{_shown(value)} is not a code of the required value set {self.value_set} ({listed})"
+                    )
             elif self.pattern is not None and self.pattern.fullmatch(value) is None:
                 return f"{_shown(value)} is not a valid {self.fhir_type} (R4: {self.pattern.pattern})"
             if self.limit is not None and len(value) > self.limit:

@@ -105,7 +105,9 @@ def examine_parsed(record: Record | _Received) -> Outcome:
             record.source_file, record.line, "parse", f"not a JSON object but {kind}", _as_text(record.text)
         )
     if may_repeat_keys(record.text, orjson.dumps(resource)) and (repeated := repeated_keys(record.text)):
-        return Rejected(record.source_file, record.line, "parse", describe_repeats(repeated), _as_text(record.text))
+        return Rejected(
+            record.source_file, record.line, "parse", describe_repeats(repeated), _as_text(record.text)
+        )
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return Rejected(

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from medlake.engine.dialect import Dialect
-from medlake.views.errors import ViewDefinitionError
 from medlake.fhir.model import (
     ABSTRACT_TYPES,
     SYSTEM_TYPES,
@@ -22,6 +21,7 @@ from medlake.fhir.model import (
     choice_suffix_type,
     type_suffix,
 )
+from medlake.views.errors import ViewDefinitionError
 from medlake.views.fhirpath_ast import (
     Binary,
     Call,
