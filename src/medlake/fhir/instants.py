@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 #: R4 allows a leap second (``23:59:60``); Python's datetime does not hold one.
@@ -25,3 +25,17 @@ def utc_instant(value: str) -> datetime:
     if zone is UTC:
         return parsed
     return parsed.astimezone(UTC) if zone else parsed.replace(tzinfo=UTC)
+
+
+def version_instant(
+    last_updated: datetime | None, received_at: datetime, tolerance: timedelta
+) -> datetime | None:
+    """The instant a version is ordered by among its resource's versions: its ``meta.lastUpdated``,
+    unless that lies more than ``tolerance`` after the version arrived (a sender's clock set wrong:
+    a version stamped 2099 would otherwise stay current until 2099); then its arrival.
+
+    ``build.integrated`` ranks versions by the same rule, written in SQL.
+    """
+    if last_updated is not None and last_updated > received_at + tolerance:
+        return received_at
+    return last_updated
