@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         default=3600,
         ge=0,
         description="seconds a meta.lastUpdated may lie after the version's arrival; a later one is "
-        "distrusted: the version is ordered by its arrival and reported as a data-quality warning",
+        "distrusted: the version ranks by its arrival and is reported as a data-quality warning",
     )
     link_match_threshold: float = Field(
         default=0.95, gt=0, lt=1, description="match probability from which the index links automatically"

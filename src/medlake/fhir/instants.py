@@ -27,15 +27,28 @@ def utc_instant(value: str) -> datetime:
     return parsed.astimezone(UTC) if zone else parsed.replace(tzinfo=UTC)
 
 
-def version_instant(
-    last_updated: datetime | None, received_at: datetime, tolerance: timedelta
-) -> datetime | None:
-    """The instant a version is ordered by among its resource's versions: its ``meta.lastUpdated``,
-    unless that lies more than ``tolerance`` after the version arrived (a sender's clock set wrong:
-    a version stamped 2099 would otherwise stay current until 2099); then its arrival.
+def ranked_instants(
+    versions: list[tuple[datetime | None, datetime, int]], tolerance: timedelta
+) -> list[datetime | None]:
+    """The instant each version of one resource ranks at, given (``meta.lastUpdated``, arrival,
+    line) for each, in any order.
 
-    ``build.integrated`` ranks versions by the same rule, written in SQL.
+    Its ``meta.lastUpdated``, unless that lies more than ``tolerance`` after it arrived (a sender's
+    clock set wrong: a version stamped 2099 would otherwise stay current until 2099). Such a
+    version ranks at the newest trusted ``meta.lastUpdated`` among the versions received before
+    it (None if none): newer than what came before it, older than a later version dated after
+    that. ``build.integrated.current_keys`` ranks by the same rule, in SQL.
     """
-    if last_updated is not None and last_updated > received_at + tolerance:
-        return received_at
-    return last_updated
+    trusted = [
+        (received, line, updated)
+        for updated, received, line in versions
+        if updated is not None and updated <= received + tolerance
+    ]
+    ranked: list[datetime | None] = []
+    for updated, received, line in versions:
+        if updated is None or updated <= received + tolerance:
+            ranked.append(updated)
+            continue
+        earlier = [u for r, n, u in trusted if (r, n) < (received, line)]
+        ranked.append(max(earlier, default=None))
+    return ranked

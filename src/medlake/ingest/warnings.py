@@ -7,9 +7,10 @@ it a data engineer should know. Two kinds are found in the raw layer:
   such as an HL7 report stored with status ``unknown`` because OBR-25 was empty, or the keys of
   a device payload that have no place in the Observation;
 * versions whose ``meta.lastUpdated`` lies more than ``last_updated_tolerance`` seconds after
-  they arrived (a sender's clock set wrong): the integrated layer orders them by their arrival
-  instead (``build.integrated``). These are computed from the raw layer's key columns under the
-  current setting, so they always describe the ordering the next build applies.
+  they arrived (a sender's clock set wrong): the integrated layer ranks them by their arrival
+  instead, as the newest of the versions received before them (``build.integrated``). These
+  are computed from the raw layer's key columns under the current setting, so they always
+  describe the ordering the next build applies.
 
 Neither kind is counted as quarantined: the record is stored, and received = stored +
 quarantined + duplicates holds as before. ``medlake quarantine --warnings`` prints them.
@@ -71,7 +72,8 @@ def data_quality_warnings(
         text = (
             f"meta.lastUpdated {updated.isoformat()} is {_duration(ahead)} after the version arrived "
             f"({row['received_at'].isoformat()}), beyond the {tolerance} s tolerance "
-            "(last_updated_tolerance): the version is ordered by its arrival instead"
+            "(last_updated_tolerance): not trusted, the version ranks as the newest of those received "
+            "before it, so a later version dated after them replaces it"
         )
         found.append(row | {"kind": CLOCK, "warning": text})
     return sorted(found, key=lambda w: (w["received_at"], w["source_file"], w["line"], w["kind"]))

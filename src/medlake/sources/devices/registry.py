@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pyarrow.dataset as pads
 
-from medlake.fhir.instants import version_instant
+from medlake.fhir.instants import ranked_instants
 from medlake.fhir.reading import find_files, read_records
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
@@ -94,15 +94,20 @@ class DeviceRegistry:
             columns=["resource_id", "last_updated", "version_id", "received_at", "line", "resource"],
             filter=(pads.field("institution") == institution) & (pads.field("resource_type") == "Device"),
         ).to_pylist()
-        current: dict[str, dict] = {}
         tolerance = timedelta(seconds=workspace.settings.last_updated_tolerance)
-        for row in sorted(rows, key=lambda row: _version_order(row, tolerance)):
-            current[row["resource_id"]] = row
-        return cls(orjson.loads(row["resource"]) for row in current.values())
+        versions: dict[str, list[dict]] = {}
+        for row in rows:
+            versions.setdefault(row["resource_id"], []).append(row)
+        current = []
+        for same in versions.values():
+            keys = [(r["last_updated"], r["received_at"], r["line"]) for r in same]
+            ranked = ranked_instants(keys, tolerance)
+            current.append(max(zip(ranked, same, strict=True), key=_version_order)[1])
+        return cls(orjson.loads(row["resource"]) for row in current)
 
 
-def _version_order(row: dict, tolerance: timedelta) -> tuple:
+def _version_order(ranked_row: tuple) -> tuple:
+    updated, row = ranked_row
     version = row["version_id"]
     numeric = int(version) if isinstance(version, str) and version.isdigit() else -1
-    updated = version_instant(row["last_updated"], row["received_at"], tolerance)
     return (updated is not None, updated or row["received_at"], numeric, row["received_at"], row["line"])
