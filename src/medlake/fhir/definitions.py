@@ -10,9 +10,10 @@ whose codes alone are valid; the package's ``ValueSet`` and ``CodeSystem`` resou
 them. Value sets drawn from a terminology the package does not hold (MIME types, ISO 4217
 currencies: 13 elements in R4) cannot be enumerated; they are listed as such and not enforced.
 
-The extract is shipped with the package (``r4_definitions.json``, 60 KB) so validating needs no
+The extract is shipped with the package (``r4_definitions.json``, 70 KB) so validating needs no
 network; ``python -m medlake.fhir.definitions`` writes it again from the npm package, and
-``tests/fhir/test_definitions.py`` checks the shipped file is exactly that extract.
+``tests/fhir/test_definitions.py`` checks the shipped file is exactly that extract (given the
+unpacked package in ``MEDLAKE_R4_PACKAGE``).
 """
 
 from __future__ import annotations
