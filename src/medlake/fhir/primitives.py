@@ -36,10 +36,12 @@ INTEGER_RANGES = {
 #: Code points below 32 other than tab, line feed and carriage return: "strings SHOULD not contain"
 #: them (R4 datatypes), and no clinical text needs a NUL or a bell. They are refused.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: Types whose R4 pattern says nothing the model classes' JSON type or date patterns do not
-#: (a string of any characters; dates are checked with a real calendar day elsewhere).
-_PATTERN_ADDS_NOTHING = {"string", "markdown", "xhtml", "boolean", "decimal", "integer"}
-_PATTERN_ADDS_NOTHING |= {"unsignedInt", "positiveInt", "date", "dateTime", "instant", "time"}
+#: Types whose R4 pattern is enforced here. The others' say nothing the model classes' JSON
+#: types and date patterns do not, except the whitespace rules of ``code`` (none leading,
+#: trailing or doubled) and ``uri``/``url``/``canonical`` (none at all): those are the commonest
+#: strings of a resource (every Coding has both), and a regular expression on each would double
+#: the fast path's cost (see docs/ingestion.md), for values no later layer misreads.
+ENFORCED_PATTERNS = frozenset({"id", "oid", "uuid", "base64Binary"})
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Rule:
         if type(value) is str:
             if not value:
                 return "an empty string is not a value (leave the element out)"
-            bad = CONTROL.search(value)
+            bad = None if value.isprintable() else CONTROL.search(value)  # isprintable: in C
             if bad is not None:
                 return f"control character U+{ord(bad.group()):04X} in {_a(self.fhir_type)}"
             if self.codes is not None:
@@ -94,7 +96,7 @@ def _shown(value: str) -> str:
 @cache
 def rule(fhir_type: str, path: str = "") -> Rule:
     """The rule for an element of ``fhir_type`` defined at ``path`` (its binding's key)."""
-    pattern = None if fhir_type in _PATTERN_ADDS_NOTHING else type_pattern(fhir_type)
+    pattern = type_pattern(fhir_type) if fhir_type in ENFORCED_PATTERNS else None
     bound = required_codes(path) if fhir_type == "code" and path else None
     return Rule(
         fhir_type,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medlake.fhir.primitives import CONTROL, element_rules
+from medlake.fhir.primitives import CONTROL, Rule, element_rules
 from medlake.fhir.validation import _ANY_RESOURCE, _OBJECT, _RESOURCE, _plan, resource_classes
 
 #: Reasons given for one resource at most; the count of the rest follows.
@@ -45,41 +45,63 @@ def _where(path: str) -> str:
     return path.rstrip(".") or "(resource)"
 
 
+#: Per model class: JSON name → (kind, class or None, is a list, Rule or None, plain), where
+#: ``plain`` says a string needs no more than being non-empty and printable to pass its rule.
+_PLANS: dict[type, dict[str, tuple[int, Any, bool, Rule | None, bool]]] = {}
+
+
+def _plan_of(cls: type) -> dict[str, tuple[int, Any, bool, Rule | None, bool]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        rules = element_rules(cls)
+        plan = _PLANS[cls] = {
+            key: (kind, arg, is_list, rules.get(key), _plain(rules.get(key)))
+            for key, (kind, arg, is_list) in _plan(cls).keys.items()
+        }
+    return plan
+
+
+def _plain(rule: Rule | None) -> bool:
+    return rule is None or (rule.codes is None and rule.pattern is None and rule.limit is None)
+
+
 def _object(data: dict, cls: type, path: str, found: list[str]) -> None:
     if not data:
         found.append(f"{_where(path)}: an empty object is not a value (leave the element out)")
         return
-    keys = _plan(cls).keys
-    rules = element_rules(cls)
+    plan = _PLANS.get(cls) or _plan_of(cls)
     for key, value in data.items():
-        spec = keys.get(key)
+        spec = plan.get(key)
         if spec is None:
-            if key[:1] == "_" and key[1:] in keys:
+            if key[:1] == "_" and key[1:] in plan:
                 _extensions(value, data.get(key[1:]), f"{path}{key}", found)
             continue  # resourceType; an unknown key is the model classes' to refuse
-        kind, arg, is_list = spec
+        kind, arg, is_list, rule, plain = spec
         if value is None:
             found.append(f"{path}{key}: null is not a value (leave the element out)")
-            continue
-        if is_list:
-            if type(value) is not list:
+        elif not is_list:
+            # the commonest case inline: a string that is non-empty and printable, with no
+            # pattern, codes or limit to meet
+            if type(value) is str and plain and value and value.isprintable():
                 continue
+            _item(value, kind, arg, rule, f"{path}{key}", found)
+        elif type(value) is list:
             if not value:
                 found.append(f"{path}{key}: an empty array is not a value (leave the element out)")
                 continue
-            aligned = data.get(f"_{key}")
             for index, item in enumerate(value):
-                where = f"{path}{key}.{index}"
-                if item is None:
-                    if not _has_item(aligned, index):
-                        found.append(f"{where}: null is not a value (only beside an extension in _{key})")
+                if type(item) is str and plain and item and item.isprintable():
                     continue
-                _item(item, kind, arg, rules.get(key), where, found)
-        else:
-            _item(value, kind, arg, rules.get(key), f"{path}{key}", found)
+                if item is None:
+                    if not _has_item(data.get(f"_{key}"), index):
+                        found.append(
+                            f"{path}{key}.{index}: null is not a value (only beside an extension in _{key})"
+                        )
+                    continue
+                _item(item, kind, arg, rule, f"{path}{key}.{index}", found)
 
 
-def _item(value: Any, kind: int, arg: Any, rule: Any, where: str, found: list[str]) -> None:
+def _item(value: Any, kind: int, arg: Any, rule: Rule | None, where: str, found: list[str]) -> None:
     if kind == _OBJECT:
         if type(value) is dict:
             _object(value, arg, f"{where}.", found)
