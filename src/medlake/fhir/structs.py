@@ -20,6 +20,13 @@ its plans from, and they check the same rules or stricter ones:
   itself says so: see :data:`_REAL_DAY`); time matches the R4 pattern;
 * ``contained`` (and ``Bundle.entry.resource``) hold a resource of any concrete R4 type,
   told apart by ``resourceType``;
+* R4's own rules for each element (:mod:`medlake.fhir.primitives`, which the explaining path's
+  :mod:`medlake.fhir.rules` checks too): strings are never empty, an ``id`` (``oid``,
+  ``uuid``, ``base64Binary``) matches its pattern, a code bound *required* is one of its value
+  set's codes (a ``Literal``), an ``integer``/``unsignedInt``/``positiveInt`` is in its range;
+  what a Struct cannot see (an empty object, a key sent twice, a control character, an
+  over-long string, empties and nulls inside ``_x``) is looked for in the texts by
+  :func:`check`;
 * to keep every value, and the way a number is written, what the explaining path (orjson)
   makes of it, integers must fit in 64 bits and decimals be below 1e16 in magnitude.
   Anything else makes the check say "don't know".
