@@ -74,6 +74,7 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("validation", "birthDate"),
         ("validation", "issued"),
         ("validation", "meta.versionId: 'v 1' is not a valid id"),
+        ("parse", "malformed JSON: number is infinity when parsed as double"),
     ],
 }
 
