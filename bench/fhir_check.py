@@ -8,7 +8,10 @@ load average is printed with the figures, since it colours them.
 before ``fhir.structs.check`` existed, and still does for the lines the check cannot vouch for;
 ``examine()`` itself (the check first) is measured too.
 
-    python bench/fhir_check.py [--region DIR] [--rounds 3] [--limit N]
+    python bench/fhir_check.py [--region DIR] [--rounds 3] [--limit N] [--clock cpu]
+
+``--clock cpu`` counts the process's CPU time instead of wall time: on a machine other work
+keeps busy, waiting for a core no longer counts (contention for caches still does).
 
 Without ``--region`` a region is synthesised into a temporary folder (200 residents, seed 5,
 as ``medlake synth --residents 200 --seed 5`` makes it).
@@ -44,6 +47,10 @@ def lines_of(region: Path) -> list[bytes]:
     return lines
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter
+
+
 def best_us(judge: Callable[[Any], object], items: list, rounds: int) -> float:
     """Microseconds per item of the fastest of ``rounds`` runs of ``judge`` over ``items``.
 
@@ -53,10 +60,10 @@ def best_us(judge: Callable[[Any], object], items: list, rounds: int) -> float:
     best = float("inf")
     for _ in range(rounds):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         for item in items:
             judge(item)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best / len(items) * 1e6
 
 
@@ -92,7 +99,10 @@ def main() -> None:
     parser.add_argument("--region", type=Path, help="a region made by `medlake synth` (default: make one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, help="use the first N lines only")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time or CPU time")
     args = parser.parse_args()
+    global clock
+    clock = CLOCKS[args.clock]
     if args.region is not None:
         lines = lines_of(args.region)
     else:

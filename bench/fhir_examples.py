@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from medlake.fhir.definitions import PACKAGE, fetch
 from medlake.ingest import ingest_path
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.workspace import init_workspace
-
-PACKAGE = "hl7.fhir.r4.examples@4.0.1"
-
-
-def fetch(folder: Path) -> Path:
-    subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=folder, check=True, capture_output=True)
-    [tarball] = folder.glob("*.tgz")
-    with tarfile.open(tarball) as archive:
-        archive.extractall(folder, filter="data")
-    return folder / "package"
 
 
 def main() -> None:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
+    last_updated_tolerance: int = Field(
+        default=3600,
+        ge=0,
+        description="seconds a meta.lastUpdated may lie after the version's arrival; a later one is "
+        "distrusted: the version ranks by its arrival and is reported as a data-quality warning",
+    )
     link_match_threshold: float = Field(
         default=0.95, gt=0, lt=1, description="match probability from which the index links automatically"
     )

@@ -38,9 +38,9 @@ def test_every_view_waits_for_its_own_integrated_table(workspace, monkeypatch) -
 
         return real_integrated(*args, written=note, **kwargs)
 
-    def view(workspace, engine, name, definition, job_id):
+    def view(workspace, engine, name, definition, job_id, *rest):
         ready = definition["resource"] in committed
-        table = real_view(workspace, engine, name, definition, job_id)
+        table = real_view(workspace, engine, name, definition, job_id, *rest)
         if table is not None and not ready:  # None: no integrated table of its type at all
             started_too_early.append(name)
         return table
@@ -63,10 +63,10 @@ def test_a_failing_view_fails_the_build(workspace, monkeypatch) -> None:
     ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
     real_view = build_module.build_view
 
-    def view(workspace, engine, name, definition, job_id):
+    def view(workspace, engine, name, definition, job_id, *rest):
         if name == "patient":
             raise RuntimeError("the patient view broke")
-        return real_view(workspace, engine, name, definition, job_id)
+        return real_view(workspace, engine, name, definition, job_id, *rest)
 
     monkeypatch.setattr(build_module, "build_view", view)
     with pytest.raises(RuntimeError, match="the patient view broke"):
@@ -83,9 +83,9 @@ def test_a_failing_integrated_layer_stops_the_views(workspace, monkeypatch) -> N
     def integrated(*args, written, **kwargs):
         raise OSError("disk full")
 
-    def view(workspace, engine, name, definition, job_id):
+    def view(workspace, engine, name, definition, job_id, *rest):
         ran.append(name)
-        return real_view(workspace, engine, name, definition, job_id)
+        return real_view(workspace, engine, name, definition, job_id, *rest)
 
     monkeypatch.setattr(build_module, "build_integrated", integrated)
     monkeypatch.setattr(build_module, "build_view", view)

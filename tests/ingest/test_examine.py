@@ -20,10 +20,11 @@ def test_a_leap_second_in_last_updated_is_read_as_the_model_classes_read_it() ->
     assert row.last_updated == datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
-def test_a_null_value_takes_the_explaining_path_and_is_still_judged() -> None:
-    """msgspec cannot vouch for a null; the model classes treat it as absent and accept."""
+def test_a_null_value_takes_the_explaining_path_and_is_refused_there() -> None:
+    """msgspec cannot vouch for a null; the model classes would treat it as absent, but R4's JSON
+    has no null values (an element is left out instead), so the rules refuse it."""
     row = judged({"resourceType": "Patient", "id": "p1", "gender": None, "active": True})
-    assert isinstance(row, Accepted) and row.resource_id == "p1"
+    assert isinstance(row, Rejected) and row.reason == "gender: null is not a value (leave the element out)"
 
 
 def test_both_paths_reject_what_is_not_r4_with_a_reason() -> None:

@@ -3,6 +3,11 @@
 "Current" is decided per (institution, type, local id) by, in order: the later
 ``meta.lastUpdated``, the higher numeric ``meta.versionId``, the later received batch,
 the later line, and finally the content hash, so the choice never depends on timing.
+A ``meta.lastUpdated`` more than ``last_updated_tolerance`` seconds after the version arrived
+is not trusted (a sender's clock set wrong would otherwise keep a version stamped 2099 current
+until 2099, whatever corrections follow): that version is ranked by its arrival instead, as
+the newest of those received before it (:func:`current_keys`, ``fhir.instants.ranked_instants``),
+and ``medlake quarantine --warnings`` reports it.
 
 The ranking runs over the key columns only (:data:`CURRENT_KEYS`); the resource text, most
 of the raw layer's bytes, is joined to the winners afterwards (:data:`CURRENT_VERSIONS`), so
@@ -22,6 +27,7 @@ import pyarrow.compute as pc
 
 from medlake.catalog import BuiltTable
 from medlake.engine import Engine
+from medlake.engine.dialect import Dialect
 from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
 from medlake.build.namespacing import namespace_resource, namespace_sql
 from medlake.lake.scan import drop_delta, register_delta
@@ -40,22 +46,48 @@ INTEGRATED_SCHEMA = pa.schema(
     ]
 )
 
-CURRENT_KEYS = """
+
+def current_keys(dialect: Dialect, tolerance: int) -> str:
+    """The key of each resource's current version; ``tolerance``: see the module's docstring.
+
+    A distrusted version ranks at the newest trusted ``meta.lastUpdated`` among the versions of its
+    resource received before it (NULL if none), ties going to the later arrival: newer than
+    what came before it, older than any later version dated after that. Distrusted versions are
+    rare, so only they look back, through a join on their resources' keys.
+    """
+    distrusted = f"last_updated > {dialect.plus_seconds('received_at', tolerance)}"
+    return f"""
+    WITH keyed AS (
+        SELECT institution, resource_type, resource_id, content_hash, version_id, received_at, line,
+               last_updated, coalesce({distrusted}, FALSE) AS distrusted
+        FROM raw
+    ), placed AS (
+        SELECT late.institution, late.resource_type, late.resource_id, late.content_hash,
+               max(earlier.last_updated) AS ranked_at
+        FROM (SELECT * FROM keyed WHERE distrusted) late
+        LEFT JOIN keyed earlier
+          ON earlier.institution = late.institution AND earlier.resource_type = late.resource_type
+         AND earlier.resource_id = late.resource_id AND NOT earlier.distrusted
+         AND (earlier.received_at < late.received_at
+              OR (earlier.received_at = late.received_at AND earlier.line < late.line))
+        GROUP BY ALL
+    )
     SELECT institution, resource_type, resource_id, content_hash
-    FROM raw
+    FROM keyed LEFT JOIN placed USING (institution, resource_type, resource_id, content_hash)
     QUALIFY row_number() OVER (
         PARTITION BY institution, resource_type, resource_id
-        ORDER BY last_updated DESC NULLS LAST, TRY_CAST(version_id AS BIGINT) DESC NULLS LAST,
+        ORDER BY CASE WHEN distrusted THEN ranked_at ELSE last_updated END DESC NULLS LAST,
+                 TRY_CAST(version_id AS BIGINT) DESC NULLS LAST,
                  received_at DESC, line DESC, content_hash DESC
     ) = 1
 """
+
 
 CURRENT_VERSIONS = """
     SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
            resource, refs, identifiers
     FROM raw SEMI JOIN current_keys USING (institution, resource_type, resource_id, content_hash)
 """
-
 
 
 def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
@@ -111,7 +143,8 @@ def build_integrated(
         return []
     raw_version = raw_table.version()
     raw_view = register_delta(engine, "raw", raw_uri, raw_table)
-    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_keys AS {CURRENT_KEYS}")
+    current = current_keys(engine.dialect, workspace.settings.last_updated_tolerance)
+    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_keys AS {current}")
     # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
     # current versions stay a view and their text is never held whole in memory; through an Arrow
     # dataset every query would rescan the raw layer, so then they are materialised once.

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from medlake.build.integrated import build_integrated
+from medlake.build.rejects import BuildReject, quarantine_rejects
 from medlake.build.warehouse import build_view, views_by_resource
 from medlake.catalog import BuiltTable
 from medlake.workspace import Workspace
@@ -25,21 +26,26 @@ def build_all(workspace: Workspace, progress: Callable[[int], None] | None = Non
     """Build every layer after raw from committed state and record it in the catalog."""
     catalog = workspace.catalog
     job_id = catalog.start_job("build")
+    rejects: list[BuildReject] = []
     try:
-        integrated, warehouse = _build(workspace, job_id, progress)
+        integrated, warehouse = _build(workspace, job_id, progress, rejects)
+        # after every table: a re-run after a crash finds the same rows and adds none twice
+        quarantined = quarantine_rejects(workspace, sorted(rejects), job_id)
         for table in integrated + warehouse:
             catalog.record_built(table, job_id)
     except BaseException:
         catalog.finish_job(job_id, "failed")
         raise
-    catalog.finish_job(job_id, "succeeded", {"tables": [t.name for t in integrated + warehouse]})
+    details = {"tables": [t.name for t in integrated + warehouse], "rejected_rows": len(rejects)}
+    details["quarantined"] = quarantined
+    catalog.finish_job(job_id, "succeeded", details)
     return integrated + warehouse
 
 
 def _build(
-    workspace: Workspace, job_id: str, progress: Callable[[int], None] | None
+    workspace: Workspace, job_id: str, progress: Callable[[int], None] | None, rejects: list[BuildReject]
 ) -> tuple[list[BuiltTable], list[BuiltTable]]:
-    views = _Views(workspace, job_id)
+    views = _Views(workspace, job_id, rejects)
     helper = threading.Thread(target=views.run, name="medlake-build-views", daemon=True)
     helper.start()
     try:
@@ -66,8 +72,8 @@ class _Views:
 
     _DONE = ("", {})
 
-    def __init__(self, workspace: Workspace, job_id: str) -> None:
-        self.workspace, self.job_id = workspace, job_id
+    def __init__(self, workspace: Workspace, job_id: str, rejects: list[BuildReject]) -> None:
+        self.workspace, self.job_id, self.rejects = workspace, job_id, rejects
         self.pending = views_by_resource()
         self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.results: dict[str, BuiltTable] = {}
@@ -105,13 +111,17 @@ class _Views:
                 if self.failure is not None:
                     continue  # drain: nothing new starts after a failure
                 try:
-                    table = build_view(self.workspace, engine, name, view, self.job_id)
+                    table = build_view(self.workspace, engine, name, view, self.job_id, self._rejected)
                 except BaseException as exc:  # handed to the thread that reports it
                     self.failure = exc
                     continue
                 if table is not None:
                     with self.lock:
                         self.results[name] = table
+
+    def _rejected(self, rows: list[BuildReject]) -> None:
+        with self.lock:
+            self.rejects.extend(rows)
 
     def built(self) -> list[BuiltTable]:
         if self.failure is not None:

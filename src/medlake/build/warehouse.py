@@ -7,12 +7,13 @@ row so tenants stay separable. ``build.run`` decides when each view runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
 from medlake.engine import Engine
 from medlake.lake.tables import Layer
+from medlake.build.rejects import BuildReject, without_failing_rows
 from medlake.catalog import BuiltTable
 from medlake.lake.scan import drop_delta, register_delta
 from medlake.views import compile_view
@@ -30,8 +31,18 @@ def views_by_resource(views: Mapping[str, dict] | None = None) -> dict[str, list
     return grouped
 
 
-def build_view(workspace: Workspace, engine: Engine, name: str, view: dict, job_id: str) -> BuiltTable | None:
-    """Run one view over its integrated table and replace its warehouse table (None: no source yet)."""
+def build_view(
+    workspace: Workspace,
+    engine: Engine,
+    name: str,
+    view: dict,
+    job_id: str,
+    rejected: Callable[[list[BuildReject]], None] | None = None,
+) -> BuiltTable | None:
+    """Run one view over its integrated table and replace its warehouse table (None: no source yet).
+
+    Rows the view cannot convert are left out and handed to ``rejected`` (see ``build.rejects``).
+    """
     lake = workspace.lake
     compiled = compile_view(view, engine.dialect)
     source_uri = lake.uri(Layer.INTEGRATED, compiled.resource)
@@ -45,6 +56,10 @@ def build_view(workspace: Workspace, engine: Engine, name: str, view: dict, job_
     relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
     try:
         result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
+    except engine.data_errors as exc:
+        result, rejects = without_failing_rows(engine, view, compiled, "integrated_source", PASSTHROUGH, exc)
+        if rejected is not None:
+            rejected(rejects)
     finally:
         drop_delta(engine, "integrated_source", as_view)
     uri = lake.uri(Layer.WAREHOUSE, name)

@@ -18,7 +18,9 @@ from medlake.cli.output import console, fail, print_json, printable, progress_ba
 from medlake.engine import QueryRefused
 from medlake.fhir.reading import find_files
 from medlake.ingest import ingest_paths, institution_folders
+from medlake.ingest.warnings import data_quality_warnings
 from medlake.lake.tables import QUARANTINE, Layer
+from medlake.workspace import Workspace
 
 ingest_app = typer.Typer(help="Receive data from an institution into the raw layer.", no_args_is_help=True)
 
@@ -94,6 +96,13 @@ def build(home: Home = None, json_output: JsonOutput = False) -> None:
         return
     rows = [(s["table"], s["version"], s["rows"]) for s in summary]
     console.print(table("tables built", ["table", "version", "rows"], rows))
+    job = next((j for j in ws.catalog.jobs(10) if j.kind == "build"), None)
+    left_out = (job.details or {}).get("rejected_rows", 0) if job is not None else 0
+    if left_out:
+        console.print(
+            f"{left_out} rows a view could not convert were left out of the warehouse; "
+            "medlake quarantine lists them (stage build) with the reason"
+        )
 
 
 class Format(StrEnum):
@@ -150,11 +159,22 @@ def quarantine(
         str | None, typer.Option("--institution", "-i", help="only this institution")
     ] = None,
     batch: Annotated[str | None, typer.Option(help="only this batch id")] = None,
+    warnings: Annotated[
+        bool,
+        typer.Option(
+            "--warnings",
+            help="instead, the data-quality warnings on stored records (a status defaulted to unknown, "
+            "payload keys left out, a lastUpdated too far after arrival); they are not quarantined",
+        ),
+    ] = False,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Every rejected record: institution, batch, file, line, stage, reason and the raw text."""
     ws = workspace_or_exit(home)
+    if warnings:
+        _warnings(ws, institution, batch, json_output)
+        return
     data = ws.lake.read(ws.lake.uri(Layer.RAW, QUARANTINE))
     records = (
         []
@@ -185,6 +205,32 @@ def quarantine(
         table(
             f"quarantine ({len(records)} records)",
             ["institution", "batch", "file", "line", "stage", "reason"],
+            rows,
+        )
+    )
+
+
+def _warnings(ws: Workspace, institution: str | None, batch: str | None, json_output: bool) -> None:
+    found = data_quality_warnings(ws, institution, batch)
+    if json_output:
+        print_json(found)
+        return
+    rows = [
+        (
+            w["institution"],
+            w["batch_id"][:12],
+            Path(w["source_file"]).name,
+            w["line"],
+            f"{w['resource_type']}/{w['resource_id']}",
+            w["kind"],
+            w["warning"],
+        )
+        for w in found
+    ]
+    console.print(
+        table(
+            f"data-quality warnings ({len(found)}; stored, not quarantined)",
+            ["institution", "batch", "file", "line", "resource", "kind", "warning"],
             rows,
         )
     )

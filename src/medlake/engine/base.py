@@ -33,6 +33,10 @@ class Engine(ABC):
     """
 
     dialect: Dialect
+    #: What the engine raises when a row's value cannot be computed (a failed cast, a view's own
+    #: error for a column with several values), as opposed to a wrong query or a failing
+    #: machine: a build leaves such rows out, with the reason, instead of failing.
+    data_errors: tuple[type[Exception], ...] = ()
 
     @abstractmethod
     def register(self, name: str, data: pa.Table | pa.RecordBatchReader | object) -> None:

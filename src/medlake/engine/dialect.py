@@ -66,6 +66,9 @@ class Dialect:
     def try_cast(self, sql: str, sql_type: str) -> str:
         raise self._unsupported("TRY_CAST")
 
+    def plus_seconds(self, sql: str, seconds: int) -> str:
+        raise self._unsupported("timestamp arithmetic")
+
     def null(self, sql_type: str) -> str:
         return f"CAST(NULL AS {sql_type})"
 
@@ -308,6 +311,10 @@ class DuckDBDialect(Dialect):
 
     def try_cast(self, sql: str, sql_type: str) -> str:
         return f"TRY_CAST({sql} AS {sql_type})"
+
+    def plus_seconds(self, sql: str, seconds: int) -> str:
+        """The timestamp ``seconds`` after the timestamp ``sql``."""
+        return f"({sql} + INTERVAL {int(seconds)} SECOND)"
 
     # -- JSON ----------------------------------------------------------------------------
     def json_extract(self, root: str, path: str) -> str:

@@ -22,6 +22,10 @@ _MISSING_TABLE = re.compile(r'Table with name "?([^"!]+?)"? does not exist')
 class DuckDBEngine(Engine):
     """DuckDB over Arrow. ``threads`` and ``memory_limit`` come from settings."""
 
+    # DataError: conversion, out of range; InvalidInputException: error() (a view's column with
+    # several values for one row)
+    data_errors = (duckdb.DataError, duckdb.InvalidInputException)
+
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         config: dict[str, str | int] = {}
         if threads:

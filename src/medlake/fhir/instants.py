@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 #: R4 allows a leap second (``23:59:60``); Python's datetime does not hold one.
@@ -25,3 +25,30 @@ def utc_instant(value: str) -> datetime:
     if zone is UTC:
         return parsed
     return parsed.astimezone(UTC) if zone else parsed.replace(tzinfo=UTC)
+
+
+def ranked_instants(
+    versions: list[tuple[datetime | None, datetime, int]], tolerance: timedelta
+) -> list[datetime | None]:
+    """The instant each version of one resource ranks at, given (``meta.lastUpdated``, arrival,
+    line) for each, in any order.
+
+    Its ``meta.lastUpdated``, unless that lies more than ``tolerance`` after it arrived (a sender's
+    clock set wrong: a version stamped 2099 would otherwise stay current until 2099). Such a
+    version ranks at the newest trusted ``meta.lastUpdated`` among the versions received before
+    it (None if none): newer than what came before it, older than a later version dated after
+    that. ``build.integrated.current_keys`` ranks by the same rule, in SQL.
+    """
+    trusted = [
+        (received, line, updated)
+        for updated, received, line in versions
+        if updated is not None and updated <= received + tolerance
+    ]
+    ranked: list[datetime | None] = []
+    for updated, received, line in versions:
+        if updated is None or updated <= received + tolerance:
+            ranked.append(updated)
+            continue
+        earlier = [u for r, n, u in trusted if (r, n) < (received, line)]
+        ranked.append(max(earlier, default=None))
+    return ranked

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import orjson
 
+from medlake.fhir.json_keys import describe as describe_repeats
+from medlake.fhir.json_keys import may_repeat_keys, repeated_keys
 from medlake.fhir.references import rewrite_references
 
 UNPACKED_BUNDLE_TYPES = {
@@ -212,11 +214,24 @@ def _read_json(path: Path) -> Iterator[Record]:
     if document.get("type") not in UNPACKED_BUNDLE_TYPES:
         yield Record(source, 1, text)
         return
-    yield from unpack_bundle(document, source)
+    # entries are written out again from the parsed Bundle, where a repeated key has lost a value
+    repeated = repeated_keys(text) if may_repeat_keys(text, orjson.dumps(document)) else []
+    yield from unpack_bundle(document, source, repeated)
 
 
-def unpack_bundle(bundle: dict, source: str) -> Iterator[Record]:
-    """One record per Bundle entry (numbered from 1), with ``urn:uuid`` references resolved."""
+def unpack_bundle(bundle: dict, source: str, repeated: list[str] | None = None) -> Iterator[Record]:
+    """One record per Bundle entry (numbered from 1), with ``urn:uuid`` references resolved.
+
+    ``repeated`` holds the paths of keys the Bundle's text repeats (``json_keys``): an entry with
+    one is refused, and a repeat outside the entries refuses the whole Bundle.
+    """
+    by_entry: dict[int, list[str]] = {}
+    for path in repeated or []:
+        parts = path.split(".", 2)
+        if len(parts) < 3 or parts[0] != "entry" or not parts[1].isdigit():
+            yield Record(source, 1, orjson.dumps(bundle), error=describe_repeats([path]), error_stage="parse")
+            return
+        by_entry.setdefault(int(parts[1]) + 1, []).append(parts[2])
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         yield Record(source, 1, orjson.dumps(bundle), error="Bundle.entry is not a list")
@@ -244,6 +259,10 @@ def unpack_bundle(bundle: dict, source: str) -> Iterator[Record]:
                 orjson.dumps(entry),
                 error=f"Bundle entry has no resource (request {method or 'none'}): nothing to store",
             )
+            continue
+        if number in by_entry:
+            reason = describe_repeats(by_entry[number])
+            yield Record(source, number, orjson.dumps(entry), error=reason, error_stage="parse")
             continue
         if full_urls:
             rewrite_references(resource, resolve)

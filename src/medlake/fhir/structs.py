@@ -20,6 +20,13 @@ its plans from, and they check the same rules or stricter ones:
   itself says so: see :data:`_REAL_DAY`); time matches the R4 pattern;
 * ``contained`` (and ``Bundle.entry.resource``) hold a resource of any concrete R4 type,
   told apart by ``resourceType``;
+* R4's own rules for each element (:mod:`medlake.fhir.primitives`, which the explaining path's
+  :mod:`medlake.fhir.rules` checks too): strings are never empty, an ``id`` (``oid``,
+  ``uuid``, ``base64Binary``) matches its pattern, a code bound *required* is one of its value
+  set's codes (a ``Literal``), an ``integer``/``unsignedInt``/``positiveInt`` is in its range;
+  what a Struct cannot see (an empty object, a key sent twice, a control character, an
+  over-long string, empties and nulls inside ``_x``) is looked for in the texts by
+  :func:`check`;
 * to keep every value, and the way a number is written, what the explaining path (orjson)
   makes of it, integers must fit in 64 bits and decimals be below 1e16 in magnitude.
   Anything else makes the check say "don't know".
@@ -36,7 +43,7 @@ import re
 import threading
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, ForwardRef, NamedTuple, Union
+from typing import Annotated, Any, ForwardRef, Literal, NamedTuple, Union
 
 import msgspec
 import orjson
@@ -44,7 +51,9 @@ from fhirclient.models.fhirdate import FHIRDate
 from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 
+from medlake.fhir.definitions import max_length
 from medlake.fhir.instants import utc_instant
+from medlake.fhir.primitives import Rule, element_rules
 from medlake.fhir.references import reference_key
 from medlake.fhir.validation import (
     _ANY_RESOURCE,
@@ -151,7 +160,17 @@ def _collect_reference(self: Any) -> None:
         _COLLECTED.references.append(reference)
 
 
-def _item_type(kind: int, arg: Any) -> Any:
+def _item_type(kind: int, arg: Any, rule: Rule | None) -> Any:
+    if kind == _STR:  # never empty; a pattern, a length limit or a required binding's codes
+        if rule is not None and rule.codes is not None:  # checked in C
+            return Literal[tuple(sorted(rule.codes))]
+        # a length limit (1 MiB for a string) is checked on the whole text instead (see check):
+        # msgspec's own check costs a tenth of the decoding
+        pattern = rule.pattern if rule is not None else None
+        anchored = rf"\A(?:{pattern.pattern})\Z" if pattern is not None else None
+        return Annotated[str, msgspec.Meta(min_length=1, pattern=anchored)]
+    if rule is not None and kind == _INT and rule.bounds is not None:
+        return Annotated[int, msgspec.Meta(ge=rule.bounds[0], le=rule.bounds[1])]
     if kind in _PRIMITIVES:
         return _PRIMITIVES[kind]
     if kind == _DATE:
@@ -167,6 +186,7 @@ def _item_type(kind: int, arg: Any) -> Any:
 def _define(cls: type, todo: list[type]) -> type[msgspec.Struct]:
     """The Struct for one fhirclient class; classes it refers to are appended to ``todo``."""
     elements = cls().elementProperties()
+    rules = element_rules(cls)
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     rename: dict[str, str] = {}
     plain_required = {jsname for _n, jsname, _t, _l, group, needed in elements if needed and not group}
@@ -176,7 +196,7 @@ def _define(cls: type, todo: list[type]) -> type[msgspec.Struct]:
         kind, arg = _kind(typ)
         if kind == _OBJECT:
             todo.append(arg)
-        item = _item_type(kind, arg)
+        item = _item_type(kind, arg, rules.get(jsname))
         value = Annotated[list[item], msgspec.Meta(min_length=1)] if is_list else item  # type: ignore[valid-type]
         if jsname in plain_required:
             fields.append((name, value))
@@ -302,6 +322,13 @@ _REFERENCE = re.compile(rb'"reference":"([^"\\]*)(["\\])')
 _REFERENCE_KEY = b'"reference":"'
 #: The same, for a text where some value has escapes: the whole string, escapes and all.
 _ESCAPED_REFERENCE = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
+#: A control character as msgspec writes it (it escapes nothing else with ``\u`` nor ``\b``,
+#: ``\f``); an escaped backslash followed by one of those letters also matches, and falls back.
+_CONTROL_ESCAPE = re.compile(rb"\\[ubf]")
+#: A text no longer than this cannot hold a string longer than R4's limit for one.
+_STRING_LIMIT = max_length("string") or 1 << 20
+#: In untyped ``_x`` values: an empty string or array, or a null, in compact JSON.
+_UNTYPED_EMPTY = re.compile(rb'""|\[\]|[:,\[]null')
 #: A run of digits that may be an integer beyond 64 bits, which orjson reads as a float.
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
@@ -327,10 +354,20 @@ def check(text: bytes) -> Checked | None:
     # content's, and recognises the content when it is sent again
     body = _ENCODER.encode(resource)
     # ``_x`` values are untyped: the one place a number escapes the bounds of _INTEGER and
-    # _DECIMAL, and a reference escapes the Structs' notice. msgspec writes the key ``"_x"``
-    # unescaped; ``_`` alone is found at memchr speed.
+    # _DECIMAL, a reference escapes the Structs' notice, and an empty string or array or a null
+    # may hide. msgspec writes the key ``"_x"`` unescaped; ``_`` alone is found at memchr speed.
     untyped = b"_" in body and b'"_' in body
-    if untyped and _LONG_NUMBER.search(body):
+    # What the typed Structs do not see, found in the texts at hand with as few passes as
+    # possible (each is rare in good data; a string merely looking like one only costs the
+    # explaining path): an empty object, a key sent twice (see ``json_keys``: the colons of the
+    # text and of its re-encoding), a string over R4's length limit (only in a text longer than
+    # it), a control character (only as an escape: a text without a backslash holds none, nor
+    # a colon written ``\u003a``).
+    if b"{}" in body or text.count(b":") != body.count(b":") or len(body) > _STRING_LIMIT:
+        return None
+    if b"\\" in text and (b"\\u003" in text or _CONTROL_ESCAPE.search(body) is not None):
+        return None
+    if untyped and (_LONG_NUMBER.search(body) or _UNTYPED_EMPTY.search(body)):
         return None
     # Every string ``reference`` decoded was collected, including one a later duplicate key
     # replaced; every one in the output is one of them. So when the counts agree the lists do.

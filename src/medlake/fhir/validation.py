@@ -2,8 +2,10 @@
 
 ``fhirclient`` 4.x is generated from the R4 4.0.1 definitions, so it accepts exactly the
 R4 resource types (``fhir.resources`` ships R4B and R5, whose type lists differ from R4's).
-It checks element names, types, required elements, cardinality and primitive formats
-(dates, ids, …); it does not check terminology bindings or invariants.
+It checks element names, types, required elements, cardinality and date formats; what R4 says
+beyond that (primitive types such as ``id`` and 32-bit ``integer``, required code bindings, no
+empty or null values, no control characters) :mod:`medlake.fhir.rules` checks after it. FHIRPath
+invariants and non-required bindings are not checked.
 """
 
 from __future__ import annotations
@@ -81,15 +83,22 @@ def validate_references(resource: dict) -> list[str]:
     if cls is None:
         raise InvalidResource(f"unknown resourceType {resource_type!r} (not an R4 resource type)")
     refs: list[str] = []
-    if certainly_valid(resource, cls, refs):
-        return refs
-    try:
-        cls(resource, strict=True)
-    except FHIRValidationError as exc:
-        raise InvalidResource(_describe(exc)) from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise InvalidResource(f"{resource_type}: {exc}") from None
-    return list(iter_references(resource))
+    if not certainly_valid(resource, cls, refs):
+        try:
+            cls(resource, strict=True)
+        except FHIRValidationError as exc:
+            raise InvalidResource(_describe(exc)) from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidResource(f"{resource_type}: {exc}") from None
+        refs = list(iter_references(resource))
+    # what the model classes leave unchecked: R4's primitive types, required codes, JSON rules
+    # (imported here: the rules are built from this module's element tables)
+    from medlake.fhir import rules
+
+    breaches = rules.problems(resource, cls)
+    if breaches:
+        raise InvalidResource(rules.describe(breaches))
+    return refs
 
 
 def _describe(exc: FHIRValidationError, limit: int = 5) -> str:

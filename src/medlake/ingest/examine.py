@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from medlake.fhir.instants import utc_instant
+from medlake.fhir.json_keys import describe as describe_repeats
+from medlake.fhir.json_keys import may_repeat_keys, repeated_keys
 from medlake.fhir.reading import NdjsonBlock, NdjsonSpan, Record, block_lines, block_records, read_span
 from medlake.fhir.references import identifier_keys, reference_key
 from medlake.fhir.structs import Checked, check
@@ -101,6 +103,10 @@ def examine_parsed(record: Record | _Received) -> Outcome:
         kind = type(resource).__name__
         return Rejected(
             record.source_file, record.line, "parse", f"not a JSON object but {kind}", _as_text(record.text)
+        )
+    if may_repeat_keys(record.text, orjson.dumps(resource)) and (repeated := repeated_keys(record.text)):
+        return Rejected(
+            record.source_file, record.line, "parse", describe_repeats(repeated), _as_text(record.text)
         )
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):

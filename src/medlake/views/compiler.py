@@ -28,9 +28,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medlake.engine.dialect import Dialect, DuckDBDialect
+from medlake.fhir.model import ABSTRACT_TYPES, FhirModel, fhir_model
 from medlake.views.definition import ColumnDef, SelectDef, ViewDef, parse_view
 from medlake.views.errors import ViewDefinitionError
-from medlake.views.fhir_model import ABSTRACT_TYPES, FhirModel, fhir_model
 from medlake.views.fhirpath_ast import Call, Indexer, Member, Navigate, Node, member_names, parse
 from medlake.views.fhirpath_compiler import RUNTIME_ERROR_PREFIX, FhirPathCompiler, Scope
 from medlake.views.fhirpath_values import Kind, RootFields, Value, kind_for_type

@@ -15,14 +15,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from medlake.engine.dialect import Dialect
-from medlake.views.errors import ViewDefinitionError
-from medlake.views.fhir_model import (
+from medlake.fhir.model import (
     ABSTRACT_TYPES,
     SYSTEM_TYPES,
     FhirModel,
     choice_suffix_type,
     type_suffix,
 )
+from medlake.views.errors import ViewDefinitionError
 from medlake.views.fhirpath_ast import (
     Binary,
     Call,

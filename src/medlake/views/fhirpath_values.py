@@ -41,7 +41,7 @@ _NUMERIC_KINDS = frozenset({Kind.INTEGER, Kind.DECIMAL})
 
 def kind_for_type(fhir_type: str | None) -> Kind:
     """How values of a FHIR type are best held in SQL (complex types stay JSON)."""
-    from medlake.views.fhir_model import PRIMITIVE_TYPES
+    from medlake.fhir.model import PRIMITIVE_TYPES
 
     if fhir_type == "boolean":
         return Kind.BOOLEAN

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import orjson
 
+from medlake.fhir.quality import UNMAPPED, add_warning
 from medlake.fhir.reading import Record
 from medlake.sources.devices.registry import DeviceRegistry, RegisteredDevice
 from medlake.sources.devices.vitals import (
@@ -41,6 +42,10 @@ from medlake.sources.devices.vitals import (
 OBSERVATION_NAMESPACE = uuid.UUID("0b6f4d52-6a43-5c1e-9a57-3d1f0c2e8b11")
 #: Identifier system carrying the device's own message id, so a reading can be traced back.
 MESSAGE_ID_SYSTEM = "urn:medlake:device-message"
+#: The keys of the compact reading; any other is reported in a data-quality warning.
+COMPACT_KEYS = frozenset({"msg_id", "device", "patient", "loinc", "value", "unit", "time"})
+#: Characters of unmapped keys and values a warning quotes at most.
+UNMAPPED_SHOWN = 4096
 _LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -166,6 +171,12 @@ def _from_compact(
         "device": {"reference": f"Device/{device.id}"},
     }
     observation.update(_value(code, payload.get("value"), payload.get("unit")))
+    unmapped = {key: payload[key] for key in sorted(payload) if key not in COMPACT_KEYS}
+    if unmapped:  # kept in the warning, so nothing the device sent is lost unseen
+        text = orjson.dumps(unmapped).decode()
+        if len(text) > UNMAPPED_SHOWN:
+            text = text[:UNMAPPED_SHOWN] + f"… ({len(text):,} characters)"
+        add_warning(observation, UNMAPPED, f"payload keys with no place in the Observation, left out: {text}")
     return observation
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pyarrow.dataset as pads
 
+from medlake.fhir.instants import ranked_instants
 from medlake.fhir.reading import find_files, read_records
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
@@ -80,9 +82,10 @@ class DeviceRegistry:
     def from_lake(cls, workspace: Workspace, institution: str) -> DeviceRegistry:
         """The current version of every ``Device`` the institution has delivered to the raw layer.
 
-        "Current" follows the integrated layer's rule (later ``meta.lastUpdated``, then higher
-        ``versionId``, then later batch and line), so a device moved to another bed takes
-        effect as soon as its updated resource is ingested, without waiting for a build.
+        "Current" follows the integrated layer's rule (later ``meta.lastUpdated``, one too far
+        after its arrival distrusted, then higher ``versionId``, then later batch and line), so a
+        device moved to another bed takes effect as soon as its updated resource is ingested,
+        without waiting for a build.
         """
         dataset = workspace.lake.dataset(workspace.lake.uri(Layer.RAW, RAW_RESOURCES))
         if dataset is None:
@@ -91,14 +94,20 @@ class DeviceRegistry:
             columns=["resource_id", "last_updated", "version_id", "received_at", "line", "resource"],
             filter=(pads.field("institution") == institution) & (pads.field("resource_type") == "Device"),
         ).to_pylist()
-        current: dict[str, dict] = {}
-        for row in sorted(rows, key=_version_order):
-            current[row["resource_id"]] = row
-        return cls(orjson.loads(row["resource"]) for row in current.values())
+        tolerance = timedelta(seconds=workspace.settings.last_updated_tolerance)
+        versions: dict[str, list[dict]] = {}
+        for row in rows:
+            versions.setdefault(row["resource_id"], []).append(row)
+        current = []
+        for same in versions.values():
+            keys = [(r["last_updated"], r["received_at"], r["line"]) for r in same]
+            ranked = ranked_instants(keys, tolerance)
+            current.append(max(zip(ranked, same, strict=True), key=_version_order)[1])
+        return cls(orjson.loads(row["resource"]) for row in current)
 
 
-def _version_order(row: dict) -> tuple:
+def _version_order(ranked_row: tuple) -> tuple:
+    updated, row = ranked_row
     version = row["version_id"]
     numeric = int(version) if isinstance(version, str) and version.isdigit() else -1
-    updated = row["last_updated"]
     return (updated is not None, updated or row["received_at"], numeric, row["received_at"], row["line"])

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from medlake.fhir.definitions import type_pattern
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
 from medlake.sources.documents.files import find, records_delivery
@@ -47,6 +48,7 @@ SNOMED = "http://snomed.info/sct"
 FILE_EXTENSION = "urn:medlake:fhir:dicom-file"
 STUDY_NAMESPACE = uuid.UUID("a3e1b7c4-2f0d-5e86-9b3a-7c1d4e5f6a70")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_OID = re.compile(type_pattern("oid") or "")
 #: DICOM BodyPartExamined defined terms → SNOMED CT (DICOM PS3.16 CID 4031), the common ones.
 BODY_PARTS = {
     "HEAD": ("69536005", "Head structure"),
@@ -146,6 +148,12 @@ def _instance(path: Path, dataset, zone: tzinfo | None) -> DicomInstance:  # typ
     missing = [f"{keyword} {tag}" for keyword, tag in required.items() if values[keyword] is None]
     if missing:
         raise DicomError(f"DICOM file lacks {', '.join(missing)}: it cannot be placed in an ImagingStudy")
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
+        if not is_uid(values[keyword]):  # type: ignore[arg-type]
+            raise DicomError(
+                f"{keyword} {required[keyword]} {values[keyword]!r} is not a DICOM UID (numbers joined by "
+                "dots, no leading zeros, at most 64 characters: PS3.5 9.1), so it is no urn:oid either"
+            )
     offset = _text(dataset, "TimezoneOffsetFromUTC")
     file_zone = _offset_zone(offset) if offset else zone
     return DicomInstance(
@@ -167,6 +175,12 @@ def _instance(path: Path, dataset, zone: tzinfo | None) -> DicomInstance:  # typ
         body_part=_text(dataset, "BodyPartExamined"),
         laterality=_text(dataset, "Laterality"),
     )
+
+
+def is_uid(value: str) -> bool:
+    """A DICOM UID: what becomes ``urn:oid:<uid>`` must be an R4 ``oid``, and a UID has at most 64
+    characters (PS3.5 9.1); the study's UID is also the ImagingStudy's id."""
+    return len(value) <= 64 and _OID.fullmatch(f"urn:oid:{value}") is not None
 
 
 def _offset_zone(offset: str) -> tzinfo | None:

@@ -281,8 +281,12 @@ def _attachment(content_type: str, data: bytes, title: str, created: str | None)
 
 
 def document_reference(path: Path, data: bytes, meta: NoteMeta) -> dict:
+    if not data:
+        raise NoteError("empty file: a note with no content is not a document (R4 has no empty attachment)")
     text = note_text(path, data, meta)
     content_type = CONTENT_TYPES[path.suffix.lower()]
+    if content_type.startswith("text/") and not text.strip():
+        raise NoteError(f"the note holds no text ({len(data)} bytes of white space only)")
     if content_type.startswith("text/"):
         content_type += f"; charset={meta.charset.lower()}"
     content = [{"attachment": _attachment(content_type, data, path.name, meta.date)}]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import hl7
 
+from medlake.fhir.primitives import CONTROL
 from medlake.sources.hl7v2.escapes import Delimiters, unescape
 from medlake.sources.hl7v2.segments import Segment
 
@@ -227,6 +228,18 @@ def parse_message(
                 stage="structure",
                 ack_code="AE",
                 error_code="100",
+            )
+        control = CONTROL.search(line)
+        if control is not None:
+            # MSH-1 is the field separator itself, so MSH's fields count one more
+            field = line.count(header.delimiters.field, 0, control.start()) + (line[:3] == "MSH")
+            raise MessageRejected(
+                f"control character U+{ord(control.group()):04X} in {line[:3]}-{field} (segment "
+                f"{position}): HL7 v2 values carry none (a sender encodes them as escapes), so the "
+                "message is corrupt",
+                stage="parse",
+                ack_code="AE",
+                error_code="102",
             )
     return ParsedMessage(header, ids, _parse_mapped(lines, header), text)
 

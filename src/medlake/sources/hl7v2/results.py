@@ -9,6 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from medlake.fhir.quality import DEFAULTED, add_warning
 from medlake.sources.hl7v2.context import Context
 from medlake.sources.hl7v2.datatypes import (
     ConversionError,
@@ -121,6 +122,8 @@ def observation(
         "status": OBSERVATION_STATUS.get(flag, "unknown"),
         "code": code,
     }
+    if not flag:
+        _status_unknown(resource, ctx, obx, "OBX-11 (observation result status)")
     if patient_id:
         resource["subject"] = {"reference": f"Patient/{patient_id}"}
     if encounter_id:
@@ -155,11 +158,7 @@ def report(order: Order, ctx: Context, *, patient_id: str | None, encounter_id: 
     if order.effective_error:
         raise ConversionError(order.effective_error)
     flag = obr.value(25).upper()
-    if not flag:
-        raise ConversionError(
-            f"{obr.label}: OBR-25 (result status) is empty; the IG requires it for a report"
-        )
-    if flag not in REPORT_STATUS:
+    if flag and flag not in REPORT_STATUS:
         raise ConversionError(f"{obr.label}: OBR-25 {flag!r} has no DiagnosticReport status (HL7 table 0123)")
     code = codeable_concept(obr.first(4))
     if code is None:
@@ -170,9 +169,11 @@ def report(order: Order, ctx: Context, *, patient_id: str | None, encounter_id: 
         "resourceType": "DiagnosticReport",
         "id": order.report_id,
         "meta": ctx.meta(),
-        "status": REPORT_STATUS[flag],
+        "status": REPORT_STATUS[flag] if flag else "unknown",
         "code": code,
     }
+    if not flag:  # the IG requires OBR-25; FHIR has a code for a status nobody stated
+        _status_unknown(resource, ctx, obr, "OBR-25 (result status)")
     identifiers = [
         i for i in (entity_identifier(obr.first(2), "PLAC"), entity_identifier(obr.first(3), "FILL")) if i
     ]
@@ -193,6 +194,17 @@ def report(order: Order, ctx: Context, *, patient_id: str | None, encounter_id: 
     if order.results:
         resource["result"] = [{"reference": f"Observation/{i}"} for i in order.results]
     return resource
+
+
+def _status_unknown(resource: dict, ctx: Context, segment: Segment, field: str) -> None:
+    """Record on the resource that its status was not sent and ``unknown`` stands in for it."""
+    header = ctx.message.header
+    add_warning(
+        resource,
+        DEFAULTED,
+        f"{field} is empty in {segment.label} of {header.kind} message {header.control_id!r}; "
+        "status stored as 'unknown'",
+    )
 
 
 # ---- OBX-5 by OBX-2 -----------------------------------------------------------------------------

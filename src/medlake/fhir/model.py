@@ -71,12 +71,15 @@ class Element:
     its defining path (``Patient.contact``), which is how its children are looked up.
     ``many`` is None when the cardinality is unknown. ``choices`` lists the JSON name
     suffixes of a choice element (``Quantity``, ``String`` …) and then ``type`` is None.
+    ``path`` is where the R4 model defines it (``Quantity.comparator`` for ``Age``'s): what a
+    binding is looked up by.
     """
 
     name: str
     type: str | None
     many: bool | None
     choices: tuple[str, ...] = ()
+    path: str = ""
 
     @property
     def is_choice(self) -> bool:
@@ -161,15 +164,15 @@ class FhirModel:
         for owner in self._ancestors(parent):
             path = f"{owner}.{name}"
             if path in self._choices:
-                return Element(name, None, False, tuple(self._choices[path]))
+                return Element(name, None, False, tuple(self._choices[path]), path)
             if path in self._elsewhere:
-                return Element(name, self._elsewhere[path], self._repeats(parent, owner, name))
+                return Element(name, self._elsewhere[path], self._repeats(parent, owner, name), path=path)
             if path in self._path_types:
                 type_name = self._path_types[path]
                 type_name = SYSTEM_TYPES.get(type_name, type_name)
-                return Element(name, type_name, self._repeats(parent, owner, name))
+                return Element(name, type_name, self._repeats(parent, owner, name), path=path)
             if path in self._backbones:
-                return Element(name, path, self._repeats(parent, owner, name))
+                return Element(name, path, self._repeats(parent, owner, name), path=path)
         return None
 
     @staticmethod
