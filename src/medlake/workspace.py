@@ -18,13 +18,12 @@ import tomli_w
 from medlake.catalog import Catalog
 from medlake.config import SETTINGS_FILE, Settings, load_settings, resolve_home
 from medlake.engine import Engine, get_engine
+from medlake.errors import QueryError, WorkspaceError
 from medlake.lake import Lake, Layer
 
+__all__ = ["Workspace", "WorkspaceError", "attach_tables", "init_workspace", "open_workspace"]
+
 _TABLE_NAME = re.compile(r"^(raw|integrated|warehouse|marts)\.([A-Za-z0-9_]+)$")
-
-
-class WorkspaceError(RuntimeError):
-    """The workspace is missing or a name in it does not exist."""
 
 
 class Workspace:
@@ -77,7 +76,10 @@ class Workspace:
         """Run SQL over every table, addressed as ``layer.name`` (e.g. ``warehouse.patient``)."""
         with self.engine() as engine:
             attach_tables(self, engine)
-            return engine.sql(query)
+            try:
+                return engine.sql(query)
+            except engine.query_errors as exc:  # the query's own fault: the engine's message says what
+                raise QueryError(str(exc).strip()) from exc
 
     def person(self, global_id: str):  # -> medlake.person.PersonRecord (imported late: person imports us)
         """One resident's record across institutions (see :func:`medlake.person.person_record`)."""

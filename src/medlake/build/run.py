@@ -96,7 +96,12 @@ class _Views:
             self.work.put(self._DONE)
 
     def run(self) -> None:
-        with self.workspace.engine() as engine:
+        try:
+            engine = self.workspace.engine()
+        except BaseException as exc:  # handed to the thread that reports it, like a view's failure
+            self.abandon(exc)
+            return
+        with engine:
             while True:
                 name, view = self.work.get()
                 if not name:

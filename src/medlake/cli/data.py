@@ -109,10 +109,7 @@ def sql(
 ) -> None:
     """Query any table of the lake with SQL."""
     ws = workspace_or_exit(home)
-    try:
-        result = ws.sql(query)
-    except Exception as exc:  # the engine's own message says what is wrong with the query
-        raise fail(str(exc).strip()) from None
+    result = ws.sql(query)  # a query the engine refuses is a QueryError, with the engine's message
     rows = result.to_pylist()
     if output_format is Format.json:
         print_json(rows)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.cli.output import console, print_json, table, workspace_or_exit
 from medlake.mpi import MasterPatientIndex
 from medlake.mpi.store import PENDING, ReviewItem
 
@@ -95,10 +95,7 @@ def review_show(
 ) -> None:
     """One pair with its evidence: each comparison, its level, its weight, both values."""
     mpi = _index(home)
-    try:
-        item = mpi.review_item(review_id)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
+    item = mpi.review_item(review_id)
     if json_output:
         print_json(_item_dict(item, _persons(mpi, item)))
         return
@@ -148,12 +145,7 @@ def _decide(
     home, review_id: int, *, accept: bool, by: str | None, note: str | None, json_output: bool
 ) -> None:
     mpi = _index(home)
-    try:
-        item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note)
     persons = _persons(mpi, item)
     if json_output:
         print_json(_item_dict(item, persons))
@@ -171,13 +163,8 @@ def split(
 ) -> None:
     """Take a wrongly linked record out of its person into a new person, for good."""
     mpi = _index(home)
-    try:
-        old = mpi.person_of(patient_id)
-        new = mpi.split(patient_id, actor=by, note=note)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    old = mpi.person_of(patient_id)
+    new = mpi.split(patient_id, actor=by, note=note)
     if json_output:
         print_json({"patient_id": patient_id, "from_person": old, "to_person": new})
         return

@@ -44,10 +44,7 @@ def add(
             "the location holds a password: write it as ${VAR} and export VAR or put it in secrets.toml"
         )
     if schedule:
-        try:
-            parse_interval(schedule)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
+        parse_interval(schedule)
     options = {}
     for item in option or []:
         key, sep, value = item.partition("=")

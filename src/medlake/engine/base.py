@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from medlake.errors import EngineError
+
 if TYPE_CHECKING:
     from medlake.engine.dialect import Dialect
 
@@ -20,6 +22,9 @@ class Engine(ABC):
     """
 
     dialect: Dialect
+    #: The exceptions by which the engine refuses a query (syntax, an unknown name, a type error);
+    #: a caller running a user's SQL turns them into :class:`~medlake.errors.QueryError`.
+    query_errors: tuple[type[Exception], ...] = ()
 
     @abstractmethod
     def register(self, name: str, data: pa.Table | pa.RecordBatchReader | object) -> None:
@@ -58,4 +63,4 @@ def get_engine(name: str = "duckdb", **options: object) -> Engine:
         from medlake.engine.duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(**options)  # type: ignore[arg-type]
-    raise ValueError(f"unknown engine {name!r}: choose 'duckdb' (the Spark backend is not built yet)")
+    raise EngineError(f"unknown engine {name!r}: choose 'duckdb' (the Spark backend is not built yet)")

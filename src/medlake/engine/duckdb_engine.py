@@ -12,6 +12,8 @@ from medlake.engine.dialect import DuckDBDialect
 class DuckDBEngine(Engine):
     """DuckDB over Arrow. ``threads`` and ``memory_limit`` come from settings."""
 
+    query_errors = (duckdb.Error,)
+
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         config: dict[str, str | int] = {}
         if threads:

@@ -43,6 +43,7 @@ from deltalake import DeltaTable
 from medlake.catalog.models import Batch
 from medlake.catalog.store import LineageInput, schema_description
 from medlake.engine import Engine
+from medlake.errors import InstitutionError
 from medlake.fhir import structs
 from medlake.fhir.reading import Record, find_files
 from medlake.ingest.delivery import Delivery, file_delivery
@@ -119,7 +120,7 @@ def batch_id_for(institution: str, fingerprint: str) -> str:
 
 def check_institution(institution: str) -> None:
     if not re.match(INSTITUTION_PATTERN, institution):
-        raise ValueError(
+        raise InstitutionError(
             f"institution ids are 1-24 of a-z, 0-9 and '-', starting alphanumeric: {institution!r}"
         )
 

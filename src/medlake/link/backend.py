@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from medlake.errors import EngineError
 from medlake.link.settings import LinkSettings
 
 #: The dialect our hand-written SQL conditions are written in; Splink transpiles from it.
@@ -37,12 +38,12 @@ def make_database_api(settings: LinkSettings) -> Any:
             from pyspark.sql import SparkSession
             from splink import SparkAPI
         except ImportError as exc:
-            raise RuntimeError(
+            raise EngineError(
                 "the spark linkage backend needs pyspark installed (pip install pyspark)"
             ) from exc
         session = SparkSession.builder.appName("medlake-link").getOrCreate()
         return SparkAPI(spark_session=session)
-    raise ValueError(f"unknown linkage backend {settings.backend!r}")
+    raise EngineError(f"unknown linkage backend {settings.backend!r}")
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from medlake.errors import NotFound
 from medlake.link.clustering import cluster_records
 from medlake.link.decisions import Decision, decide
 from medlake.link.model import LinkageModel
@@ -46,7 +47,7 @@ class LinkResult:
     def person_of(self, record_id: str) -> str:
         match = self.clusters.loc[self.clusters["record_id"] == str(record_id), "person_id"]
         if match.empty:
-            raise KeyError(f"no record {record_id!r} in this linkage")
+            raise NotFound(f"no record {record_id!r} in this linkage")
         return str(match.iloc[0])
 
     def same_person(self, first: str, second: str) -> bool:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker, SettingsCreator, block_on
 
+from medlake.errors import InputError
 from medlake.link.backend import make_database_api, quiet_splink
 from medlake.link.blocking import prediction_rules
 from medlake.link.comparisons import build_comparisons
@@ -94,7 +95,7 @@ class LinkageModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any], settings: LinkSettings | None = None) -> LinkageModel:
         if data.get("format") != MODEL_FORMAT:
-            raise ValueError(
+            raise InputError(
                 f"not a medlake linkage model (format {data.get('format')!r}, want {MODEL_FORMAT!r})"
             )
         stored = dict(data["settings"])

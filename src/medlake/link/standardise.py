@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.errors import InputError
 from medlake.link.nicknames import nickname_group
 from medlake.link.records import (
     ID_COLUMN,
@@ -254,7 +255,7 @@ def passes_check(
     (letters in a Luhn id, an X anywhere but last) fail.
     """
     if check not in IDENTIFIER_CHECKS:
-        raise ValueError(f"unknown identifier check {check!r}; known: {', '.join(IDENTIFIER_CHECKS)}")
+        raise InputError(f"unknown identifier check {check!r}; known: {', '.join(IDENTIFIER_CHECKS)}")
     if isinstance(identifiers, pa.ChunkedArray):
         array = identifiers.combine_chunks()
     elif isinstance(identifiers, pa.Array):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medlake.errors import NotFound
 from medlake.link.settings import LinkSettings
 from medlake.mpi.ids import mint_person_id
 from medlake.mpi.run import IndexRunReport, run_index, write_person_link
@@ -37,7 +38,7 @@ class MasterPatientIndex:
         """The global person id of one patient record (``<institution>.<id>``)."""
         member = self.store.member(patient_id)
         if member is None:
-            raise KeyError(f"patient record {patient_id!r} is not in the master patient index")
+            raise NotFound(f"patient record {patient_id!r} is not in the master patient index")
         return member.person_id
 
     def resolve(self, person_id: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from medlake.errors import NotReady
 from medlake.lake.scan import register_delta
 from medlake.workspace import Workspace
 
@@ -45,7 +46,7 @@ def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
     """
     source = workspace.lake.table(workspace.table_uri(SOURCE_TABLE))
     if source is None:
-        raise ValueError(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
+        raise NotReady(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
     links = workspace.lake.table(workspace.table_uri(LINK_TABLE))
     with workspace.engine() as engine:
         register_delta(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source)

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from splink.internals.exceptions import EMTrainingException
 
 from medlake.catalog import BuiltTable
+from medlake.errors import NotReady
 from medlake.lake.tables import Layer
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
@@ -116,7 +117,7 @@ def run_index(
     clock = time.perf_counter()
     records, partial_dates = person_records(workspace)
     if records.empty:
-        raise ValueError(f"{SOURCE_TABLE} has no rows: there is nobody to link")
+        raise NotReady(f"{SOURCE_TABLE} has no rows: there is nobody to link")
     asserted = source_links(workspace)
     record_ids = pa.array(records["record_id"], pa.string())
     fingerprints = pa.array(records["fingerprint"], pa.string())

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from medlake.catalog.models import MpiEvent, MpiMember, MpiModel, MpiPerson, MpiReview
 from medlake.catalog.store import Catalog, utcnow
+from medlake.errors import DecisionError, NotFound
 from medlake.mpi.reconcile import Change
 
 PENDING = "pending"
@@ -212,7 +213,7 @@ class MpiStore:
             while True:
                 row = s.get(MpiPerson, current)
                 if row is None:
-                    raise KeyError(f"no person {person_id!r} in the master patient index")
+                    raise NotFound(f"no person {person_id!r} in the master patient index")
                 if row.status != "merged" or row.merged_into is None or current in seen:
                     return current
                 seen.add(current)
@@ -263,7 +264,7 @@ class MpiStore:
         with self.catalog.session() as s:
             row = s.get(MpiReview, review_id)
             if row is None:
-                raise KeyError(f"no review item {review_id}")
+                raise NotFound(f"no review item {review_id}")
             return _review_item(row)
 
     def events(
@@ -369,17 +370,17 @@ class MpiStore:
     def decide(self, review_id: int, status: str, actor: str, note: str | None = None) -> ReviewItem:
         """Record a clerk's decision on a review item, and apply an acceptance at once (merge)."""
         if status not in (ACCEPTED, REJECTED):
-            raise ValueError(f"a decision is {ACCEPTED!r} or {REJECTED!r}, not {status!r}")
+            raise DecisionError(f"a decision is {ACCEPTED!r} or {REJECTED!r}, not {status!r}")
         now = utcnow()
         with self.catalog.session() as s:
             row = s.get(MpiReview, review_id)
             if row is None:
-                raise KeyError(f"no review item {review_id}")
+                raise NotFound(f"no review item {review_id}")
             left, right = s.get(MpiMember, row.patient_l), s.get(MpiMember, row.patient_r)
             if left is None or right is None:
-                raise ValueError(f"review item {review_id} names a record that is no longer linked")
+                raise DecisionError(f"review item {review_id} names a record that is no longer linked")
             if status == REJECTED and left.person_id == right.person_id:
-                raise ValueError(
+                raise DecisionError(
                     f"{row.patient_l} and {row.patient_r} are one person ({left.person_id}) already: "
                     f"use `medlake link split {row.patient_r}` to separate them"
                 )
@@ -424,7 +425,7 @@ class MpiStore:
         with self.catalog.session() as s:
             member = s.get(MpiMember, patient_id)
             if member is None:
-                raise KeyError(f"no linked patient record {patient_id!r}")
+                raise NotFound(f"no linked patient record {patient_id!r}")
             old_person = member.person_id
             others = list(
                 s.scalars(
@@ -434,7 +435,7 @@ class MpiStore:
                 )
             )
             if not others:
-                raise ValueError(f"{patient_id} is the only record of {old_person}: nothing to split")
+                raise DecisionError(f"{patient_id} is the only record of {old_person}: nothing to split")
             s.add(
                 MpiPerson(id=new_person_id, status="active", merged_into=None, created_at=now, updated_at=now)
             )

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from medlake.catalog import BuiltTable
+from medlake.errors import NotReady
 from medlake.lake.tables import Layer
 from medlake.person.survivorship import IDENTIFYING, golden_columns, survive
 from medlake.workspace import Workspace
@@ -40,15 +41,15 @@ def linked_records(workspace: Workspace) -> pd.DataFrame:
     for name in (LINK_TABLE, RECORD_TABLE):
         if workspace.lake.table(workspace.table_uri(name)) is None:
             hint = "medlake link run" if name == LINK_TABLE else "medlake build"
-            raise ValueError(f"no table {name}: run `{hint}` first")
+            raise NotReady(f"no table {name}: run `{hint}` first")
     links = workspace.table(LINK_TABLE, ["patient_id", "person_id"]).to_pandas()
     columns = ["patient_id", "institution", "active", "last_updated", *IDENTIFYING]
-    try:
-        records = workspace.table(RECORD_TABLE, columns).to_pandas()
-    except Exception as exc:  # deltalake raises its own error type for an unknown column
-        raise ValueError(
-            f"{RECORD_TABLE} lacks columns the golden record needs ({exc}): re-run `medlake build`"
-        ) from exc
+    delta = workspace.lake.table(workspace.table_uri(RECORD_TABLE))
+    missing = [c for c in columns if c not in pa.schema(delta.schema().to_arrow()).names]
+    if missing:  # a warehouse built by an older view library
+        needed = ", ".join(missing)
+        raise NotReady(f"{RECORD_TABLE} lacks {needed}, which golden records need: re-run `medlake build`")
+    records = workspace.table(RECORD_TABLE, columns).to_pandas()
     return links.merge(records, on="patient_id", how="inner", validate="1:1")
 
 

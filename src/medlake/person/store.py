@@ -37,6 +37,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from medlake.errors import MedlakeError, NotReady
 from medlake.person.golden import GOLDEN_TABLE, LINK_TABLE
 from medlake.person.queries import (
     LINK_COLUMNS,
@@ -67,7 +68,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 BATCH_ROWS = 50_000
 
 
-class StoreError(RuntimeError):
+class StoreError(MedlakeError):
     """The serving store is missing, of another format, or at a URL it cannot live at."""
 
 
@@ -127,7 +128,7 @@ def refresh_serving_store(
         for needed in (LINK_TABLE, GOLDEN_TABLE):
             if needed.split(".", 1)[1] not in tables:
                 hint = "medlake link run" if needed == LINK_TABLE else "medlake person build"
-                raise ValueError(f"no table {needed}: run `{hint}` first")
+                raise NotReady(f"no table {needed}: run `{hint}` first")
         queries = {
             "person_golden": f"SELECT {', '.join(golden_columns())} FROM warehouse.person_golden",
             "person_patient": f"SELECT {', '.join(LINK_COLUMNS)} FROM warehouse.person_link",

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from medlake.errors import InputError, InvalidRecord
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
 from medlake.sources.documents.files import find, records_delivery
@@ -69,7 +70,7 @@ BODY_PARTS = {
 LATERALITY = {"R": ("24028007", "Right"), "L": ("7771000", "Left")}
 
 
-class DicomError(ValueError):
+class DicomError(InvalidRecord):
     """A file or study that cannot become (part of) an ImagingStudy; the text says why."""
 
 
@@ -300,7 +301,7 @@ def zone_named(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+        raise InputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
 
 
 def dicom_files(path: Path) -> list[Path]:

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from medlake.errors import MissingInput
 from medlake.fhir.reading import file_sha256
 from medlake.ingest import BatchReport, Delivery, ingest_deliveries
 from medlake.ingest.pipeline import check_institution
@@ -33,7 +34,7 @@ def find_files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+        raise MissingInput(f"no such file or folder: {path}")
     return sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
 
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
+from medlake.errors import InputError
 from medlake.fhir.reading import Record
 from medlake.fhir.validation import InvalidResource, is_resource_type, resource_classes, validate
 from medlake.sources.tabular.codes import Code, CodeTable, Units
@@ -40,7 +41,7 @@ FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 INCREMENTAL_MODES = ("none", "append", "lastmodified")
 
 
-class MappingError(ValueError):
+class MappingError(InputError):
     """A mapping file that cannot work; the message names the file and the place."""
 
 
