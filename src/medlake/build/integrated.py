@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -24,7 +25,7 @@ from medlake.catalog import BuiltTable
 from medlake.engine import Engine
 from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
 from medlake.build.namespacing import namespace_resource, namespace_sql
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.scan import scanned
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(
@@ -57,7 +58,6 @@ CURRENT_VERSIONS = """
 """
 
 
-
 def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
     """Per institution: ``Type?system|value`` → local id, for conditional references in use.
 
@@ -77,18 +77,17 @@ def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str,
     )
     if not used.num_rows:
         return {}
-    engine.register("conditional_used", used)
-    rows = engine.sql(
-        """
-        WITH offered AS (
-            SELECT institution, unnest(identifiers) AS key, resource_id FROM raw_current_ids
+    with engine.registered("conditional_used", used):
+        rows = engine.sql(
+            """
+            WITH offered AS (
+                SELECT institution, unnest(identifiers) AS key, resource_id FROM raw_current_ids
+            )
+            SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
+            FROM conditional_used used JOIN offered USING (institution, key)
+            GROUP BY ALL
+            """
         )
-        SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
-        FROM conditional_used used JOIN offered USING (institution, key)
-        GROUP BY ALL
-        """
-    )
-    engine.unregister("conditional_used")
     targets: dict[str, dict[str, str]] = defaultdict(dict)
     for institution, key, resource_id in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
         targets[institution][key] = resource_id
@@ -110,17 +109,28 @@ def build_integrated(
     if raw_table is None:
         return []
     raw_version = raw_table.version()
-    raw_view = register_delta(engine, "raw", raw_uri, raw_table)
-    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_keys AS {CURRENT_KEYS}")
-    # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
-    # current versions stay a view and their text is never held whole in memory; through an Arrow
-    # dataset every query would rescan the raw layer, so then they are materialised once.
-    versions = "VIEW" if raw_view else "TABLE"
-    engine.sql(f"CREATE OR REPLACE TEMP {versions} current_versions AS {CURRENT_VERSIONS}")
-    engine.sql(
-        "CREATE OR REPLACE TEMP VIEW raw_current_ids AS "
-        "SELECT institution, identifiers, resource_id FROM current_versions"
-    )
+    with ExitStack() as scope:
+        raw_view = scope.enter_context(scanned(engine, "raw", raw_uri, raw_table))
+        scope.enter_context(engine.temporary("current_keys", CURRENT_KEYS))
+        # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
+        # current versions stay a view and their text is never held whole in memory; through an Arrow
+        # dataset every query would rescan the raw layer, so then they are materialised once.
+        scope.enter_context(engine.temporary("current_versions", CURRENT_VERSIONS, materialise=not raw_view))
+        ids = "SELECT institution, identifiers, resource_id FROM current_versions"
+        scope.enter_context(engine.temporary("raw_current_ids", ids, materialise=False))
+        return _write_types(workspace, engine, job_id, raw_version, progress, written)
+
+
+def _write_types(
+    workspace: Workspace,
+    engine: Engine,
+    job_id: str,
+    raw_version: int,
+    progress: Callable[[int], None] | None,
+    written: Callable[[BuiltTable], None] | None,
+) -> list[BuiltTable]:
+    """One integrated table per type of the current versions, smallest first."""
+    lake = workspace.lake
     d = engine.dialect
     # rows with conditional references need the identifier map: those few are rewritten in Python
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
@@ -174,9 +184,6 @@ def build_integrated(
         built.append(table)
         if written:
             written(table)
-    engine.sql(f"DROP {versions} IF EXISTS current_versions")
-    engine.sql("DROP TABLE IF EXISTS current_keys")
-    drop_delta(engine, "raw", raw_view)
     return built
 
 

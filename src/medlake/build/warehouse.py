@@ -14,7 +14,7 @@ import pyarrow as pa
 from medlake.engine import Engine
 from medlake.lake.tables import Layer
 from medlake.catalog import BuiltTable
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.scan import scanned
 from medlake.views import compile_view
 from medlake.views.library import load_library
 from medlake.workspace import Workspace
@@ -39,14 +39,11 @@ def build_view(workspace: Workspace, engine: Engine, name: str, view: dict, job_
     if source is None:
         return None
     source_version = source.version()
-    as_view = register_delta(engine, "integrated_source", source_uri, source)
     # every row of an integrated table has the table's type: the view need not parse it to check
     resource_type = engine.dialect.string_literal(compiled.resource)
     relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
-    try:
+    with scanned(engine, "integrated_source", source_uri, source):
         result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
-    finally:
-        drop_delta(engine, "integrated_source", as_view)
     uri = lake.uri(Layer.WAREHOUSE, name)
     version = lake.write(
         uri,

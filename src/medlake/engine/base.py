@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -12,6 +14,9 @@ from medlake.errors import EngineError
 if TYPE_CHECKING:
     from medlake.engine.dialect import Dialect
 
+#: The engines medlake has a backend for; ``engine`` in settings names one of them.
+ENGINES = ("duckdb",)
+
 
 class Engine(ABC):
     """A SQL engine that reads Arrow and answers in Arrow.
@@ -19,6 +24,10 @@ class Engine(ABC):
     Arrow is the exchange format because both DuckDB and Spark speak it without copies
     (DuckDB scans Arrow in place; Spark converts with ``createDataFrame`` from Arrow), and
     the Delta Lake reader hands out Arrow datasets.
+
+    Names an engine is given live until they are dropped; callers use the context managers
+    :meth:`registered` and :meth:`temporary`, so an engine that serves a whole job (ingest's
+    groups, a build's tables) is left clean whatever happens in between.
     """
 
     dialect: Dialect
@@ -39,6 +48,15 @@ class Engine(ABC):
         """Forget a name registered with :meth:`register`."""
 
     @abstractmethod
+    def create_temporary(self, name: str, query: str, *, materialise: bool = True) -> None:
+        """Name the result of ``query`` for this engine's session: computed once (``materialise``),
+        or a view evaluated by every query that reads it."""
+
+    @abstractmethod
+    def drop_temporary(self, name: str, *, materialise: bool = True) -> None:
+        """Forget a name made by :meth:`create_temporary` (nothing if it is gone already)."""
+
+    @abstractmethod
     def sql(self, query: str) -> pa.Table:
         """Run ``query`` and return the whole result."""
 
@@ -50,6 +68,24 @@ class Engine(ABC):
     def close(self) -> None:
         """Release the engine's resources."""
 
+    @contextmanager
+    def registered(self, name: str, data: pa.Table | pa.RecordBatchReader | object) -> Iterator[str]:
+        """``data`` queryable as ``name`` inside the block, forgotten after it."""
+        self.register(name, data)
+        try:
+            yield name
+        finally:
+            self.unregister(name)
+
+    @contextmanager
+    def temporary(self, name: str, query: str, *, materialise: bool = True) -> Iterator[str]:
+        """The result of ``query`` named ``name`` inside the block (see :meth:`create_temporary`)."""
+        self.create_temporary(name, query, materialise=materialise)
+        try:
+            yield name
+        finally:
+            self.drop_temporary(name, materialise=materialise)
+
     def __enter__(self) -> Engine:
         return self
 
@@ -59,8 +95,14 @@ class Engine(ABC):
 
 def get_engine(name: str = "duckdb", **options: object) -> Engine:
     """Build the engine chosen by configuration; heavy backends are imported only when chosen."""
-    if name == "duckdb":
-        from medlake.engine.duckdb_engine import DuckDBEngine
+    check_engine(name)
+    from medlake.engine.duckdb_engine import DuckDBEngine
 
-        return DuckDBEngine(**options)  # type: ignore[arg-type]
-    raise EngineError(f"unknown engine {name!r}: choose 'duckdb' (the Spark backend is not built yet)")
+    return DuckDBEngine(**options)  # type: ignore[arg-type]
+
+
+def check_engine(name: str) -> None:
+    """Refuse an engine medlake has no backend for, before any work starts."""
+    if name not in ENGINES:
+        known = ", ".join(map(repr, ENGINES))
+        raise EngineError(f"unknown engine {name!r}: choose {known} (the Spark backend is not built yet)")

@@ -38,6 +38,14 @@ class DuckDBEngine(Engine):
     def unregister(self, name: str) -> None:
         self.con.unregister(name)
 
+    def create_temporary(self, name: str, query: str, *, materialise: bool = True) -> None:
+        kind = "TABLE" if materialise else "VIEW"
+        self.con.execute(f"CREATE OR REPLACE TEMP {kind} {self.dialect.quote_identifier(name)} AS {query}")
+
+    def drop_temporary(self, name: str, *, materialise: bool = True) -> None:
+        kind = "TABLE" if materialise else "VIEW"
+        self.con.execute(f"DROP {kind} IF EXISTS {self.dialect.quote_identifier(name)}")
+
     def sql(self, query: str) -> pa.Table:
         return self.con.sql(query).to_arrow_table()
 

@@ -30,6 +30,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from itertools import count, islice
 from pathlib import Path
@@ -68,7 +69,7 @@ from medlake.lake.files import (
     read_data_file,
     write_data_file,
 )
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.scan import scanned
 from medlake.lake.tables import (
     QUARANTINE,
     QUARANTINE_SCHEMA,
@@ -702,42 +703,36 @@ def _repeated_rows(
     delivery breaks ties, such as one line number twice in a delivery). Only keys are read,
     never the rows' text.
     """
-    engine.register("group_keys", keys)
-    sources = []
-    if raw is not None:
-        # Only resources with an id in this group can repeat earlier content: the engine reads
-        # the hashes of just those, from the institution's files alone.
-        as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
-        owner = engine.dialect.string_literal(institution)
-        sources.append(f"SELECT resource_id, content_hash FROM lake_rows WHERE institution = {owner}")
-    if job_rows is not None:
-        engine.register("job_rows", job_rows)
-        sources.append("SELECT resource_id, content_hash FROM job_rows")
-    known = "FALSE"
-    if sources:
-        engine.sql(
+    with ExitStack() as scope:
+        scope.enter_context(engine.registered("group_keys", keys))
+        known = "FALSE"
+        with ExitStack() as inputs:
+            sources = []
+            if raw is not None:
+                # Only resources with an id in this group can repeat earlier content: the engine reads
+                # the hashes of just those, from the institution's files alone.
+                inputs.enter_context(scanned(engine, "lake_rows", raw.table_uri, raw))
+                owner = engine.dialect.string_literal(institution)
+                sources.append(f"SELECT resource_id, content_hash FROM lake_rows WHERE institution = {owner}")
+            if job_rows is not None:
+                inputs.enter_context(engine.registered("job_rows", job_rows))
+                sources.append("SELECT resource_id, content_hash FROM job_rows")
+            if sources:
+                existing = (
+                    f"SELECT content_hash FROM ({' UNION ALL '.join(sources)}) "
+                    "WHERE resource_id IN (SELECT resource_id FROM group_keys)"
+                )
+                scope.enter_context(engine.temporary("existing", existing))
+                known = "content_hash IN (SELECT content_hash FROM existing)"
+        # the engine serves the whole job: every name above is gone when this returns
+        return engine.sql(
             f"""
-            CREATE OR REPLACE TEMP TABLE existing AS
-            SELECT content_hash FROM ({" UNION ALL ".join(sources)})
-            WHERE resource_id IN (SELECT resource_id FROM group_keys)
+            SELECT {CHUNK}, {ROW}, batch_id FROM group_keys
+            QUALIFY {known}
+                OR row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line, {CHUNK}, {ROW}) > 1
+            ORDER BY {CHUNK}, {ROW}
             """
         )
-        if raw is not None:
-            drop_delta(engine, "lake_rows", as_view)
-        if job_rows is not None:
-            engine.unregister("job_rows")
-        known = "content_hash IN (SELECT content_hash FROM existing)"
-    repeated = engine.sql(
-        f"""
-        SELECT {CHUNK}, {ROW}, batch_id FROM group_keys
-        QUALIFY {known}
-            OR row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line, {CHUNK}, {ROW}) > 1
-        ORDER BY {CHUNK}, {ROW}
-        """
-    )
-    engine.sql("DROP TABLE IF EXISTS existing")  # the engine serves the whole job: leave it clean
-    engine.unregister("group_keys")
-    return repeated
 
 
 def _unrepeated(keys: pa.Table, repeated: pa.Table) -> pa.Table:
@@ -801,41 +796,36 @@ def unresolved_references(
     is_conditional = _conditional(made)
     literal, conditional = made.filter(pc.invert(is_conditional)), made.filter(is_conditional)
     sent = []  # relations of (resource_type, resource_id) the institution sent
-    if raw is not None:
-        as_view = register_delta(engine, "lake_rows", raw.table_uri, raw)
-        institution_rows = (
-            f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
-        )
-        sent.append(f"SELECT resource_type, resource_id FROM {institution_rows}")
-    if job_rows is not None:
-        engine.register("job_rows", job_rows)
-        sent.append("SELECT resource_type, resource_id FROM job_rows")
-    rows = literal.to_pylist()
-    if sent:
-        engine.register("made", literal)
-        rows = engine.sql(
-            f"""
-            SELECT batch_id, ref FROM made ANTI JOIN ({" UNION ALL ".join(sent)}) known
-            ON made.ref = known.resource_type || '/' || known.resource_id
-            """
-        ).to_pylist()
-        engine.unregister("made")
-    if conditional.num_rows and raw is None:
-        rows += conditional.to_pylist()
-    elif conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
-        engine.register("made_conditional", conditional)
-        rows += engine.sql(
-            f"""
-            SELECT batch_id, ref FROM made_conditional
-            ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
-            ON ref = known.key
-            """
-        ).to_pylist()
-        engine.unregister("made_conditional")
-    if job_rows is not None:
-        engine.unregister("job_rows")
-    if raw is not None:
-        drop_delta(engine, "lake_rows", as_view)
+    with ExitStack() as scope:
+        if raw is not None:
+            scope.enter_context(scanned(engine, "lake_rows", raw.table_uri, raw))
+            institution_rows = (
+                f"(SELECT * FROM lake_rows WHERE institution = {engine.dialect.string_literal(institution)})"
+            )
+            sent.append(f"SELECT resource_type, resource_id FROM {institution_rows}")
+        if job_rows is not None:
+            scope.enter_context(engine.registered("job_rows", job_rows))
+            sent.append("SELECT resource_type, resource_id FROM job_rows")
+        rows = literal.to_pylist()
+        if sent:
+            with engine.registered("made", literal):
+                rows = engine.sql(
+                    f"""
+                    SELECT batch_id, ref FROM made ANTI JOIN ({" UNION ALL ".join(sent)}) known
+                    ON made.ref = known.resource_type || '/' || known.resource_id
+                    """
+                ).to_pylist()
+        if conditional.num_rows and raw is None:
+            rows += conditional.to_pylist()
+        elif conditional.num_rows:  # only then are identifiers unnested (bulk exports have none)
+            with engine.registered("made_conditional", conditional):
+                rows += engine.sql(
+                    f"""
+                    SELECT batch_id, ref FROM made_conditional
+                    ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
+                    ON ref = known.key
+                    """
+                ).to_pylist()
     missing: dict[str, list[str]] = {}
     for row in sorted(rows, key=lambda row: (row["batch_id"], row["ref"])):
         missing.setdefault(row["batch_id"], []).append(row["ref"])

@@ -11,6 +11,9 @@ newer protocol, an empty table) is registered as the Arrow dataset, as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyarrow as pa
 from deltalake import DeltaTable
 
@@ -18,26 +21,19 @@ from medlake.engine import Engine
 from medlake.lake.store import is_local
 
 
-def register_delta(engine: Engine, name: str, uri: str, table: DeltaTable) -> bool:
-    """Make ``table`` (the committed version at ``uri``) queryable as ``name``.
+@contextmanager
+def scanned(engine: Engine, name: str, uri: str, table: DeltaTable) -> Iterator[bool]:
+    """``table`` (the committed version at ``uri``) queryable as ``name`` inside the block.
 
-    Returns True if it became a view over the Parquet files, False if the Arrow dataset was
-    registered; :func:`drop_delta` needs to know which.
+    Yields True if ``name`` is a view over the Parquet files, False if it is the Arrow dataset.
     """
     relation = _parquet_relation(engine, uri, table)
     if relation is None:
-        engine.register(name, table.to_pyarrow_dataset())
-        return False
-    engine.sql(f"CREATE OR REPLACE TEMP VIEW {engine.dialect.quote_identifier(name)} AS {relation}")
-    return True
-
-
-def drop_delta(engine: Engine, name: str, as_view: bool) -> None:
-    """Undo :func:`register_delta`."""
-    if as_view:
-        engine.sql(f"DROP VIEW IF EXISTS {engine.dialect.quote_identifier(name)}")
+        with engine.registered(name, table.to_pyarrow_dataset()):
+            yield False
     else:
-        engine.unregister(name)
+        with engine.temporary(name, relation, materialise=False):
+            yield True
 
 
 def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None:

@@ -7,10 +7,12 @@ of a Patient that only touched, say, its contact preferences leaves its person a
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pandas as pd
 
 from medlake.errors import NotReady
-from medlake.lake.scan import register_delta
+from medlake.lake.scan import scanned
 from medlake.workspace import Workspace
 
 SOURCE_TABLE = "warehouse.person_record"
@@ -48,10 +50,10 @@ def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
     if source is None:
         raise NotReady(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
     links = workspace.lake.table(workspace.table_uri(LINK_TABLE))
-    with workspace.engine() as engine:
-        register_delta(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source)
+    with workspace.engine() as engine, ExitStack() as tables:
+        tables.enter_context(scanned(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source))
         if links is not None:
-            register_delta(engine, "patient_link", workspace.table_uri(LINK_TABLE), links)
+            tables.enter_context(scanned(engine, "patient_link", workspace.table_uri(LINK_TABLE), links))
         frame = engine.sql(_records_query(links is not None)).to_pandas()
     records = frame.rename(columns={v: k for k, v in FIELD_COLUMNS.items()})
     partial = int(records.pop(_PARTIAL).sum())
