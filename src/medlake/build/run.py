@@ -24,15 +24,11 @@ from medlake.workspace import Workspace
 def build_all(workspace: Workspace, progress: Callable[[int], None] | None = None) -> list[BuiltTable]:
     """Build every layer after raw from committed state and record it in the catalog."""
     catalog = workspace.catalog
-    job_id = catalog.start_job("build")
-    try:
-        integrated, warehouse = _build(workspace, job_id, progress)
+    with catalog.job("build") as job:
+        integrated, warehouse = _build(workspace, job.id, progress)
         for table in integrated + warehouse:
-            catalog.record_built(table, job_id)
-    except BaseException:
-        catalog.finish_job(job_id, "failed")
-        raise
-    catalog.finish_job(job_id, "succeeded", {"tables": [t.name for t in integrated + warehouse]})
+            catalog.record_built(table, job.id)
+        job.summary["tables"] = [t.name for t in integrated + warehouse]
     return integrated + warehouse
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +55,14 @@ class BuiltTable:
     inputs: list[tuple[str, str, int | None]]
 
 
+@dataclass
+class JobRun:
+    """A job while it runs: its id (for what it writes) and the summary its end records."""
+
+    id: str
+    summary: dict = field(default_factory=dict)
+
+
 class Catalog:
     """Datasets, batches, jobs, institutions and lineage, in SQLite or PostgreSQL."""
 
@@ -101,6 +109,18 @@ class Catalog:
         with self.session() as s:
             s.add(Job(id=job_id, kind=kind, status="running", started_at=utcnow(), details=details))
         return job_id
+
+    @contextmanager
+    def job(self, kind: str, details: dict | None = None) -> Iterator[JobRun]:
+        """One job around a block: running inside it, ``failed`` if it raises (even a kill signal's
+        KeyboardInterrupt), ``succeeded`` with the block's ``summary`` otherwise."""
+        run = JobRun(self.start_job(kind, details))
+        try:
+            yield run
+        except BaseException:
+            self.finish_job(run.id, "failed")
+            raise
+        self.finish_job(run.id, "succeeded", run.summary)
 
     def finish_job(self, job_id: str, status: str, details: dict | None = None) -> None:
         with self.session() as s:

@@ -170,9 +170,9 @@ def ingest_deliveries(
     quarantine, reconciliation and crash safety.
     """
     catalog = workspace.catalog
-    job_id = catalog.start_job("ingest", details)
     reports: list[BatchReport] = []
-    try:
+    with catalog.job("ingest", details) as run:
+        job_id = run.id
         settings = workspace.settings
         file_rows = min(FILE_ROWS, settings.ingest_chunk_size)
         raw_uri = workspace.lake.uri(Layer.RAW, RAW_RESOURCES)
@@ -220,11 +220,8 @@ def ingest_deliveries(
                 group = _gather(job, group, ahead, progress)
             if group is not None:
                 reports.extend(group.commit())
-    except BaseException:
-        catalog.finish_job(job_id, "failed")
-        raise
-    record_raw_datasets(workspace, job_id, [r.batch_id for r in reports if r.status == "committed"])
-    catalog.finish_job(job_id, "succeeded", {"batches": [r.batch_id for r in reports]})
+        record_raw_datasets(workspace, job_id, [r.batch_id for r in reports if r.status == "committed"])
+        run.summary["batches"] = [r.batch_id for r in reports]
     return reports
 
 

@@ -79,11 +79,5 @@ class MasterPatientIndex:
 
     def _publish(self, kind: str) -> None:
         """Rewrite warehouse.person_link so that the warehouse shows the decision at once."""
-        catalog = self.workspace.catalog
-        job_id = catalog.start_job(kind)
-        try:
-            write_person_link(self.workspace, self.store.member_table(), job_id, self.store.state())
-        except BaseException:
-            catalog.finish_job(job_id, "failed")
-            raise
-        catalog.finish_job(job_id, "succeeded")
+        with self.workspace.catalog.job(kind) as job:
+            write_person_link(self.workspace, self.store.member_table(), job.id, self.store.state())

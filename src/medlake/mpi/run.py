@@ -132,9 +132,8 @@ def run_index(
     relink = new | changed
     mode = "full" if full or not len(members) or model_json is None else "incremental"
 
-    catalog = workspace.catalog
-    job_id = catalog.start_job(RUN_JOB, {"mode": mode})
-    try:
+    with workspace.catalog.job(RUN_JOB, {"mode": mode}) as job:
+        job_id = job.id
         clock = time.perf_counter()
         untrained: str | None = None
         if mode == "full":
@@ -227,33 +226,30 @@ def run_index(
         table_name = f"{Layer.WAREHOUSE.value}.{TARGET_NAME}"
         version = built.version if built else _version(workspace, table_name)
         seconds["write"] = time.perf_counter() - clock
-    except BaseException:
-        catalog.finish_job(job_id, "failed")
-        raise
-    kinds = Counter(c.kind for c in assignment.changes)
-    report = IndexRunReport(
-        mode=mode,
-        records=len(records),
-        new=len(new),
-        changed=len(changed),
-        removed=len(removed),
-        persons=pc.count_distinct(after.table.column("person_id")).as_py(),
-        created=len(assignment.created),
-        merged=len(assignment.merged),
-        split=kinds.get("split", 0),
-        retired=len(assignment.retired),
-        pairs_scored=len(pairs),
-        pairs_matched=int((pairs["decision"] == Decision.MATCH).sum()) if len(pairs) else 0,
-        review_new=len(review),
-        review_pending=store.pending_count(),
-        source_links=len(asserted),
-        table=table_name,
-        version=version,
-        partial_birth_dates=partial_dates,
-        model=f"not trained ({untrained})" if untrained else ("trained" if mode == "full" else "stored"),
-        seconds=seconds,
-    )
-    catalog.finish_job(job_id, "succeeded", {"tables": [table_name] if built else [], **report.as_dict()})
+        kinds = Counter(c.kind for c in assignment.changes)
+        report = IndexRunReport(
+            mode=mode,
+            records=len(records),
+            new=len(new),
+            changed=len(changed),
+            removed=len(removed),
+            persons=pc.count_distinct(after.table.column("person_id")).as_py(),
+            created=len(assignment.created),
+            merged=len(assignment.merged),
+            split=kinds.get("split", 0),
+            retired=len(assignment.retired),
+            pairs_scored=len(pairs),
+            pairs_matched=int((pairs["decision"] == Decision.MATCH).sum()) if len(pairs) else 0,
+            review_new=len(review),
+            review_pending=store.pending_count(),
+            source_links=len(asserted),
+            table=table_name,
+            version=version,
+            partial_birth_dates=partial_dates,
+            model=f"not trained ({untrained})" if untrained else ("trained" if mode == "full" else "stored"),
+            seconds=seconds,
+        )
+        job.summary.update({"tables": [table_name] if built else [], **report.as_dict()})
     return report
 
 

@@ -8,12 +8,13 @@ one transaction, recorded in the catalog with both inputs as lineage.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 
-from medlake.catalog import BuiltTable
+from medlake.catalog import BuiltTable, JobRun
 from medlake.errors import NotReady
 from medlake.lake.tables import Layer
 from medlake.person.survivorship import IDENTIFYING, golden_columns, survive
@@ -68,11 +69,9 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
         inputs.append(("dataset", name, None if table is None else table.version()))
     table = golden_table(workspace)
     uri = lake.uri(Layer.WAREHOUSE, GOLDEN_NAME)
-    own_job = job_id is None
-    catalog = workspace.catalog
-    job = job_id or catalog.start_job("person golden")
-    try:
-        version = lake.write(uri, table, mode="overwrite", metadata={"medlake.job": job})
+    # a step of the caller's job, or a job of its own
+    with nullcontext(JobRun(job_id)) if job_id else workspace.catalog.job("person golden") as job:
+        version = lake.write(uri, table, mode="overwrite", metadata={"medlake.job": job.id})
         built = BuiltTable(
             name=GOLDEN_TABLE,
             layer=Layer.WAREHOUSE,
@@ -83,11 +82,6 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
             schema=table.schema,
             inputs=inputs,
         )
-        workspace.catalog.record_built(built, job)
-    except BaseException:
-        if own_job:
-            catalog.finish_job(job, "failed")
-        raise
-    if own_job:
-        catalog.finish_job(job, "succeeded", {"tables": [GOLDEN_TABLE], "persons": table.num_rows})
+        workspace.catalog.record_built(built, job.id)
+        job.summary.update({"tables": [GOLDEN_TABLE], "persons": table.num_rows})
     return GoldenReport(GOLDEN_TABLE, version, table.num_rows)
