@@ -16,16 +16,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.build.namespacing import namespace_resource, namespace_sql
 from medlake.catalog import BuiltTable
 from medlake.engine import Engine
-from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
-from medlake.build.namespacing import namespace_resource, namespace_sql
 from medlake.lake.scan import scanned
+from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from medlake.engine import Engine
-from medlake.lake.tables import Layer
 from medlake.catalog import BuiltTable
+from medlake.engine import Engine
 from medlake.lake.scan import scanned
+from medlake.lake.tables import Layer
 from medlake.views import compile_view
 from medlake.views.library import load_library
 from medlake.workspace import Workspace
