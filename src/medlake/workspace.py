@@ -17,7 +17,7 @@ import tomli_w
 
 from medlake.catalog import Catalog
 from medlake.config import SETTINGS_FILE, Settings, load_settings, resolve_home
-from medlake.engine import Engine, get_engine
+from medlake.engine import DUCKDB, Engine, get_engine
 from medlake.errors import QueryError, WorkspaceError
 from medlake.lake import Lake, Layer
 
@@ -46,13 +46,26 @@ class Workspace:
         )
 
     def engine(self) -> Engine:
-        """A new engine configured from settings; the caller closes it."""
+        """A new engine of the configured kind, with the configured threads and memory; the caller closes it.
+
+        Every SQL engine medlake opens comes from here or :meth:`local_engine`, so
+        ``engine_threads`` and ``engine_memory_limit`` bound all of them.
+        """
+        return get_engine(self.settings.engine, **self.engine_options())
+
+    def local_engine(self) -> Engine:
+        """A new in-process DuckDB engine with the same limits, for the code declared DuckDB-only
+        (:func:`medlake.engine.duckdb_only`): small jobs over local data whose SQL is DuckDB's."""
+        return get_engine(DUCKDB, **self.engine_options())
+
+    def engine_options(self) -> dict[str, object]:
+        """The engine settings every backend takes."""
         options: dict[str, object] = {}
         if self.settings.engine_threads:
             options["threads"] = self.settings.engine_threads
         if self.settings.engine_memory_limit:
             options["memory_limit"] = self.settings.engine_memory_limit
-        return get_engine(self.settings.engine, **options)
+        return options
 
     # the analyst's API ---------------------------------------------------------------
     def tables(self) -> list[str]:

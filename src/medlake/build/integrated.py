@@ -4,8 +4,8 @@
 ``meta.lastUpdated``, the higher numeric ``meta.versionId``, the later received batch,
 the later line, and finally the content hash, so the choice never depends on timing.
 
-The ranking runs over the key columns only (:data:`CURRENT_KEYS`); the resource text, most
-of the raw layer's bytes, is joined to the winners afterwards (:data:`CURRENT_VERSIONS`), so
+The ranking runs over the key columns only (:func:`current_keys`); the resource text, most
+of the raw layer's bytes, is joined to the winners afterwards (:func:`current_versions`), so
 the ranking window never carries it. Within an institution a content hash occurs once in the
 raw layer (ingest stores only content the institution has not sent before), so the join on
 (institution, type, id, content hash) finds exactly the ranked row.
@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from medlake.build.namespacing import namespace_resource, namespace_sql
 from medlake.catalog import BuiltTable
 from medlake.engine import Engine
+from medlake.engine.dialect import Dialect
 from medlake.lake.scan import scanned
 from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
 from medlake.workspace import Workspace
@@ -40,21 +41,25 @@ INTEGRATED_SCHEMA = pa.schema(
     ]
 )
 
-CURRENT_KEYS = """
-    SELECT institution, resource_type, resource_id, content_hash
-    FROM raw
-    QUALIFY row_number() OVER (
-        PARTITION BY institution, resource_type, resource_id
-        ORDER BY last_updated DESC NULLS LAST, TRY_CAST(version_id AS BIGINT) DESC NULLS LAST,
-                 received_at DESC, line DESC, content_hash DESC
-    ) = 1
-"""
 
-CURRENT_VERSIONS = """
-    SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
-           resource, refs, identifiers
-    FROM raw SEMI JOIN current_keys USING (institution, resource_type, resource_id, content_hash)
-"""
+def current_keys(d: Dialect) -> str:
+    """The key of each resource's current version in the raw layer (relation ``raw``)."""
+    version_number = d.try_cast("version_id", d.sql_type("integer"))
+    rank = f"""row_number() OVER (
+        PARTITION BY institution, resource_type, resource_id
+        ORDER BY last_updated DESC NULLS LAST, {version_number} DESC NULLS LAST,
+                 received_at DESC, line DESC, content_hash DESC
+    ) = 1"""
+    return d.qualify(["institution", "resource_type", "resource_id", "content_hash"], "raw", rank)
+
+
+def current_versions(d: Dialect) -> str:
+    """The current versions' rows of ``raw``, found by their keys (relation ``current_keys``)."""
+    return f"""
+        SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
+               resource, refs, identifiers
+        FROM raw {d.semi_join()} current_keys USING (institution, resource_type, resource_id, content_hash)
+    """
 
 
 def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
@@ -70,7 +75,7 @@ def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str,
     used = engine.sql(
         f"""
         SELECT DISTINCT institution, key FROM (
-            SELECT institution, unnest(refs) AS key FROM raw WHERE {conditional}
+            SELECT institution, {d.unnest("refs")} AS key FROM raw WHERE {conditional}
         ) WHERE {d.strpos("key", d.string_literal("?"))} > 0
         """
     )
@@ -78,13 +83,13 @@ def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str,
         return {}
     with engine.registered("conditional_used", used):
         rows = engine.sql(
-            """
+            f"""
             WITH offered AS (
-                SELECT institution, unnest(identifiers) AS key, resource_id FROM raw_current_ids
+                SELECT institution, {d.unnest("identifiers")} AS key, resource_id FROM raw_current_ids
             )
             SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
             FROM conditional_used used JOIN offered USING (institution, key)
-            GROUP BY ALL
+            GROUP BY used.institution, used.key
             """
         )
     targets: dict[str, dict[str, str]] = defaultdict(dict)
@@ -110,11 +115,12 @@ def build_integrated(
     raw_version = raw_table.version()
     with ExitStack() as scope:
         raw_view = scope.enter_context(scanned(engine, "raw", raw_uri, raw_table))
-        scope.enter_context(engine.temporary("current_keys", CURRENT_KEYS))
+        scope.enter_context(engine.temporary("current_keys", current_keys(engine.dialect)))
         # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
         # current versions stay a view and their text is never held whole in memory; through an Arrow
         # dataset every query would rescan the raw layer, so then they are materialised once.
-        scope.enter_context(engine.temporary("current_versions", CURRENT_VERSIONS, materialise=not raw_view))
+        versions = current_versions(engine.dialect)
+        scope.enter_context(engine.temporary("current_versions", versions, materialise=not raw_view))
         ids = "SELECT institution, identifiers, resource_id FROM current_versions"
         scope.enter_context(engine.temporary("raw_current_ids", ids, materialise=False))
         return _write_types(workspace, engine, job_id, raw_version, progress, written)

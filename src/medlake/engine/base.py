@@ -14,8 +14,10 @@ from medlake.errors import EngineError
 if TYPE_CHECKING:
     from medlake.engine.dialect import Dialect
 
+#: The in-process engine, which the code declared DuckDB-only runs on (see :func:`duckdb_only`).
+DUCKDB = "duckdb"
 #: The engines medlake has a backend for; ``engine`` in settings names one of them.
-ENGINES = ("duckdb",)
+ENGINES = (DUCKDB,)
 
 
 class Engine(ABC):
@@ -93,8 +95,11 @@ class Engine(ABC):
         self.close()
 
 
-def get_engine(name: str = "duckdb", **options: object) -> Engine:
-    """Build the engine chosen by configuration; heavy backends are imported only when chosen."""
+def get_engine(name: str = DUCKDB, **options: object) -> Engine:
+    """Build the engine chosen by configuration; heavy backends are imported only when chosen.
+
+    ``options`` are the settings every backend takes: ``threads`` and ``memory_limit``.
+    """
     check_engine(name)
     from medlake.engine.duckdb_engine import DuckDBEngine
 
@@ -106,3 +111,16 @@ def check_engine(name: str) -> None:
     if name not in ENGINES:
         known = ", ".join(map(repr, ENGINES))
         raise EngineError(f"unknown engine {name!r}: choose {known} (the Spark backend is not built yet)")
+
+
+def duckdb_only(engine: Engine, what: str) -> None:
+    """Declare that ``what`` is written in DuckDB's SQL and runs only there.
+
+    Most of medlake's SQL goes through the engine's :class:`~medlake.engine.dialect.Dialect`; a
+    few small jobs over local data are DuckDB-only on purpose (their SQL is DuckDB's, and their
+    results must not depend on the region's engine): linkage's standardisation and helper
+    queries, the person index's fingerprints and caches. They run on the workspace's
+    ``local_engine()``; this call names them, for the day another engine is chosen.
+    """
+    if engine.dialect.name != DUCKDB:
+        raise NotImplementedError(f"{what} is written for DuckDB, not the {engine.dialect.name} engine")

@@ -23,6 +23,11 @@ class DuckDBEngine(Engine):
         self.con = duckdb.connect(":memory:", config=config)
         self.dialect = DuckDBDialect()
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for a library that takes one (Splink): configured as this engine is."""
+        return self.con
+
     def register(self, name: str, data: object) -> None:
         self.con.register(name, data)
 

@@ -722,14 +722,9 @@ def _repeated_rows(
                 scope.enter_context(engine.temporary("existing", existing))
                 known = "content_hash IN (SELECT content_hash FROM existing)"
         # the engine serves the whole job: every name above is gone when this returns
-        return engine.sql(
-            f"""
-            SELECT {CHUNK}, {ROW}, batch_id FROM group_keys
-            QUALIFY {known}
-                OR row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line, {CHUNK}, {ROW}) > 1
-            ORDER BY {CHUNK}, {ROW}
-            """
-        )
+        later_copy = f"row_number() OVER (PARTITION BY content_hash ORDER BY {SEQ}, line, {CHUNK}, {ROW}) > 1"
+        repeated = engine.dialect.qualify([CHUNK, ROW, "batch_id"], "group_keys", f"{known} OR {later_copy}")
+        return engine.sql(f"{repeated} ORDER BY {CHUNK}, {ROW}")
 
 
 def _unrepeated(keys: pa.Table, repeated: pa.Table) -> pa.Table:
@@ -808,7 +803,8 @@ def unresolved_references(
             with engine.registered("made", literal):
                 rows = engine.sql(
                     f"""
-                    SELECT batch_id, ref FROM made ANTI JOIN ({" UNION ALL ".join(sent)}) known
+                    SELECT batch_id, ref FROM made
+                    {engine.dialect.anti_join()} ({" UNION ALL ".join(sent)}) known
                     ON made.ref = known.resource_type || '/' || known.resource_id
                     """
                 ).to_pylist()
@@ -818,8 +814,8 @@ def unresolved_references(
             with engine.registered("made_conditional", conditional):
                 rows += engine.sql(
                     f"""
-                    SELECT batch_id, ref FROM made_conditional
-                    ANTI JOIN (SELECT unnest(identifiers) AS key FROM {institution_rows}) known
+                    SELECT batch_id, ref FROM made_conditional {engine.dialect.anti_join()}
+                    (SELECT {engine.dialect.unnest("identifiers")} AS key FROM {institution_rows}) known
                     ON ref = known.key
                     """
                 ).to_pylist()

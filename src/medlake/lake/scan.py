@@ -37,7 +37,8 @@ def scanned(engine: Engine, name: str, uri: str, table: DeltaTable) -> Iterator[
 
 
 def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None:
-    if engine.dialect.name != "duckdb" or not is_local(uri) or table.protocol().min_reader_version != 1:
+    dialect = engine.dialect
+    if not dialect.reads_parquet_files or not is_local(uri) or table.protocol().min_reader_version != 1:
         return None
     files = table.file_uris()
     if not files:
@@ -46,9 +47,5 @@ def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None
     partitions = table.metadata().partition_columns
     if any(not pa.types.is_string(schema.field(p).type) for p in partitions):
         return None
-    quote, ident = engine.dialect.string_literal, engine.dialect.quote_identifier
-    paths = ", ".join(quote(path) for path in files)
-    hive = ", ".join(f"{quote(p)}: 'VARCHAR'" for p in partitions)
-    options = f", hive_partitioning = true, hive_types = {{{hive}}}" if partitions else ""
-    columns = ", ".join(ident(f.name) for f in schema)  # the table's column order, partitions included
-    return f"SELECT {columns} FROM read_parquet([{paths}]{options}, union_by_name = true)"
+    columns = ", ".join(dialect.quote_identifier(f.name) for f in schema)  # the table's order, partitions too
+    return f"SELECT {columns} FROM {dialect.parquet_files(files, partitions)}"

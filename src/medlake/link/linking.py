@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from medlake.errors import NotFound
+from medlake.link.backend import local_engine
 from medlake.link.clustering import cluster_records
 from medlake.link.decisions import Decision, decide
 from medlake.link.model import LinkageModel
@@ -81,7 +82,8 @@ def link_records(
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    table = standardise(records)
+    with local_engine(settings or (model.settings if model else LinkSettings())) as engine:
+        table = standardise(records, engine)
     seconds["standardise"] = time.perf_counter() - clock
     if model is None:
         clock = time.perf_counter()

@@ -2,7 +2,10 @@
 
 The fingerprint is what makes incremental linking safe: a record is linked again only when the
 fields the linker compares (or the links its institution asserts) have changed; a new version
-of a Patient that only touched, say, its contact preferences leaves its person alone.
+of a Patient that only touched, say, its contact preferences leaves its person alone. Stored
+fingerprints are compared with new ones run after run, so they are computed by one engine
+whatever the region's: the query is DuckDB's (``md5``, ``string_agg … ORDER BY``,
+``regexp_full_match``) and runs on the workspace's local engine.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from contextlib import ExitStack
 
 import pandas as pd
 
+from medlake.engine import duckdb_only
 from medlake.errors import NotReady
 from medlake.lake.scan import scanned
 from medlake.workspace import Workspace
@@ -50,7 +54,8 @@ def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
     if source is None:
         raise NotReady(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
     links = workspace.lake.table(workspace.table_uri(LINK_TABLE))
-    with workspace.engine() as engine, ExitStack() as tables:
+    with workspace.local_engine() as engine, ExitStack() as tables:
+        duckdb_only(engine, "the person index's record fingerprints")
         tables.enter_context(scanned(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source))
         if links is not None:
             tables.enter_context(scanned(engine, "patient_link", workspace.table_uri(LINK_TABLE), links))

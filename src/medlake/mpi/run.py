@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -97,6 +96,9 @@ def link_settings(workspace: Workspace) -> LinkSettings:
         match_threshold=config.link_match_threshold,
         review_threshold=config.link_review_threshold,
         identifier_check=config.link_identifier_check,
+        # Splink's DuckDB and linkage's own queries get the workspace's engine limits
+        threads=config.engine_threads,
+        memory_limit=config.engine_memory_limit,
     )
 
 
@@ -123,7 +125,8 @@ def run_index(
     fingerprints = pa.array(records["fingerprint"], pa.string())
     store = MpiStore(workspace.catalog)
     members = load_members(workspace, store)
-    changes = members.compare(record_ids, fingerprints)
+    with workspace.engine() as engine:
+        changes = members.compare(engine, record_ids, fingerprints)
     accepted, rejected = store.decisions()
     model_json = store.latest_model()
     seconds["read"] = time.perf_counter() - clock
@@ -531,22 +534,14 @@ def write_person_link(
     uri = workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)
     if state is not None and _published_state(workspace, uri) == state:
         return None
-    con = duckdb.connect()
-    try:
-        con.register("members", members)
-        table = (
-            con.sql(
-                """
+    with workspace.engine() as engine, engine.registered("members", members):
+        table = engine.sql(
+            """
             SELECT institution, patient_id, person_id, basis AS match_basis,
                    count(*) OVER (PARTITION BY person_id) AS person_records
             FROM members ORDER BY person_id, patient_id
             """
-            )
-            .to_arrow_table()
-            .cast(PERSON_LINK_SCHEMA)
-        )
-    finally:
-        con.close()
+        ).cast(PERSON_LINK_SCHEMA)
     metadata = {"medlake.job": job_id}
     if state is not None:
         metadata[STATE_KEY] = str(state)
