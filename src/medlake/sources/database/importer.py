@@ -37,8 +37,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 
 from medlake.errors import InputError, SourceError
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.database import watermark
 from medlake.sources.database.connection import display_url, open_engine, scrub
 from medlake.sources.database.reader import TablePlan, TableReadError, plan_table, stream_group

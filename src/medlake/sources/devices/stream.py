@@ -40,8 +40,7 @@ import paho.mqtt.client as mqtt
 
 from medlake.errors import InputError, Unreachable
 from medlake.fhir.reading import Record
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.devices.broker import (
     MAX_RECEIVE,
     connect_properties,

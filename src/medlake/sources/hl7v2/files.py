@@ -15,8 +15,7 @@ from pathlib import Path
 
 from medlake.errors import InputError, MissingInput
 from medlake.fhir.reading import Record, file_sha256
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE, MessageConversion, convert_chunk
 from medlake.sources.hl7v2.datatypes import zone
 from medlake.sources.hl7v2.framing import split_messages

@@ -37,8 +37,7 @@ from hl7.mllp import start_hl7_server
 
 from medlake.errors import SourceError
 from medlake.fhir.reading import Record
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.hl7v2.ack import build_ack
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE, MessageConversion, convert_chunk

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from medlake.errors import MissingInput
 from medlake.fhir.reading import file_sha256
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.tabular.csv_files import csv_records
 from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records
 from medlake.sources.tabular.mapping import Mapping, TableMapping, load_mapping
