@@ -5,7 +5,8 @@ from __future__ import annotations
 from medlake.errors import NotFound
 from medlake.link.settings import LinkSettings
 from medlake.mpi.ids import mint_person_id
-from medlake.mpi.run import IndexRunReport, run_index, write_person_link
+from medlake.mpi.publish import write_person_link
+from medlake.mpi.run import IndexRunReport, run_index
 from medlake.mpi.store import (
     ACCEPTED,
     PENDING,
