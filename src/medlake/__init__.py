@@ -1,7 +1,8 @@
 """medlake: a regional health data center on a lakehouse.
 
-The public Python API is :func:`open_workspace` (and :func:`init_workspace`); every error
-meant for a user is a :class:`MedlakeError` (see :mod:`medlake.errors`). See
+The public Python API is :func:`open_workspace` (and :func:`init_workspace`), whose
+:class:`Workspace` ingests, builds, links and answers for one person (:mod:`medlake.api`);
+every error meant for a user is a :class:`MedlakeError` (see :mod:`medlake.errors`). See
 ``docs/architecture.md``.
 """
 
@@ -12,8 +13,10 @@ from typing import Any
 # The storage layers are Rust crates that log to stderr from the moment deltalake is imported
 # (a warning per failed credential lookup); medlake reports what went wrong itself, in one line.
 os.environ.setdefault("RUST_LOG", "error")
+# (the imports below come after it: deltalake reads RUST_LOG once, when it is imported)
 
-from medlake.errors import (  # after RUST_LOG, which deltalake reads once, on import
+from medlake.api import Workspace, init_workspace, open_workspace
+from medlake.errors import (
     DecisionError,
     EngineError,
     InputError,
@@ -29,7 +32,6 @@ from medlake.errors import (  # after RUST_LOG, which deltalake reads once, on i
     Unreachable,
     WorkspaceError,
 )
-from medlake.workspace import Workspace, init_workspace, open_workspace
 
 #: Errors defined beside the code that raises them, exported here without importing that code
 #: until one is asked for (``import medlake`` stays light).

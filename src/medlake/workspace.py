@@ -1,9 +1,13 @@
-"""A workspace: one region's settings, catalog and lake, and the analyst's entry point.
+"""A workspace: one region's settings, catalog, lake and engines — the floor everything stands on.
 
 >>> ws = open_workspace()                      # MEDLAKE_HOME or ./.medlake
 >>> ws.tables()                                # ['integrated.Patient', 'warehouse.patient', ...]
 >>> ws.table("warehouse.patient").to_pandas()  # any table as Arrow, then pandas
 >>> ws.sql("SELECT count(*) FROM warehouse.observation")
+
+Every package takes this ``Workspace``; none of them is imported here. The public API,
+``medlake.open_workspace()``, returns :class:`medlake.api.Workspace`, which adds the jobs
+(ingest, build, link, person) on top.
 """
 
 from __future__ import annotations
@@ -93,12 +97,6 @@ class Workspace:
                 return engine.sql(query)
             except engine.query_errors as exc:  # the query's own fault: the engine's message says what
                 raise QueryError(str(exc).strip()) from exc
-
-    def person(self, global_id: str):  # -> medlake.person.PersonRecord (imported late: person imports us)
-        """One resident's record across institutions (see :func:`medlake.person.person_record`)."""
-        from medlake.person import person_record
-
-        return person_record(self, global_id)
 
 
 def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:
