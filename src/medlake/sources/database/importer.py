@@ -41,7 +41,8 @@ from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deli
 from medlake.sources.database import watermark
 from medlake.sources.database.connection import display_url, open_engine, scrub
 from medlake.sources.database.reader import TablePlan, TableReadError, plan_table, stream_group
-from medlake.sources.tabular.mapping import INCREMENTAL_MODES, Mapping, SqlOptions, TableMapping, load_mapping
+from medlake.sources.tabular.mapping import Mapping, SqlOptions, TableMapping, load_mapping
+from medlake.sources.tabular.mapping_file import INCREMENTAL_MODES
 from medlake.workspace import Workspace
 
 log = logging.getLogger("medlake.sources.database")
