@@ -13,7 +13,7 @@ them, named in brackets)::
     ├── EngineError                  an engine medlake has no backend for
     │   └── QueryError               the engine refused a query a user wrote
     ├── LakeError (OSError)          the lake's storage cannot be reached or written
-    ├── NotReady                     a step's input is not built yet: run the step named first
+    ├── NotReady (ValueError)        a step's input is not built yet: run the step named first
     ├── NotFound (KeyError)          an id no person, review item or record has
     │   └── UnknownPersonError       [medlake.person.record]
     ├── DecisionError (ValueError)   a steward's decision the index cannot apply
@@ -77,7 +77,7 @@ class LakeError(MedlakeError, OSError):
     """The lake's storage cannot be reached or written (a bucket, a path that is a file)."""
 
 
-class NotReady(MedlakeError):
+class NotReady(MedlakeError, ValueError):
     """A step's input is not built yet; the message names the step to run first."""
 
 
