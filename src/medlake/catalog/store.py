@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
+from medlake.catalog.statuses import BatchStatus, JobStatus
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -107,7 +108,7 @@ class Catalog:
     def start_job(self, kind: str, details: dict | None = None) -> str:
         job_id = str(uuid.uuid4())
         with self.session() as s:
-            s.add(Job(id=job_id, kind=kind, status="running", started_at=utcnow(), details=details))
+            s.add(Job(id=job_id, kind=kind, status=JobStatus.RUNNING, started_at=utcnow(), details=details))
         return job_id
 
     @contextmanager
@@ -118,11 +119,11 @@ class Catalog:
         try:
             yield run
         except BaseException:
-            self.finish_job(run.id, "failed")
+            self.finish_job(run.id, JobStatus.FAILED)
             raise
-        self.finish_job(run.id, "succeeded", run.summary)
+        self.finish_job(run.id, JobStatus.SUCCEEDED, run.summary)
 
-    def finish_job(self, job_id: str, status: str, details: dict | None = None) -> None:
+    def finish_job(self, job_id: str, status: JobStatus, details: dict | None = None) -> None:
         with self.session() as s:
             job = s.get(Job, job_id)
             if job is None:
@@ -170,7 +171,7 @@ class Catalog:
                     source_kind=source_kind,
                     source_uri=source_uri,
                     content_sha256=content_sha256,
-                    status="running",
+                    status=BatchStatus.RUNNING,
                     received=0,
                     stored=0,
                     quarantined=0,
@@ -204,7 +205,7 @@ class Catalog:
             row = s.get(Batch, batch_id)
             if row is None:
                 raise KeyError(f"no batch {batch_id}")
-            row.status = "committed"
+            row.status = BatchStatus.COMMITTED
             row.received, row.stored, row.quarantined, row.duplicates = (
                 received,
                 stored,

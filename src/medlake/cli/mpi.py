@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 
+from medlake.catalog.statuses import ReviewStatus
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, print_json, table, workspace_or_exit
 from medlake.mpi import MasterPatientIndex
-from medlake.mpi.store import PENDING, ReviewItem
+from medlake.mpi.store import ReviewItem
 
 review_app = typer.Typer(
     help="Pairs of patient records a clerk must decide on: list, show, accept, reject.",
@@ -57,7 +58,7 @@ def _persons(mpi: MasterPatientIndex, item: ReviewItem) -> tuple[str | None, str
 def review_list(
     ctx: typer.Context,
     home: Home = None,
-    status: Annotated[str, typer.Option(help="pending | accepted | rejected | superseded | all")] = PENDING,
+    status: Annotated[str, typer.Option(help="pending | accepted | rejected | superseded | all")] = "pending",
     limit: Annotated[int, typer.Option(help="show at most this many, most probable first")] = 50,
     json_output: JsonOutput = False,
 ) -> None:
@@ -83,7 +84,7 @@ def review_list(
     console.print(
         table(f"review queue ({status})", ["id", "record", "record", "probability", "why", "status"], rows)
     )
-    if status == PENDING and items:
+    if status == ReviewStatus.PENDING and items:
         console.print("`medlake link review show ID` for the evidence; `accept ID` or `reject ID` to decide.")
 
 

@@ -6,13 +6,14 @@ and files; ``key_queries`` are the questions a commit asks from keys alone; ``ba
 ``institutions`` are the batch's id and report and the institution id's rule.
 """
 
-from medlake.ingest.batches import BatchReport, ProgressCallback
+from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback
 from medlake.ingest.delivery import Delivery, file_delivery, institution_folders
 from medlake.ingest.institutions import INSTITUTION_PATTERN, check_institution
 from medlake.ingest.pipeline import ingest_deliveries, ingest_path, ingest_paths
 
 __all__ = [
     "INSTITUTION_PATTERN",
+    "BatchOutcome",
     "BatchReport",
     "Delivery",
     "ProgressCallback",

@@ -5,8 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 from medlake.catalog.models import Batch
+
+
+class BatchOutcome(StrEnum):
+    """What became of a delivery: committed now, or unchanged (the same content came before)."""
+
+    COMMITTED = "committed"
+    UNCHANGED = "unchanged"
+
 
 #: Called with how many records were received since the last call.
 ProgressCallback = Callable[[int], None]
@@ -19,7 +28,7 @@ class BatchReport:
     batch_id: str
     institution: str
     source: str
-    status: str  # committed | unchanged (the same content was ingested before)
+    status: BatchOutcome
     received: int = 0
     stored: int = 0
     quarantined: int = 0
@@ -35,7 +44,7 @@ def batch_id_for(institution: str, fingerprint: str) -> str:
     return hashlib.sha256(f"{institution}\0{fingerprint}".encode()).hexdigest()[:32]
 
 
-def batch_report(batch: Batch, status: str) -> BatchReport:
+def batch_report(batch: Batch, status: BatchOutcome) -> BatchReport:
     return BatchReport(
         batch_id=batch.id,
         institution=batch.institution_id,
@@ -52,7 +61,7 @@ def batch_report(batch: Batch, status: str) -> BatchReport:
 
 def unchanged_report(previous: Batch, source: str) -> BatchReport:
     """The same content was ingested before: the whole delivery counts as duplicates."""
-    report = batch_report(previous, "unchanged")
+    report = batch_report(previous, BatchOutcome.UNCHANGED)
     report.source = source
     report.stored = report.quarantined = 0
     report.duplicates = report.received

@@ -17,7 +17,7 @@ from medlake.catalog.models import Batch
 from medlake.engine import Engine
 from medlake.ingest import key_queries
 from medlake.ingest.accepted import AcceptedRows
-from medlake.ingest.batches import BatchReport, ProgressCallback, batch_report
+from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback, batch_report
 from medlake.ingest.delivery import Delivery
 from medlake.ingest.examine import ChunkResult
 from medlake.ingest.key_queries import (
@@ -235,5 +235,5 @@ class Group:
                 unresolved_references=len(missing),
                 unresolved_sample=missing[:20],
             )
-            reports.append(batch_report(closed, "committed"))
+            reports.append(batch_report(closed, BatchOutcome.COMMITTED))
         return reports

@@ -26,9 +26,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from medlake.catalog.models import Batch
+from medlake.catalog.statuses import BatchStatus
 from medlake.catalog.store import LineageInput, schema_description
 from medlake.fhir.reading import find_files
-from medlake.ingest.batches import BatchReport, ProgressCallback, batch_id_for, unchanged_report
+from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback, batch_id_for, unchanged_report
 from medlake.ingest.delivery import Delivery, file_delivery
 from medlake.ingest.examine import ChunkResult, Destination
 from medlake.ingest.groups import Group, IngestJob, gather
@@ -107,7 +108,7 @@ def ingest_deliveries(
                 check_institution(delivery.institution)
                 batch_id = batch_id_for(delivery.institution, delivery.fingerprint)
                 previous = catalog.batch(batch_id)
-                if previous is not None and previous.status == "committed":
+                if previous is not None and previous.status == BatchStatus.COMMITTED:
                     reports.append(unchanged_report(previous, delivery.source_uri))
                     continue
                 if delivery.institution not in institutions:
@@ -133,7 +134,8 @@ def ingest_deliveries(
                 group = gather(job, group, ahead, progress)
             if group is not None:
                 reports.extend(group.commit())
-        record_raw_datasets(workspace, job_id, [r.batch_id for r in reports if r.status == "committed"])
+        committed = [r.batch_id for r in reports if r.status == BatchOutcome.COMMITTED]
+        record_raw_datasets(workspace, job_id, committed)
         run.summary["batches"] = [r.batch_id for r in reports]
     return reports
 

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from splink.internals.exceptions import EMTrainingException
 
 from medlake.catalog import BuiltTable
+from medlake.catalog.statuses import EventKind
 from medlake.errors import NotReady
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
@@ -337,7 +338,7 @@ def _report(
         persons=pc.count_distinct(grouped.after.table.column("person_id")).as_py(),
         created=len(assignment.created),
         merged=len(assignment.merged),
-        split=kinds.get("split", 0),
+        split=kinds.get(EventKind.SPLIT, 0),
         retired=len(assignment.retired),
         pairs_scored=len(pairs),
         pairs_matched=int((pairs["decision"] == Decision.MATCH).sum()) if len(pairs) else 0,

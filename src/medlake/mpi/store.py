@@ -22,14 +22,10 @@ from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from medlake.catalog.models import MpiEvent, MpiMember, MpiModel, MpiPerson, MpiReview
+from medlake.catalog.statuses import EventKind, PersonStatus, ReviewStatus
 from medlake.catalog.store import Catalog, utcnow
-from medlake.errors import DecisionError, NotFound
+from medlake.errors import DecisionError, InputError, NotFound
 from medlake.mpi.reconcile import Change
-
-PENDING = "pending"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-SUPERSEDED = "superseded"
 
 
 def current_actor() -> str:
@@ -59,7 +55,7 @@ class ReviewItem:
     id: int
     patient_l: str
     patient_r: str
-    status: str
+    status: ReviewStatus
     match_probability: float | None
     reason: str | None
     evidence: list | None
@@ -73,7 +69,7 @@ class ReviewItem:
 class Event:
     id: int
     at: datetime
-    kind: str
+    kind: EventKind
     person_id: str | None
     other_person_id: str | None
     patient_id: str | None
@@ -214,7 +210,7 @@ class MpiStore:
                 row = s.get(MpiPerson, current)
                 if row is None:
                     raise NotFound(f"no person {person_id!r} in the master patient index")
-                if row.status != "merged" or row.merged_into is None or current in seen:
+                if row.status != PersonStatus.MERGED or row.merged_into is None or current in seen:
                     return current
                 seen.add(current)
                 current = row.merged_into
@@ -222,12 +218,12 @@ class MpiStore:
     def decisions(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(accepted pairs, rejected pairs) of every clerk decision ever made."""
         query = select(MpiReview.patient_l, MpiReview.patient_r, MpiReview.status).where(
-            MpiReview.status.in_([ACCEPTED, REJECTED])
+            MpiReview.status.in_([ReviewStatus.ACCEPTED, ReviewStatus.REJECTED])
         )
         accepted, rejected = [], []
         with self.catalog.engine.connect() as connection:
             for left, right, status in connection.execute(query):
-                (accepted if status == ACCEPTED else rejected).append((left, right))
+                (accepted if status == ReviewStatus.ACCEPTED else rejected).append((left, right))
         return accepted, rejected
 
     def latest_model(self) -> str | None:
@@ -235,10 +231,16 @@ class MpiStore:
         with self.catalog.engine.connect() as connection:
             return connection.execute(query).scalar()
 
-    def reviews(self, status: str | None = PENDING, limit: int | None = None) -> list[ReviewItem]:
+    def reviews(
+        self, status: ReviewStatus | str | None = ReviewStatus.PENDING, limit: int | None = None
+    ) -> list[ReviewItem]:
+        """Review items, most probable match first: those of ``status``, or all of them (None)."""
         query = select(MpiReview).order_by(MpiReview.match_probability.desc(), MpiReview.id)
         if status is not None:
-            query = query.where(MpiReview.status == status)
+            if status not in ReviewStatus.__members__.values():
+                known = ", ".join(ReviewStatus)
+                raise InputError(f"a review item is {known}; there is no status {status!r}")
+            query = query.where(MpiReview.status == ReviewStatus(status))
         if limit is not None:
             query = query.limit(limit)
         with self.catalog.session() as s:
@@ -246,7 +248,9 @@ class MpiStore:
 
     def pending_pairs(self) -> list[tuple[str, str]]:
         """The record pairs of pending review items (no evidence loaded: a run needs only the pairs)."""
-        query = select(MpiReview.patient_l, MpiReview.patient_r).where(MpiReview.status == PENDING)
+        query = select(MpiReview.patient_l, MpiReview.patient_r).where(
+            MpiReview.status == ReviewStatus.PENDING
+        )
         with self.catalog.engine.connect() as connection:
             return [(left, right) for left, right in connection.execute(query)]
 
@@ -256,7 +260,7 @@ class MpiStore:
             return int(connection.execute(select(func.max(MpiEvent.id))).scalar() or 0)
 
     def pending_count(self) -> int:
-        query = select(func.count()).select_from(MpiReview).where(MpiReview.status == PENDING)
+        query = select(func.count()).select_from(MpiReview).where(MpiReview.status == ReviewStatus.PENDING)
         with self.catalog.engine.connect() as connection:
             return int(connection.execute(query).scalar() or 0)
 
@@ -309,7 +313,7 @@ class MpiStore:
                     s,
                     MpiPerson.__table__,
                     {
-                        "status": "active",
+                        "status": PersonStatus.ACTIVE,
                         "merged_into": None,
                         "created_at": now,
                         "updated_at": now,
@@ -336,14 +340,14 @@ class MpiStore:
                 s.execute(
                     persons.update()
                     .where(persons.c.id == bindparam("absorbed"))
-                    .values(status="merged", merged_into=bindparam("survivor"), updated_at=now),
+                    .values(status=PersonStatus.MERGED, merged_into=bindparam("survivor"), updated_at=now),
                     [{"absorbed": a, "survivor": b} for a, b in run.persons_merged.items()],
                 )
             if run.persons_retired:
                 s.execute(
                     persons.update()
                     .where(persons.c.id == bindparam("person"))
-                    .values(status="retired", updated_at=now),
+                    .values(status=PersonStatus.RETIRED, updated_at=now),
                     [{"person": p} for p in run.persons_retired],
                 )
             self._add_events(s, run.changes, run.actor, run.job_id, now)
@@ -355,9 +359,9 @@ class MpiStore:
                     .where(
                         review.c.patient_l == bindparam("left"),
                         review.c.patient_r == bindparam("right"),
-                        review.c.status == PENDING,
+                        review.c.status == ReviewStatus.PENDING,
                     )
-                    .values(status=SUPERSEDED),
+                    .values(status=ReviewStatus.SUPERSEDED),
                     [{"left": left, "right": right} for left, right in run.review_superseded],
                 )
             if run.model_json is not None:
@@ -367,10 +371,12 @@ class MpiStore:
                     )
                 )
 
-    def decide(self, review_id: int, status: str, actor: str, note: str | None = None) -> ReviewItem:
+    def decide(self, review_id: int, status: ReviewStatus, actor: str, note: str | None = None) -> ReviewItem:
         """Record a clerk's decision on a review item, and apply an acceptance at once (merge)."""
-        if status not in (ACCEPTED, REJECTED):
-            raise DecisionError(f"a decision is {ACCEPTED!r} or {REJECTED!r}, not {status!r}")
+        if status not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
+            raise DecisionError(
+                f"a decision is {ReviewStatus.ACCEPTED!r} or {ReviewStatus.REJECTED!r}, not {status!r}"
+            )
         now = utcnow()
         with self.catalog.session() as s:
             row = s.get(MpiReview, review_id)
@@ -379,17 +385,19 @@ class MpiStore:
             left, right = s.get(MpiMember, row.patient_l), s.get(MpiMember, row.patient_r)
             if left is None or right is None:
                 raise DecisionError(f"review item {review_id} names a record that is no longer linked")
-            if status == REJECTED and left.person_id == right.person_id:
+            if status == ReviewStatus.REJECTED and left.person_id == right.person_id:
                 raise DecisionError(
                     f"{row.patient_l} and {row.patient_r} are one person ({left.person_id}) already: "
                     f"use `medlake link split {row.patient_r}` to separate them"
                 )
             row.status, row.decided_at, row.decided_by, row.note = status, now, actor, note
-            change_kind = "review_accept" if status == ACCEPTED else "review_reject"
+            change_kind = (
+                EventKind.REVIEW_ACCEPT if status == ReviewStatus.ACCEPTED else EventKind.REVIEW_REJECT
+            )
             changes = [
                 Change(change_kind, left.person_id, right.person_id, (row.patient_l, row.patient_r), note)
             ]
-            if status == ACCEPTED and left.person_id != right.person_id:
+            if status == ReviewStatus.ACCEPTED and left.person_id != right.person_id:
                 survivor, absorbed = self._older(s, left.person_id, right.person_id)
                 moved = list(s.scalars(select(MpiMember.patient_id).where(MpiMember.person_id == absorbed)))
                 s.execute(
@@ -400,11 +408,11 @@ class MpiStore:
                 s.execute(
                     update(MpiPerson)
                     .where(MpiPerson.id == absorbed)
-                    .values(status="merged", merged_into=survivor, updated_at=now)
+                    .values(status=PersonStatus.MERGED, merged_into=survivor, updated_at=now)
                 )
                 changes.append(
                     Change(
-                        "merge",
+                        EventKind.MERGE,
                         survivor,
                         absorbed,
                         tuple(sorted(moved)),
@@ -437,7 +445,13 @@ class MpiStore:
             if not others:
                 raise DecisionError(f"{patient_id} is the only record of {old_person}: nothing to split")
             s.add(
-                MpiPerson(id=new_person_id, status="active", merged_into=None, created_at=now, updated_at=now)
+                MpiPerson(
+                    id=new_person_id,
+                    status=PersonStatus.ACTIVE,
+                    merged_into=None,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
             s.flush()
             member.person_id, member.basis, member.linked_at = new_person_id, "clerk decision", now
@@ -452,14 +466,18 @@ class MpiStore:
                     )
                     s.add(existing)
                 existing.status, existing.decided_at, existing.decided_by, existing.note = (
-                    REJECTED,
+                    ReviewStatus.REJECTED,
                     now,
                     actor,
                     note,
                 )
             self._add_events(
                 s,
-                [Change("split", new_person_id, old_person, (patient_id,), note or "split by a clerk")],
+                [
+                    Change(
+                        EventKind.SPLIT, new_person_id, old_person, (patient_id,), note or "split by a clerk"
+                    )
+                ],
                 actor,
                 None,
                 now,
@@ -508,9 +526,9 @@ class MpiStore:
         for c in candidates:
             row = existing.get((c["patient_l"], c["patient_r"]))
             if row is None:
-                fresh.append({**c, "status": PENDING, "created_at": now, "job_id": job_id})
-            elif row.status in (PENDING, SUPERSEDED):
-                row.status = PENDING
+                fresh.append({**c, "status": ReviewStatus.PENDING, "created_at": now, "job_id": job_id})
+            elif row.status in (ReviewStatus.PENDING, ReviewStatus.SUPERSEDED):
+                row.status = ReviewStatus.PENDING
                 row.match_probability, row.reason, row.evidence = (
                     c["match_probability"],
                     c["reason"],
