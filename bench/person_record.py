@@ -254,9 +254,10 @@ def _store_size(url: str, scratch: Path) -> str:
         return f"{(scratch / 'person.db').stat().st_size / 2**30:.1f} GiB"
     import psycopg
 
-    from medlake.person.store import SCHEMA, _psycopg_conninfo
+    from medlake.person.store import SCHEMA
+    from medlake.person.store.writers import psycopg_conninfo
 
-    with psycopg.connect(_psycopg_conninfo(url)) as con:
+    with psycopg.connect(psycopg_conninfo(url)) as con:
         total = con.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",

@@ -1,9 +1,13 @@
-"""A workspace: one region's settings, catalog and lake, and the analyst's entry point.
+"""A workspace: one region's settings, catalog, lake and engines — the floor everything stands on.
 
 >>> ws = open_workspace()                      # MEDLAKE_HOME or ./.medlake
 >>> ws.tables()                                # ['integrated.Patient', 'warehouse.patient', ...]
 >>> ws.table("warehouse.patient").to_pandas()  # any table as Arrow, then pandas
 >>> ws.sql("SELECT count(*) FROM warehouse.observation")
+
+Every package takes this ``Workspace``; none of them is imported here. The public API,
+``medlake.open_workspace()``, returns :class:`medlake.api.Workspace`, which adds the jobs
+(ingest, build, link, person) on top.
 """
 
 from __future__ import annotations
@@ -18,14 +22,13 @@ import tomli_w
 
 from medlake.catalog import Catalog
 from medlake.config import SETTINGS_FILE, Settings, load_settings, resolve_home
-from medlake.engine import Engine, UnknownTable, get_engine
+from medlake.engine import DUCKDB, Engine, UnknownTable, get_engine
+from medlake.errors import QueryError, WorkspaceError
 from medlake.lake import Lake, Layer
 
+__all__ = ["Workspace", "WorkspaceError", "attach_tables", "init_workspace", "open_workspace"]
+
 _TABLE_NAME = re.compile(r"^(raw|integrated|warehouse|marts)\.([A-Za-z0-9_]+)$")
-
-
-class WorkspaceError(RuntimeError):
-    """The workspace is missing or a name in it does not exist."""
 
 
 class Workspace:
@@ -48,13 +51,26 @@ class Workspace:
         )
 
     def engine(self) -> Engine:
-        """A new engine configured from settings; the caller closes it."""
+        """A new engine of the configured kind, with the configured threads and memory; the caller closes it.
+
+        Every SQL engine medlake opens comes from here or :meth:`local_engine`, so
+        ``engine_threads`` and ``engine_memory_limit`` bound all of them.
+        """
+        return get_engine(self.settings.engine, **self.engine_options())
+
+    def local_engine(self) -> Engine:
+        """A new in-process DuckDB engine with the same limits, for the code declared DuckDB-only
+        (:func:`medlake.engine.duckdb_only`): small jobs over local data whose SQL is DuckDB's."""
+        return get_engine(DUCKDB, **self.engine_options())
+
+    def engine_options(self) -> dict[str, object]:
+        """The engine settings every backend takes."""
         options: dict[str, object] = {}
         if self.settings.engine_threads:
             options["threads"] = self.settings.engine_threads
         if self.settings.engine_memory_limit:
             options["memory_limit"] = self.settings.engine_memory_limit
-        return get_engine(self.settings.engine, **options)
+        return options
 
     # the analyst's API ---------------------------------------------------------------
     def tables(self) -> list[str]:
@@ -91,6 +107,8 @@ class Workspace:
                 return engine.sql(query)
             except UnknownTable as exc:
                 raise WorkspaceError(self._no_such_table(exc.name)) from None
+            except engine.query_errors as exc:  # the query's own fault: the engine's message says what
+                raise QueryError(str(exc).strip()) from exc
 
     def _no_such_table(self, name: str) -> str:
         tables = self.tables()
@@ -104,12 +122,6 @@ class Workspace:
         hint = list(dict.fromkeys(close))[:3]
         suggestion = f" (did you mean {' or '.join(hint)}?)" if hint else ""
         return f"no table {name!r}{suggestion}; tables are named layer.name: {', '.join(tables)}"
-
-    def person(self, global_id: str):  # -> medlake.person.PersonRecord (imported late: person imports us)
-        """One resident's record across institutions (see :func:`medlake.person.person_record`)."""
-        from medlake.person import person_record
-
-        return person_record(self, global_id)
 
 
 def attach_tables(workspace: Workspace, engine: Engine) -> list[str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from medlake.ingest import ingest_path
 from medlake.build import run as build_module
 from medlake.build.run import build_all
+from medlake.ingest import ingest_path
 from medlake.views.library import load_library
 
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from medlake.synth.exports import write_demo_exports
 from medlake.synth import generate_region
+from medlake.synth.exports import write_demo_exports
 from medlake.workspace import init_workspace, open_workspace
 
 PIPELINE = """

@@ -8,9 +8,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from medlake.ingest import ingest_path
 from medlake.build.integrated import build_integrated
 from medlake.build.namespacing import namespace_resource, split_global_id
+from medlake.ingest import ingest_path
 
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
 

@@ -73,6 +73,18 @@ def test_batch_lifecycle_reconciles(catalog: Catalog) -> None:
     assert catalog.jobs()[0].status == "succeeded"
 
 
+def test_a_job_block_ends_succeeded_with_its_summary_or_failed(catalog: Catalog) -> None:
+    with catalog.job("build", {"asked": "all"}) as job:
+        assert catalog.jobs()[0].status == "running"
+        job.summary["tables"] = ["warehouse.patient"]
+    with pytest.raises(KeyboardInterrupt), catalog.job("ingest") as failing:
+        raise KeyboardInterrupt  # what a kill signal turns into: the job still says it failed
+    by_id = {j.id: j for j in catalog.jobs()}
+    assert by_id[job.id].status == "succeeded" and by_id[job.id].finished_at is not None
+    assert by_id[job.id].details == {"asked": "all", "tables": ["warehouse.patient"]}
+    assert by_id[failing.id].status == "failed" and by_id[failing.id].details is None
+
+
 def test_dataset_versions_replace_lineage(catalog: Catalog) -> None:
     job = catalog.start_job("build")
     common = {"layer": "warehouse", "location": "warehouse/patient", "schema": [], "job_id": job}

@@ -243,7 +243,7 @@ def test_what_a_job_remembers_committing_answers_as_the_lake_would(
     lake held nothing of before finds repeats and resolves references without reading the lake.
     With that memory switched off every commit asks the lake: reports and tables must agree,
     also for an institution that already had rows before the job (whose groups read the lake)."""
-    from medlake.ingest import pipeline
+    from medlake.ingest import groups, key_queries, pipeline
     from medlake.synth import generate_region
 
     region = tmp_path / "region"
@@ -259,16 +259,16 @@ def test_what_a_job_remembers_committing_answers_as_the_lake_would(
     for ws in (remembering, asking):
         ingest_path(ws, CORPUS / "patient-v2.ndjson", "hosp-b")  # hosp-b has rows before the next job
     reads: list[bool] = []
-    real = pipeline._repeated_rows
+    real = key_queries.repeated_rows
     monkeypatch.setattr(
-        pipeline,
-        "_repeated_rows",
+        key_queries,
+        "repeated_rows",
         lambda engine, raw, *a: reads.append(raw is not None) or real(engine, raw, *a),
     )
     sources = [(folder, "hosp-a"), (again.parent, "hosp-a"), (CORPUS / "mixed.ndjson", "hosp-b")]
     remembered = pipeline.ingest_paths(remembering, sources)
     assert len(reads) > 2 and not any(reads[:-1]) and reads[-1], "only hosp-b, in the lake before, is read"
-    monkeypatch.setattr(pipeline, "REMEMBERED_ROWS", 0)
+    monkeypatch.setattr(groups, "REMEMBERED_ROWS", 0)
     reads.clear()
     asked = pipeline.ingest_paths(asking, sources)
     assert all(reads[1:]), "without memory every commit after hosp-a's first reads the lake"
@@ -292,9 +292,9 @@ def test_references_within_a_group_resolve_whether_or_not_the_job_remembers(
     make_workspace, monkeypatch, remembered: int
 ) -> None:
     """Past its memory's bound a job asks the lake, from the very commit that crossed it on."""
-    from medlake.ingest import pipeline
+    from medlake.ingest import groups, pipeline
 
-    monkeypatch.setattr(pipeline, "REMEMBERED_ROWS", remembered)
+    monkeypatch.setattr(groups, "REMEMBERED_ROWS", remembered)
     ws = make_workspace()
     [report] = pipeline.ingest_paths(ws, [(CORPUS / "mixed.ndjson", "hosp-a")])
     [alone] = ingest_path(make_workspace(), CORPUS / "mixed.ndjson", "hosp-a")

@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 from medlake.engine.duckdb_engine import DuckDBEngine
 from medlake.lake import Lake, files
 from medlake.lake.files import delete_data_file, file_stats, read_data_file, write_data_file
-from medlake.lake.scan import register_delta
+from medlake.lake.scan import scanned
 
 SCHEMA = pa.schema(
     [
@@ -61,8 +61,8 @@ def test_committed_files_are_the_table_with_writers_ids_and_configuration(tmp_pa
     assert stats is not None and (stats.rows, stats.rows_by_institution) == (4, {"a": 3, "b": 1})
     assert DeltaTable(uri).metadata().configuration["delta.checkpointInterval"] == "3"
     # the engine reads the files straight, as the build does
-    with DuckDBEngine() as engine:
-        assert register_delta(engine, "t", uri, DeltaTable(uri)), "read as Parquet files, not through Arrow"
+    with DuckDBEngine() as engine, scanned(engine, "t", uri, DeltaTable(uri)) as as_view:
+        assert as_view, "read as Parquet files, not through Arrow"
         counted = engine.sql("SELECT institution, count(*) AS n FROM t GROUP BY 1 ORDER BY 1").to_pylist()
     assert counted == [{"institution": "a", "n": 3}, {"institution": "b", "n": 1}]
 

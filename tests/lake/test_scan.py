@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from medlake.engine import get_engine
 from medlake.lake import Lake
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.scan import scanned
 
 
 def _rows(table: pa.Table) -> list[tuple]:
@@ -32,12 +32,12 @@ def test_view_over_the_files_equals_the_arrow_dataset(tmp_path: Path) -> None:
     table = lake.table(uri)
     assert table is not None
     with get_engine("duckdb") as engine:
-        as_view = register_delta(engine, "things", uri, table)
-        assert as_view, "a local table of reader version 1 is read as Parquet files"
-        through_files = engine.sql("SELECT * FROM things")
-        drop_delta(engine, "things", as_view)
-        engine.register("arrow", table.to_pyarrow_dataset())
-        through_arrow = engine.sql("SELECT * FROM arrow")
+        with scanned(engine, "things", uri, table) as as_view:
+            assert as_view, "a local table of reader version 1 is read as Parquet files"
+            through_files = engine.sql("SELECT * FROM things")
+        assert "things" not in engine.sql("SELECT view_name FROM duckdb_views()").column(0).to_pylist()
+        with engine.registered("arrow", table.to_pyarrow_dataset()):
+            through_arrow = engine.sql("SELECT * FROM arrow")
     columns = ["institution", "id", "n", "note"]  # callers select by name: the order may differ
     assert sorted(through_files.column_names) == sorted(through_arrow.column_names) == sorted(columns)
     assert _rows(through_files.select(columns)) == _rows(through_arrow.select(columns))

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from medlake.cli import link as link_cli
+import medlake.cli as medlake_cli
 from medlake.link import LinkSettings, evaluate_frame
 from tests.link.conftest import FEBRL_FIELD_MAP
 
@@ -61,8 +61,9 @@ def test_febrl4_through_a_csv_and_the_cli(febrl4: pd.DataFrame, tmp_path: Path) 
     mapping = ",".join(f"{field}={column}" for field, column in FEBRL_FIELD_MAP.items())
     runner = CliRunner()
     outcome = runner.invoke(
-        link_cli.app,
+        medlake_cli.app,
         [
+            "link",
             "evaluate",
             str(csv),
             "--truth",

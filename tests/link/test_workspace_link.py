@@ -135,20 +135,20 @@ def test_review_threshold_sends_pairs_to_review(linked) -> None:
 def test_cli_link_run_prints_the_summary(linked) -> None:
     from typer.testing import CliRunner
 
-    from medlake.cli.link import app
+    from medlake.cli import app
 
     ws, _, _ = linked
     runner = CliRunner()
-    result = runner.invoke(app, ["run", "--home", str(ws.home), "--json"])
+    result = runner.invoke(app, ["link", "run", "--home", str(ws.home), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["table"] == "warehouse.person_link"
     assert summary["records"] == ws.table("warehouse.person_link").num_rows
     assert 0 < summary["persons"] <= summary["records"]
-    bad = runner.invoke(app, ["run", "--home", str(ws.home), "--match-threshold", "0.3"])
+    bad = runner.invoke(app, ["link", "run", "--home", str(ws.home), "--match-threshold", "0.3"])
     assert bad.exit_code == 1
     assert "threshold" in bad.output
-    unknown = runner.invoke(app, ["run", "--home", str(ws.home), "--identifier-check", "crc32"])
+    unknown = runner.invoke(app, ["link", "run", "--home", str(ws.home), "--identifier-check", "crc32"])
     assert unknown.exit_code != 0
     assert "identifier-check" in unknown.output
 
@@ -157,13 +157,13 @@ def test_cli_link_run_checks_national_ids_by_default(linked) -> None:
     """Without the check, every id typo is a trusted conflict: more review, fewer links."""
     from typer.testing import CliRunner
 
-    from medlake.cli.link import app
+    from medlake.cli import app
 
     ws, _, _ = linked
     runner = CliRunner()
-    checked = runner.invoke(app, ["run", "--home", str(ws.home), "--full", "--json"])
+    checked = runner.invoke(app, ["link", "run", "--home", str(ws.home), "--full", "--json"])
     unchecked = runner.invoke(
-        app, ["run", "--home", str(ws.home), "--full", "--identifier-check", "none", "--json"]
+        app, ["link", "run", "--home", str(ws.home), "--full", "--identifier-check", "none", "--json"]
     )
     assert checked.exit_code == 0 and unchecked.exit_code == 0, checked.output + unchecked.output
     checked_summary, unchecked_summary = json.loads(checked.output), json.loads(unchecked.output)

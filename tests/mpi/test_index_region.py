@@ -258,44 +258,46 @@ def test_a_crash_after_the_index_commit_is_repaired_by_the_next_run(fresh: Works
 def test_the_steward_commands(fresh: Workspace) -> None:
     from typer.testing import CliRunner
 
-    from medlake.cli.link import app
+    from medlake.cli import app
 
     mpi = MasterPatientIndex(fresh)
     strict_queue(mpi)
     runner = CliRunner()
     home = ["--home", str(fresh.home)]
 
-    listed = runner.invoke(app, ["review", *home, "--json"])
+    listed = runner.invoke(app, ["link", "review", *home, "--json"])
     assert listed.exit_code == 0, listed.output
     items = json.loads(listed.output)
     assert [i["id"] for i in items] == [i.id for i in mpi.review_queue()]
     first = items[0]
     assert first["person_l"] != first["person_r"] and first["status"] == "pending"
 
-    shown = runner.invoke(app, ["review", "show", str(first["id"]), *home])
+    shown = runner.invoke(app, ["link", "review", "show", str(first["id"]), *home])
     assert shown.exit_code == 0 and "evidence" in shown.output and first["patient_l"] in shown.output
 
-    accepted = runner.invoke(app, ["review", "accept", str(first["id"]), *home, "--by", "dana", "--json"])
+    accepted = runner.invoke(
+        app, ["link", "review", "accept", str(first["id"]), *home, "--by", "dana", "--json"]
+    )
     assert accepted.exit_code == 0, accepted.output
     decided = json.loads(accepted.output)
     assert decided["status"] == "accepted" and decided["decided_by"] == "dana"
     assert decided["person_l"] == decided["person_r"]
 
-    again = runner.invoke(app, ["review", "reject", str(first["id"]), *home])
+    again = runner.invoke(app, ["link", "review", "reject", str(first["id"]), *home])
     assert again.exit_code == 1 and "split" in again.output, (
         "rejecting a pair that is one person points at split"
     )
 
-    history = runner.invoke(app, ["history", *home, "--patient", first["patient_r"], "--json"])
+    history = runner.invoke(app, ["link", "history", *home, "--patient", first["patient_r"], "--json"])
     kinds = [e["kind"] for e in json.loads(history.output)]
     assert "review_accept" in kinds and "merge" in kinds
 
-    split = runner.invoke(app, ["split", first["patient_r"], *home, "--by", "dana", "--json"])
+    split = runner.invoke(app, ["link", "split", first["patient_r"], *home, "--by", "dana", "--json"])
     assert split.exit_code == 0, split.output
     moved = json.loads(split.output)
     assert moved["from_person"] == decided["person_l"] and moved["to_person"] != moved["from_person"]
 
-    missing = runner.invoke(app, ["review", "show", "999999", *home])
+    missing = runner.invoke(app, ["link", "review", "show", "999999", *home])
     assert missing.exit_code == 1 and "no review item 999999" in missing.output
 
 
@@ -319,20 +321,22 @@ def test_a_merged_away_id_still_opens_the_persons_record(fresh: Workspace) -> No
 def test_link_run_uses_the_regions_configured_thresholds(fresh: Workspace) -> None:
     from typer.testing import CliRunner
 
-    from medlake.cli.link import app
+    from medlake.cli import app
 
     runner = CliRunner()
     home = ["--home", str(fresh.home)]
-    default = json.loads(runner.invoke(app, ["run", *home, "--full", "--no-person-build", "--json"]).output)
+    default = json.loads(
+        runner.invoke(app, ["link", "run", *home, "--full", "--no-person-build", "--json"]).output
+    )
     settings = fresh.home / "medlake.toml"
     settings.write_text(settings.read_text() + f"link_match_threshold = {STRICT.match_threshold}\n")
-    configured = runner.invoke(app, ["run", *home, "--full", "--no-person-build", "--json"])
+    configured = runner.invoke(app, ["link", "run", *home, "--full", "--no-person-build", "--json"])
     assert configured.exit_code == 0, configured.output
     strict = json.loads(configured.output)
     assert strict["persons"] > default["persons"], "the stricter configured threshold links less"
     override = json.loads(
         runner.invoke(
-            app, ["run", *home, "--full", "--no-person-build", "--match-threshold", "0.95", "--json"]
+            app, ["link", "run", *home, "--full", "--no-person-build", "--match-threshold", "0.95", "--json"]
         ).output
     )
     assert override["persons"] == default["persons"], "an option overrides the setting"

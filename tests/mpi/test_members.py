@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from medlake.engine import get_engine
 from medlake.mpi.members import MemberMap, load_members, save_members, snapshot_path
 from medlake.mpi.store import MEMBER_SCHEMA, Member, MpiStore
 
@@ -25,7 +26,8 @@ def member_map(rows: list[Member] = ROWS) -> MemberMap:
 def test_compare_finds_new_changed_and_removed_records() -> None:
     ids = pa.array(["a.1", "a.2", "b.1", "c.9"])
     prints = pa.array(["f1", "f2-edited", "f3", "f9"])
-    changes = member_map().compare(ids, prints)
+    with get_engine() as engine:
+        changes = member_map().compare(engine, ids, prints)
     assert changes.new == {"c.9"}
     assert changes.changed == {"a.2"}
     assert changes.removed == {"b.2": "P3"}

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import built_region
 from typer.testing import CliRunner
 
+import medlake
 from medlake.cli import app
 from medlake.mpi import MasterPatientIndex
 from medlake.person import (
@@ -241,7 +242,8 @@ def test_unknown_id_is_a_key_error_that_says_what_ids_are(region: Workspace) -> 
 
 def test_workspace_person_method(region: Workspace) -> None:
     person_id = sample_persons(region, 1)[0]
-    assert region.person(person_id).as_dict() == person_record(region, person_id).as_dict()
+    public = medlake.open_workspace(region.home)
+    assert public.person(person_id).as_dict() == person_record(region, person_id).as_dict()
 
 
 def test_cli_json_is_the_full_record_and_unknown_ids_fail(region: Workspace) -> None:

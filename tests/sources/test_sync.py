@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from medlake.sources import secrets
+from medlake import secrets
 from medlake.sources.sync import is_due, parse_interval, sync
 
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"

@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from medlake.cli import MedlakeGroup
 from medlake.cli import synth as synth_cli
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=MedlakeGroup)
     synth_cli.register(app)
 
     @app.command("noop", hidden=True)

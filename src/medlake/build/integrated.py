@@ -9,8 +9,8 @@ until 2099, whatever corrections follow): that version is ranked by its arrival 
 the newest of those received before it (:func:`current_keys`, ``fhir.instants.ranked_instants``),
 and ``medlake quarantine --warnings`` reports it.
 
-The ranking runs over the key columns only (:data:`CURRENT_KEYS`); the resource text, most
-of the raw layer's bytes, is joined to the winners afterwards (:data:`CURRENT_VERSIONS`), so
+The ranking runs over the key columns only (:func:`current_keys`); the resource text, most
+of the raw layer's bytes, is joined to the winners afterwards (:func:`current_versions`), so
 the ranking window never carries it. Within an institution a content hash occurs once in the
 raw layer (ingest stores only content the institution has not sent before), so the join on
 (institution, type, id, content hash) finds exactly the ranked row.
@@ -20,17 +20,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.build.namespacing import namespace_resource, namespace_sql
 from medlake.catalog import BuiltTable
 from medlake.engine import Engine
 from medlake.engine.dialect import Dialect
+from medlake.lake.scan import scanned
 from medlake.lake.tables import RAW_RESOURCES, TIMESTAMP, Layer
-from medlake.build.namespacing import namespace_resource, namespace_sql
-from medlake.lake.scan import drop_delta, register_delta
 from medlake.workspace import Workspace
 
 INTEGRATED_SCHEMA = pa.schema(
@@ -47,47 +47,52 @@ INTEGRATED_SCHEMA = pa.schema(
 )
 
 
-def current_keys(dialect: Dialect, tolerance: int) -> str:
-    """The key of each resource's current version; ``tolerance``: see the module's docstring.
+def current_keys(d: Dialect, tolerance: int) -> str:
+    """The key of each resource's current version in the raw layer (relation ``raw``).
 
-    A distrusted version ranks at the newest trusted ``meta.lastUpdated`` among the versions of its
-    resource received before it (NULL if none), ties going to the later arrival: newer than
-    what came before it, older than any later version dated after that. Distrusted versions are
-    rare, so only they look back, through a join on their resources' keys.
+    ``tolerance``: see the module's docstring. A distrusted version ranks at the newest trusted
+    ``meta.lastUpdated`` among the versions of its resource received before it (NULL if none),
+    ties going to the later arrival: newer than what came before it, older than any later version
+    dated after that. Distrusted versions are rare, so only they look back, through a join on their
+    resources' keys.
     """
-    distrusted = f"last_updated > {dialect.plus_seconds('received_at', tolerance)}"
-    return f"""
-    WITH keyed AS (
-        SELECT institution, resource_type, resource_id, content_hash, version_id, received_at, line,
-               last_updated, coalesce({distrusted}, FALSE) AS distrusted
-        FROM raw
-    ), placed AS (
-        SELECT late.institution, late.resource_type, late.resource_id, late.content_hash,
-               max(earlier.last_updated) AS ranked_at
-        FROM (SELECT * FROM keyed WHERE distrusted) late
-        LEFT JOIN keyed earlier
-          ON earlier.institution = late.institution AND earlier.resource_type = late.resource_type
-         AND earlier.resource_id = late.resource_id AND NOT earlier.distrusted
-         AND (earlier.received_at < late.received_at
-              OR (earlier.received_at = late.received_at AND earlier.line < late.line))
-        GROUP BY ALL
-    )
-    SELECT institution, resource_type, resource_id, content_hash
-    FROM keyed LEFT JOIN placed USING (institution, resource_type, resource_id, content_hash)
-    QUALIFY row_number() OVER (
+    distrusted = f"last_updated > {d.plus_seconds('received_at', tolerance)}"
+    version_number = d.try_cast("version_id", d.sql_type("integer"))
+    keys = ["institution", "resource_type", "resource_id", "content_hash"]
+    versions = f"""(
+        WITH keyed AS (
+            SELECT institution, resource_type, resource_id, content_hash, version_id, received_at, line,
+                   last_updated, coalesce({distrusted}, FALSE) AS distrusted
+            FROM raw
+        ), placed AS (
+            SELECT late.institution, late.resource_type, late.resource_id, late.content_hash,
+                   max(earlier.last_updated) AS ranked_at
+            FROM (SELECT * FROM keyed WHERE distrusted) late
+            LEFT JOIN keyed earlier
+              ON earlier.institution = late.institution AND earlier.resource_type = late.resource_type
+             AND earlier.resource_id = late.resource_id AND NOT earlier.distrusted
+             AND (earlier.received_at < late.received_at
+                  OR (earlier.received_at = late.received_at AND earlier.line < late.line))
+            GROUP BY late.institution, late.resource_type, late.resource_id, late.content_hash
+        )
+        SELECT * FROM keyed LEFT JOIN placed USING ({", ".join(keys)})
+    ) versions"""
+    rank = f"""row_number() OVER (
         PARTITION BY institution, resource_type, resource_id
         ORDER BY CASE WHEN distrusted THEN ranked_at ELSE last_updated END DESC NULLS LAST,
-                 TRY_CAST(version_id AS BIGINT) DESC NULLS LAST,
+                 {version_number} DESC NULLS LAST,
                  received_at DESC, line DESC, content_hash DESC
-    ) = 1
-"""
+    ) = 1"""
+    return d.qualify(keys, versions, rank)
 
 
-CURRENT_VERSIONS = """
-    SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
-           resource, refs, identifiers
-    FROM raw SEMI JOIN current_keys USING (institution, resource_type, resource_id, content_hash)
-"""
+def current_versions(d: Dialect) -> str:
+    """The current versions' rows of ``raw``, found by their keys (relation ``current_keys``)."""
+    return f"""
+        SELECT institution, resource_type, resource_id, version_id, last_updated, batch_id, content_hash,
+               resource, refs, identifiers
+        FROM raw {d.semi_join()} current_keys USING (institution, resource_type, resource_id, content_hash)
+    """
 
 
 def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str, str]]:
@@ -103,24 +108,23 @@ def conditional_targets(engine: Engine, conditional: str) -> dict[str, dict[str,
     used = engine.sql(
         f"""
         SELECT DISTINCT institution, key FROM (
-            SELECT institution, unnest(refs) AS key FROM raw WHERE {conditional}
+            SELECT institution, {d.unnest("refs")} AS key FROM raw WHERE {conditional}
         ) WHERE {d.strpos("key", d.string_literal("?"))} > 0
         """
     )
     if not used.num_rows:
         return {}
-    engine.register("conditional_used", used)
-    rows = engine.sql(
-        """
-        WITH offered AS (
-            SELECT institution, unnest(identifiers) AS key, resource_id FROM raw_current_ids
+    with engine.registered("conditional_used", used):
+        rows = engine.sql(
+            f"""
+            WITH offered AS (
+                SELECT institution, {d.unnest("identifiers")} AS key, resource_id FROM raw_current_ids
+            )
+            SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
+            FROM conditional_used used JOIN offered USING (institution, key)
+            GROUP BY used.institution, used.key
+            """
         )
-        SELECT used.institution, used.key, min(offered.resource_id) AS resource_id
-        FROM conditional_used used JOIN offered USING (institution, key)
-        GROUP BY ALL
-        """
-    )
-    engine.unregister("conditional_used")
     targets: dict[str, dict[str, str]] = defaultdict(dict)
     for institution, key, resource_id in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
         targets[institution][key] = resource_id
@@ -142,18 +146,30 @@ def build_integrated(
     if raw_table is None:
         return []
     raw_version = raw_table.version()
-    raw_view = register_delta(engine, "raw", raw_uri, raw_table)
-    current = current_keys(engine.dialect, workspace.settings.last_updated_tolerance)
-    engine.sql(f"CREATE OR REPLACE TEMP TABLE current_keys AS {current}")
-    # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
-    # current versions stay a view and their text is never held whole in memory; through an Arrow
-    # dataset every query would rescan the raw layer, so then they are materialised once.
-    versions = "VIEW" if raw_view else "TABLE"
-    engine.sql(f"CREATE OR REPLACE TEMP {versions} current_versions AS {CURRENT_VERSIONS}")
-    engine.sql(
-        "CREATE OR REPLACE TEMP VIEW raw_current_ids AS "
-        "SELECT institution, identifiers, resource_id FROM current_versions"
-    )
+    with ExitStack() as scope:
+        raw_view = scope.enter_context(scanned(engine, "raw", raw_uri, raw_table))
+        current = current_keys(engine.dialect, workspace.settings.last_updated_tolerance)
+        scope.enter_context(engine.temporary("current_keys", current))
+        # Read straight from the Parquet files, each type's query finds its rows' text cheaply, so the
+        # current versions stay a view and their text is never held whole in memory; through an Arrow
+        # dataset every query would rescan the raw layer, so then they are materialised once.
+        versions = current_versions(engine.dialect)
+        scope.enter_context(engine.temporary("current_versions", versions, materialise=not raw_view))
+        ids = "SELECT institution, identifiers, resource_id FROM current_versions"
+        scope.enter_context(engine.temporary("raw_current_ids", ids, materialise=False))
+        return _write_types(workspace, engine, job_id, raw_version, progress, written)
+
+
+def _write_types(
+    workspace: Workspace,
+    engine: Engine,
+    job_id: str,
+    raw_version: int,
+    progress: Callable[[int], None] | None,
+    written: Callable[[BuiltTable], None] | None,
+) -> list[BuiltTable]:
+    """One integrated table per type of the current versions, smallest first."""
+    lake = workspace.lake
     d = engine.dialect
     # rows with conditional references need the identifier map: those few are rewritten in Python
     is_conditional = d.lambda_(["r"], f"{d.strpos('r', d.string_literal('?'))} > 0")
@@ -207,9 +223,6 @@ def build_integrated(
         built.append(table)
         if written:
             written(table)
-    engine.sql(f"DROP {versions} IF EXISTS current_versions")
-    engine.sql("DROP TABLE IF EXISTS current_keys")
-    drop_delta(engine, "raw", raw_view)
     return built
 
 

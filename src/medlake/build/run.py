@@ -25,20 +25,16 @@ from medlake.workspace import Workspace
 def build_all(workspace: Workspace, progress: Callable[[int], None] | None = None) -> list[BuiltTable]:
     """Build every layer after raw from committed state and record it in the catalog."""
     catalog = workspace.catalog
-    job_id = catalog.start_job("build")
     rejects: list[BuildReject] = []
-    try:
-        integrated, warehouse = _build(workspace, job_id, progress, rejects)
+    with catalog.job("build") as job:
+        integrated, warehouse = _build(workspace, job.id, progress, rejects)
         # after every table: a re-run after a crash finds the same rows and adds none twice
-        quarantined = quarantine_rejects(workspace, sorted(rejects), job_id)
+        quarantined = quarantine_rejects(workspace, sorted(rejects), job.id)
         for table in integrated + warehouse:
-            catalog.record_built(table, job_id)
-    except BaseException:
-        catalog.finish_job(job_id, "failed")
-        raise
-    details = {"tables": [t.name for t in integrated + warehouse], "rejected_rows": len(rejects)}
-    details["quarantined"] = quarantined
-    catalog.finish_job(job_id, "succeeded", details)
+            catalog.record_built(table, job.id)
+        job.summary["tables"] = [t.name for t in integrated + warehouse]
+        job.summary["rejected_rows"] = len(rejects)
+        job.summary["quarantined"] = quarantined
     return integrated + warehouse
 
 
@@ -102,7 +98,12 @@ class _Views:
             self.work.put(self._DONE)
 
     def run(self) -> None:
-        with self.workspace.engine() as engine:
+        try:
+            engine = self.workspace.engine()
+        except BaseException as exc:  # handed to the thread that reports it, like a view's failure
+            self.abandon(exc)
+            return
+        with engine:
             while True:
                 name, view = self.work.get()
                 if not name:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
-from medlake.engine import Engine
-from medlake.lake.tables import Layer
 from medlake.build.rejects import BuildReject, without_failing_rows
 from medlake.catalog import BuiltTable
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.engine import Engine
+from medlake.lake.scan import scanned
+from medlake.lake.tables import Layer
 from medlake.views import compile_view
 from medlake.views.library import load_library
 from medlake.workspace import Workspace
@@ -50,18 +50,18 @@ def build_view(
     if source is None:
         return None
     source_version = source.version()
-    as_view = register_delta(engine, "integrated_source", source_uri, source)
     # every row of an integrated table has the table's type: the view need not parse it to check
     resource_type = engine.dialect.string_literal(compiled.resource)
     relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
-    try:
-        result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
-    except engine.data_errors as exc:
-        result, rejects = without_failing_rows(engine, view, compiled, "integrated_source", PASSTHROUGH, exc)
-        if rejected is not None:
-            rejected(rejects)
-    finally:
-        drop_delta(engine, "integrated_source", as_view)
+    with scanned(engine, "integrated_source", source_uri, source):
+        try:
+            result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
+        except engine.data_errors as exc:
+            result, rejects = without_failing_rows(
+                engine, view, compiled, "integrated_source", PASSTHROUGH, exc
+            )
+            if rejected is not None:
+                rejected(rejects)
     uri = lake.uri(Layer.WAREHOUSE, name)
     version = lake.write(
         uri,

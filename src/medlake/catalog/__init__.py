@@ -5,6 +5,6 @@ SQLAlchemy models (``models``), migrations (``migrations/``, Alembic) and a smal
 PostgreSQL by URL.
 """
 
-from medlake.catalog.store import BuiltTable, Catalog, LineageInput
+from medlake.catalog.store import BuiltTable, Catalog, JobRun, LineageInput
 
-__all__ = ["BuiltTable", "Catalog", "LineageInput"]
+__all__ = ["BuiltTable", "Catalog", "JobRun", "LineageInput"]

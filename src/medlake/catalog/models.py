@@ -7,6 +7,7 @@ Schema changes go through a new Alembic revision in ``migrations/versions``; the
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -22,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from medlake.catalog.statuses import BatchStatus, EventKind, JobStatus, PersonStatus, ReviewStatus
 
 
 class UTCDateTime(TypeDecorator):
@@ -43,6 +46,24 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Status(TypeDecorator):
+    """A :class:`~enum.StrEnum` stored as its text (a VARCHAR, as the migrations made it) and read back
+    as the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else str(self.enum(value))  # refuses a state the enum lacks
+
+    def process_result_value(self, value: str | None, dialect: object) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -67,7 +88,7 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[JobStatus] = mapped_column(Status(JobStatus, 20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     details: Mapped[dict | None] = mapped_column(JSON)
@@ -87,7 +108,7 @@ class Batch(Base):
     source_kind: Mapped[str] = mapped_column(String(40))
     source_uri: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[BatchStatus] = mapped_column(Status(BatchStatus, 20))
     received: Mapped[int] = mapped_column(BigInteger, default=0)
     stored: Mapped[int] = mapped_column(BigInteger, default=0)
     quarantined: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -177,7 +198,7 @@ class MpiPerson(Base):
     __tablename__ = "mpi_persons"
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # active | merged | retired
+    status: Mapped[PersonStatus] = mapped_column(Status(PersonStatus, 12), index=True)
     merged_into: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -209,7 +230,7 @@ class MpiEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[EventKind] = mapped_column(Status(EventKind, 20), index=True)
     person_id: Mapped[str | None] = mapped_column(String(24), index=True)
     other_person_id: Mapped[str | None] = mapped_column(String(24), index=True)
     patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -232,7 +253,7 @@ class MpiReview(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_l: Mapped[str] = mapped_column(String(200), index=True)
     patient_r: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # pending | accepted | rejected
+    status: Mapped[ReviewStatus] = mapped_column(Status(ReviewStatus, 12), index=True)
     match_probability: Mapped[float | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[list | None] = mapped_column(JSON)

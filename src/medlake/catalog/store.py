@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
+from medlake.catalog.statuses import BatchStatus, JobStatus
 from medlake.lake.tables import checked_location, table_location
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -62,6 +63,14 @@ class BuiltTable:
         return table_location(self.layer, self.name.split(".", 1)[1])
 
 
+@dataclass
+class JobRun:
+    """A job while it runs: its id (for what it writes) and the summary its end records."""
+
+    id: str
+    summary: dict = field(default_factory=dict)
+
+
 class Catalog:
     """Datasets, batches, jobs, institutions and lineage, in SQLite or PostgreSQL."""
 
@@ -106,10 +115,22 @@ class Catalog:
     def start_job(self, kind: str, details: dict | None = None) -> str:
         job_id = str(uuid.uuid4())
         with self.session() as s:
-            s.add(Job(id=job_id, kind=kind, status="running", started_at=utcnow(), details=details))
+            s.add(Job(id=job_id, kind=kind, status=JobStatus.RUNNING, started_at=utcnow(), details=details))
         return job_id
 
-    def finish_job(self, job_id: str, status: str, details: dict | None = None) -> None:
+    @contextmanager
+    def job(self, kind: str, details: dict | None = None) -> Iterator[JobRun]:
+        """One job around a block: running inside it, ``failed`` if it raises (even a kill signal's
+        KeyboardInterrupt), ``succeeded`` with the block's ``summary`` otherwise."""
+        run = JobRun(self.start_job(kind, details))
+        try:
+            yield run
+        except BaseException:
+            self.finish_job(run.id, JobStatus.FAILED)
+            raise
+        self.finish_job(run.id, JobStatus.SUCCEEDED, run.summary)
+
+    def finish_job(self, job_id: str, status: JobStatus, details: dict | None = None) -> None:
         with self.session() as s:
             job = s.get(Job, job_id)
             if job is None:
@@ -157,7 +178,7 @@ class Catalog:
                     source_kind=source_kind,
                     source_uri=source_uri,
                     content_sha256=content_sha256,
-                    status="running",
+                    status=BatchStatus.RUNNING,
                     received=0,
                     stored=0,
                     quarantined=0,
@@ -191,7 +212,7 @@ class Catalog:
             row = s.get(Batch, batch_id)
             if row is None:
                 raise KeyError(f"no batch {batch_id}")
-            row.status = "committed"
+            row.status = BatchStatus.COMMITTED
             row.received, row.stored, row.quarantined, row.duplicates = (
                 received,
                 stored,

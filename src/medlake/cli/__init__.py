@@ -2,11 +2,19 @@
 
 Every command prints a human summary by default and a machine-readable one with
 ``--json``; long work shows a progress bar on a terminal (on stderr, so JSON stays clean).
+
+Errors meant for the user (:class:`~medlake.errors.MedlakeError`) are caught in one place, the
+top command group below, and printed as one ``error: …`` line with exit status 1; any other
+exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from rich.text import Text
+from typer.core import TyperGroup
 
 from medlake.cli import (
     conformance,
@@ -24,8 +32,25 @@ from medlake.cli import (
     tabular,
     workspace_commands,
 )
+from medlake.cli.output import errors
+from medlake.errors import MedlakeError
+from medlake.secrets import redact
+
+
+class MedlakeGroup(TyperGroup):
+    """The ``medlake`` group: every command runs inside :meth:`invoke`, the one place that turns a
+    :class:`MedlakeError` into its message (passwords in URLs redacted) and exit status 1."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MedlakeError as exc:
+            errors.print(Text.assemble(("error:", "red"), " ", redact(str(exc))), soft_wrap=True)
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
+    cls=MedlakeGroup,
     name="medlake",
     help="medlake: a regional health data center on a lakehouse (FHIR in, Delta Lake, SQL-on-FHIR views).",
     no_args_is_help=True,

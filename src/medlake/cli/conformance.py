@@ -38,10 +38,7 @@ def conformance_sql_on_fhir(
 
     if not directory.exists():
         raise fail(f"{directory} does not exist", code=2)
-    try:
-        report = run_conformance([directory])
-    except (OSError, ValueError) as exc:
-        raise fail(str(exc), code=2) from exc
+    report = run_conformance([directory])
     if json_output:
         print_json(report.to_json())
         errors.print(report.summary(), highlight=False)

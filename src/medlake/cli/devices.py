@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from medlake import secrets
 from medlake.cli.ingesting import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, workspace_or_exit
-from medlake.sources import secrets
 from medlake.sources.devices.stream import MqttStream, StreamOptions, stop_on_signals
 from medlake.synth.devices import bedsides, publish_vitals, write_registry
 
@@ -77,30 +77,27 @@ def stream_mqtt(
     the quarantine. Runs until stopped unless --max-messages, --idle-exit or --duration.
     """
     ws = workspace_or_exit(home)
-    try:
-        options = StreamOptions(
-            topics=topic,
-            batch_size=batch_size,
-            inflight=inflight,
-            max_latency=max_latency,
-            client_id=client_id,
-            session_expiry=session_expiry,
-            registry_file=registry,
-            max_messages=max_messages,
-            idle_timeout=idle_exit,
-            max_duration=duration,
-        )
-        stream = MqttStream(
-            ws,
-            secrets.resolve(broker, ws.home),
-            institution,
-            options,
-            on_event=lambda text: errors.print(text, markup=False, highlight=False),
-        )
-        with stop_on_signals(stream.stop):
-            totals = stream.run()
-    except (ValueError, ConnectionError, OSError, secrets.MissingSecret) as exc:
-        raise fail(secrets.redact(str(exc))) from None
+    options = StreamOptions(
+        topics=topic,
+        batch_size=batch_size,
+        inflight=inflight,
+        max_latency=max_latency,
+        client_id=client_id,
+        session_expiry=session_expiry,
+        registry_file=registry,
+        max_messages=max_messages,
+        idle_timeout=idle_exit,
+        max_duration=duration,
+    )
+    stream = MqttStream(
+        ws,
+        secrets.resolve(broker, ws.home),
+        institution,
+        options,
+        on_event=lambda text: errors.print(text, markup=False, highlight=False),
+    )
+    with stop_on_signals(stream.stop):
+        totals = stream.run()
     if json_output:
         print_json(totals.as_dict())
         return
@@ -143,36 +140,35 @@ def synth_devices(
     json_output: JsonOutput = False,
 ) -> None:
     """Publish vital-sign streams (HR, RR, SpO2, temperature, systolic BP, ACVPU), some deteriorating."""
-    try:
-        ids = (
-            [line.strip() for line in patient_ids.read_text().splitlines() if line.strip()]
-            if patient_ids
-            else None
+    if patient_ids is not None and not patient_ids.is_file():
+        raise fail(f"no such file: {patient_ids}")
+    ids = (
+        [line.strip() for line in patient_ids.read_text().splitlines() if line.strip()]
+        if patient_ids
+        else None
+    )
+    beds = bedsides(ids if ids is not None else patients, deteriorate, seed)
+    write_registry(beds, registry_out)
+    stop = threading.Event()
+    if not json_output:
+        errors.print(
+            f"{len(beds)} monitors ({sum(b.deteriorating for b in beds)} deteriorating); "
+            f"registry: {registry_out}",
+            markup=False,
         )
-        beds = bedsides(ids if ids is not None else patients, deteriorate, seed)
-        write_registry(beds, registry_out)
-        stop = threading.Event()
-        if not json_output:
-            errors.print(
-                f"{len(beds)} monitors ({sum(b.deteriorating for b in beds)} deteriorating); "
-                f"registry: {registry_out}",
-                markup=False,
-            )
-        with stop_on_signals(stop.set):
-            summary = publish_vitals(
-                broker,
-                beds,
-                rate,
-                duration=duration,
-                count=count,
-                topic_prefix=topic_prefix,
-                payload_format=payload_format,
-                seed=seed,
-                ramp=ramp,
-                stop=stop,
-            )
-    except (ValueError, ConnectionError, OSError, TimeoutError) as exc:
-        raise fail(secrets.redact(str(exc))) from None
+    with stop_on_signals(stop.set):
+        summary = publish_vitals(
+            broker,
+            beds,
+            rate,
+            duration=duration,
+            count=count,
+            topic_prefix=topic_prefix,
+            payload_format=payload_format,
+            seed=seed,
+            ramp=ramp,
+            stop=stop,
+        )
     if json_output:
         print_json({**summary.as_dict(), "registry": str(registry_out), "monitors": len(beds)})
         return

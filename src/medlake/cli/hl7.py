@@ -60,13 +60,10 @@ def ingest_hl7(
     ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
-    try:
-        check_timezone(timezone)
-        files = find_hl7_files(path)
-        with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
-            reports = ingest_hl7_path(ws, path, institution, tz=timezone, progress=advance)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    check_timezone(timezone)
+    files = find_hl7_files(path)
+    with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
+        reports = ingest_hl7_path(ws, path, institution, tz=timezone, progress=advance)
     if not files and not json_output:
         console.print(f"no HL7 files ({', '.join(('.hl7', '.hl7v2', '.er7', '.mllp'))}) under {path}")
     print_batch_reports(reports, json_output)
@@ -93,32 +90,26 @@ def listen_hl7(
     not processed, or could not be stored (resend later). Stops cleanly on SIGTERM or Ctrl-C.
     """
     ws = workspace_or_exit(home)
-    try:
-        check_timezone(timezone)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    check_timezone(timezone)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
 
     def ready(bound_host: str, bound_port: int) -> None:
         errors.print(f"listening on {bound_host}:{bound_port} for {institution} (MLLP; Ctrl-C to stop)")
         sys.stderr.flush()
 
-    try:
-        stats = asyncio.run(
-            serve(
-                ws,
-                institution,
-                host=host,
-                port=port,
-                tz=timezone,
-                on_ready=ready,
-                max_batch=max_batch,
-                max_message_bytes=max_message_bytes,
-                linger=linger_ms / 1000,
-            )
+    stats = asyncio.run(
+        serve(
+            ws,
+            institution,
+            host=host,
+            port=port,
+            tz=timezone,
+            on_ready=ready,
+            max_batch=max_batch,
+            max_message_bytes=max_message_bytes,
+            linger=linger_ms / 1000,
         )
-    except (OSError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    )
     summary = stats.as_dict()
     if json_output:
         print_json(summary)

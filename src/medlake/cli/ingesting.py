@@ -23,24 +23,17 @@ def run_ingest(
     json_output: bool,
     ingest: Ingest,
     *,
-    errors: tuple[type[Exception], ...] = (ValueError,),
     total: int | None = None,
 ) -> list[BatchReport]:
     """Open the workspace, check the input exists, run ``ingest`` with a progress bar, print reports.
 
     ``sender`` names who sent it, for the progress bar (an institution's id, usually).
-
-    ``errors`` are the exceptions that mean bad input or settings: they end the command with
-    their message (exit 1) instead of a traceback.
     """
     ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
-    try:
-        with progress_bar(f"ingesting {sender}", total, enabled=not json_output) as advance:
-            reports = ingest(ws, advance)
-    except errors as exc:
-        raise fail(str(exc)) from None
+    with progress_bar(f"ingesting {sender}", total, enabled=not json_output) as advance:
+        reports = ingest(ws, advance)
     print_batch_reports(reports, json_output)
     return reports
 

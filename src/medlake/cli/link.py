@@ -18,11 +18,9 @@ from medlake.cli.mpi import history, review_app, split
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
 from medlake.link.evaluate import evaluate_csv
-from medlake.link.records import RecordError
 from medlake.link.settings import IdentifierCheck, LinkSettings
 from medlake.mpi import MasterPatientIndex, link_settings
 from medlake.person import refresh_person
-from medlake.workspace import WorkspaceError
 
 app = typer.Typer(help="The master patient index: link person records to persons.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
@@ -83,16 +81,13 @@ def evaluate(
     """Link a CSV's records and print pairwise precision, recall and F1 against --truth."""
     if not csv_path.is_file():
         raise fail(f"no such file: {csv_path}")
-    try:
-        settings = LinkSettings(
-            match_threshold=match_threshold,
-            review_threshold=review_threshold,
-            identifier_is_trusted=not untrusted_identifier,
-            identifier_check=identifier_check,
-        )
-        result = evaluate_csv(csv_path, truth, parse_field_map(field_map), settings, id_column=id_column)
-    except (RecordError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    settings = LinkSettings(
+        match_threshold=match_threshold,
+        review_threshold=review_threshold,
+        identifier_is_trusted=not untrusted_identifier,
+        identifier_check=identifier_check,
+    )
+    result = evaluate_csv(csv_path, truth, parse_field_map(field_map), settings, id_column=id_column)
     if json_output:
         print_json(result.as_dict())
         return
@@ -157,22 +152,19 @@ def run(
     link_identifier_check), so that every run of a region uses the same ones.
     """
     ws = workspace_or_exit(home)
-    try:
-        settings = link_settings(ws).with_changes(
-            **{
-                k: v
-                for k, v in {
-                    "match_threshold": match_threshold,
-                    "review_threshold": review_threshold,
-                    "identifier_check": identifier_check,
-                }.items()
-                if v is not None
-            }
-        )
-        report = MasterPatientIndex(ws).run(settings, full=full)
-        refreshed = refresh_person(ws) if person_build else None
-    except (RecordError, ValueError, WorkspaceError) as exc:
-        raise fail(str(exc)) from None
+    settings = link_settings(ws).with_changes(
+        **{
+            k: v
+            for k, v in {
+                "match_threshold": match_threshold,
+                "review_threshold": review_threshold,
+                "identifier_check": identifier_check,
+            }.items()
+            if v is not None
+        }
+    )
+    report = MasterPatientIndex(ws).run(settings, full=full)
+    refreshed = refresh_person(ws) if person_build else None
     if json_output:
         print_json({**report.as_dict(), "person_build": refreshed.as_dict() if refreshed else None})
         return

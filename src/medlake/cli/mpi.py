@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 
+from medlake.catalog.statuses import ReviewStatus
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.cli.output import console, print_json, table, workspace_or_exit
 from medlake.mpi import MasterPatientIndex
-from medlake.mpi.store import PENDING, ReviewItem
+from medlake.mpi.store import ReviewItem
 
 review_app = typer.Typer(
     help="Pairs of patient records a clerk must decide on: list, show, accept, reject.",
@@ -57,7 +58,7 @@ def _persons(mpi: MasterPatientIndex, item: ReviewItem) -> tuple[str | None, str
 def review_list(
     ctx: typer.Context,
     home: Home = None,
-    status: Annotated[str, typer.Option(help="pending | accepted | rejected | superseded | all")] = PENDING,
+    status: Annotated[str, typer.Option(help="pending | accepted | rejected | superseded | all")] = "pending",
     limit: Annotated[int, typer.Option(help="show at most this many, most probable first")] = 50,
     json_output: JsonOutput = False,
 ) -> None:
@@ -83,7 +84,7 @@ def review_list(
     console.print(
         table(f"review queue ({status})", ["id", "record", "record", "probability", "why", "status"], rows)
     )
-    if status == PENDING and items:
+    if status == ReviewStatus.PENDING and items:
         console.print("`medlake link review show ID` for the evidence; `accept ID` or `reject ID` to decide.")
 
 
@@ -95,10 +96,7 @@ def review_show(
 ) -> None:
     """One pair with its evidence: each comparison, its level, its weight, both values."""
     mpi = _index(home)
-    try:
-        item = mpi.review_item(review_id)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
+    item = mpi.review_item(review_id)
     if json_output:
         print_json(_item_dict(item, _persons(mpi, item)))
         return
@@ -148,12 +146,7 @@ def _decide(
     home, review_id: int, *, accept: bool, by: str | None, note: str | None, json_output: bool
 ) -> None:
     mpi = _index(home)
-    try:
-        item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note)
     persons = _persons(mpi, item)
     if json_output:
         print_json(_item_dict(item, persons))
@@ -171,13 +164,8 @@ def split(
 ) -> None:
     """Take a wrongly linked record out of its person into a new person, for good."""
     mpi = _index(home)
-    try:
-        old = mpi.person_of(patient_id)
-        new = mpi.split(patient_id, actor=by, note=note)
-    except KeyError as exc:
-        raise fail(str(exc.args[0])) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    old = mpi.person_of(patient_id)
+    new = mpi.split(patient_id, actor=by, note=note)
     if json_output:
         print_json({"patient_id": patient_id, "from_person": old, "to_person": new})
         return

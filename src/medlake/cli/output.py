@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from medlake.workspace import Workspace, WorkspaceError, open_workspace
+from medlake.workspace import Workspace, open_workspace
 
 console = Console()
 errors = Console(stderr=True)
@@ -76,11 +76,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def workspace_or_exit(home: Path | None) -> Workspace:
-    """The workspace at ``home`` (or ``MEDLAKE_HOME``), or exit 1 saying how to create it."""
-    try:
-        return open_workspace(home)
-    except WorkspaceError as exc:
-        raise fail(str(exc)) from None
+    """The workspace at ``home`` (or ``MEDLAKE_HOME``); a missing one is a
+    :class:`~medlake.errors.WorkspaceError` that says how to create it."""
+    return open_workspace(home)
 
 
 @contextmanager

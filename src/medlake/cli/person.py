@@ -15,16 +15,9 @@ import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, progress_bar, table, workspace_or_exit
-from medlake.person import (
-    FIELD_GROUPS,
-    StoreError,
-    UnknownPersonError,
-    build_golden,
-    person_record,
-    refresh_serving_store,
-)
+from medlake.person import FIELD_GROUPS, build_golden, person_record, refresh_serving_store
 from medlake.person.record import PersonRecord
-from medlake.workspace import Workspace, WorkspaceError
+from medlake.workspace import Workspace
 
 BUILD = "build"
 
@@ -56,12 +49,7 @@ def person(
         return
     if source not in ("auto", "store", "direct"):
         raise fail(f"--source must be auto, store or direct, not {source!r}")
-    try:
-        record = person_record(ws, target, source)  # type: ignore[arg-type]
-    except UnknownPersonError as exc:
-        raise fail(str(exc)) from None
-    except (StoreError, ValueError, WorkspaceError) as exc:
-        raise fail(str(exc)) from None
+    record = person_record(ws, target, source)  # type: ignore[arg-type]
     if json_output:
         print_json(record.as_dict())
         return
@@ -69,12 +57,9 @@ def person(
 
 
 def _build(ws: Workspace, json_output: bool) -> None:
-    try:
-        golden = build_golden(ws)
-        with progress_bar("serving store rows", None, enabled=not json_output) as advance:
-            store = refresh_serving_store(ws, advance)
-    except (StoreError, ValueError, WorkspaceError) as exc:
-        raise fail(str(exc)) from None
+    golden = build_golden(ws)
+    with progress_bar("serving store rows", None, enabled=not json_output) as advance:
+        store = refresh_serving_store(ws, advance)
     if json_output:
         print_json(
             {

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.sources import secrets
 from medlake.sources.registry import KINDS
 from medlake.sources.sync import SourceRun, parse_interval, sync, watch
 
@@ -44,10 +44,7 @@ def add(
             "the location holds a password: write it as ${VAR} and export VAR or put it in secrets.toml"
         )
     if schedule:
-        try:
-            parse_interval(schedule)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
+        parse_interval(schedule)
     options = {}
     for item in option or []:
         key, sep, value = item.partition("=")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from medlake.cli.options import JsonOutput
-from medlake.cli.output import console, fail, print_json, progress_bar, table
+from medlake.cli.output import console, print_json, progress_bar, table
 from medlake.synth import estimate_resources, generate_region
 
 synth_app = typer.Typer(
@@ -39,10 +39,7 @@ def synth(
     if ctx.invoked_subcommand is not None:
         return
     with progress_bar("synthesising residents", residents, enabled=not json_output) as advance:
-        try:
-            summary = generate_region(out, residents=residents, seed=seed, gzip=gzip, progress=advance)
-        except ValueError as exc:
-            raise fail(str(exc)) from None
+        summary = generate_region(out, residents=residents, seed=seed, gzip=gzip, progress=advance)
     if json_output:
         print_json(
             {

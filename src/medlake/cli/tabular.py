@@ -13,16 +13,15 @@ from typing import Annotated
 
 import typer
 
+from medlake import secrets
 from medlake.cli.ingesting import Institution, print_batch_reports, run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, progress_bar, workspace_or_exit
+from medlake.cli.output import console, print_json, progress_bar, workspace_or_exit
 from medlake.config import resolve_home
-from medlake.sources import secrets
-from medlake.sources.database import Overrides, SqlImportError, import_sql
-from medlake.sources.database.connection import DatabaseUrlError, display_url, scrub
-from medlake.sources.tabular.excel_files import WorkbookError
+from medlake.sources.database import Overrides, import_sql
+from medlake.sources.database.connection import display_url
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
-from medlake.sources.tabular.mapping import MappingError, load_mapping
+from medlake.sources.tabular.mapping import load_mapping
 from medlake.synth.exports import write_demo_exports, write_demo_workbook
 from medlake.synth.his import apply_changes, create_and_fill
 
@@ -61,7 +60,6 @@ def ingest_csv_command(
         institution,
         json_output,
         lambda ws, advance: ingest_csv(ws, path, load_mapping(mapping), institution, table, progress=advance),
-        errors=(MappingError, ValueError, OSError),
     )
 
 
@@ -86,7 +84,6 @@ def ingest_excel_command(
         lambda ws, advance: ingest_excel(
             ws, path, load_mapping(mapping), institution, sheet, table, progress=advance
         ),
-        errors=(MappingError, WorkbookError, ValueError, OSError),
     )
 
 
@@ -134,25 +131,19 @@ def ingest_sql_command(
     ws = workspace_or_exit(home)
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    resolved = url
-    try:
-        resolved = secrets.resolve(url, ws.home)
-        overrides = Overrides(incremental, check_column, last_value, chunk_size, commit_rows)
-        with progress_bar(f"importing {display_url(resolved)}", None, enabled=not json_output) as advance:
-            reports = import_sql(
-                ws,
-                resolved,
-                load_mapping(mapping),
-                institution,
-                source_id=source_id,
-                tables=table or None,
-                overrides=overrides,
-                progress=advance,
-            )
-    except secrets.MissingSecret as exc:
-        raise fail(str(exc.args[0])) from None
-    except (SqlImportError, DatabaseUrlError, MappingError, ValueError) as exc:
-        raise fail(secrets.redact(scrub(str(exc), resolved))) from None
+    resolved = secrets.resolve(url, ws.home)
+    overrides = Overrides(incremental, check_column, last_value, chunk_size, commit_rows)
+    with progress_bar(f"importing {display_url(resolved)}", None, enabled=not json_output) as advance:
+        reports = import_sql(
+            ws,
+            resolved,
+            load_mapping(mapping),
+            institution,
+            source_id=source_id,
+            tables=table or None,
+            overrides=overrides,
+            progress=advance,
+        )
     print_batch_reports(reports, json_output)
 
 
@@ -167,14 +158,8 @@ def synth_his(
     json_output: JsonOutput = False,
 ) -> None:
     """Create and fill the demo hospital information system, or change it as a day in the hospital would."""
-    try:
-        resolved = secrets.resolve(url, resolve_home())
-    except secrets.MissingSecret as exc:
-        raise fail(str(exc.args[0])) from None
-    try:
-        summary = apply_changes(resolved, seed) if changes else create_and_fill(resolved, patients, seed)
-    except Exception as exc:  # a database error of any kind: show it without the secret
-        raise fail(scrub(f"{display_url(resolved)}: {type(exc).__name__}: {exc}", resolved)) from None
+    resolved = secrets.resolve(url, resolve_home())
+    summary = apply_changes(resolved, seed) if changes else create_and_fill(resolved, patients, seed)
     if json_output:
         print_json(summary.as_dict())
         return

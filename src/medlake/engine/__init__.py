@@ -5,6 +5,14 @@ when a region outgrows one machine. Every SQL difference between engines lives i
 engine's :class:`~medlake.engine.dialect.Dialect`, so callers write one pipeline.
 """
 
-from medlake.engine.base import Engine, QueryRefused, UnknownTable, get_engine
+from medlake.engine.base import (
+    DUCKDB,
+    Engine,
+    QueryRefused,
+    UnknownTable,
+    check_engine,
+    duckdb_only,
+    get_engine,
+)
 
-__all__ = ["Engine", "QueryRefused", "UnknownTable", "get_engine"]
+__all__ = ["DUCKDB", "Engine", "QueryRefused", "UnknownTable", "check_engine", "duckdb_only", "get_engine"]

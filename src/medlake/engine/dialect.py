@@ -1,8 +1,10 @@
 """SQL differences between engines, kept in one place.
 
-The view compiler (``medlake.views``) and the layer builders ask the dialect for every
-engine-specific SQL fragment, so a Spark dialect can be added beside DuckDB's without
-touching them.
+The view compiler (``medlake.views``), the layer builders and ingest's key queries ask the
+dialect for every engine-specific SQL fragment (JSON, lists, regular expressions, QUALIFY,
+semi and anti joins, reading Parquet files), so a Spark dialect can be added beside DuckDB's
+without touching them. The few jobs whose SQL is DuckDB's on purpose say so with
+:func:`medlake.engine.duckdb_only`.
 
 The view compiler works on three kinds of SQL values, and every fragment below takes and
 returns SQL *text*:
@@ -198,6 +200,34 @@ class Dialect:
     def let(self, value: str, var: str, body: str) -> str:
         """Evaluate ``value`` once and use it as ``var`` inside ``body``."""
         raise self._unsupported("let bindings")
+
+    # -- relations -----------------------------------------------------------------------
+    def qualify(self, columns: Sequence[str], relation: str, condition: str) -> str:
+        """``SELECT columns FROM relation`` keeping the rows where ``condition`` holds.
+
+        Unlike WHERE, the condition may use window functions (``row_number() OVER (…) = 1``).
+        ``columns`` are plain column names. The standard form computes the condition as a column
+        and filters on it; engines with ``QUALIFY`` say it directly.
+        """
+        names = ", ".join(columns)
+        return f"SELECT {names} FROM (SELECT {names}, ({condition}) AS __keep FROM {relation}) WHERE __keep"
+
+    def semi_join(self) -> str:
+        """The join keyword keeping each left row that has a match, once, with only its own columns."""
+        raise self._unsupported("semi joins")
+
+    def anti_join(self) -> str:
+        """The join keyword keeping each left row that has no match."""
+        raise self._unsupported("anti joins")
+
+    #: Whether :meth:`parquet_files` reads data files directly (``medlake.lake.scan`` then reads a
+    #: local Delta table's files instead of going through an Arrow dataset).
+    reads_parquet_files = False
+
+    def parquet_files(self, paths: Sequence[str], partitions: Sequence[str] = ()) -> str:
+        """A relation over Parquet files: ``partitions`` are text columns read from the files'
+        ``column=value`` folders, and a file without some column gives NULLs in it."""
+        raise self._unsupported("reading Parquet files")
 
     # -- structs and rows ----------------------------------------------------------------
     def struct_pack(self, fields: Sequence[tuple[str, str]]) -> str:
@@ -441,6 +471,24 @@ class DuckDBDialect(Dialect):
         # DuckDB has no LET for expressions; a one-item list_transform evaluates ``value``
         # once, where repeating the text would make DuckDB compute it twice.
         return f"list_extract(list_transform([{value}], lambda {var}: {body}), 1)"
+
+    # -- relations -----------------------------------------------------------------------
+    def qualify(self, columns: Sequence[str], relation: str, condition: str) -> str:
+        return f"SELECT {', '.join(columns)} FROM {relation} QUALIFY {condition}"
+
+    def semi_join(self) -> str:
+        return "SEMI JOIN"
+
+    def anti_join(self) -> str:
+        return "ANTI JOIN"
+
+    reads_parquet_files = True
+
+    def parquet_files(self, paths: Sequence[str], partitions: Sequence[str] = ()) -> str:
+        files = ", ".join(self.string_literal(path) for path in paths)
+        hive = ", ".join(f"{self.string_literal(p)}: 'VARCHAR'" for p in partitions)
+        options = f", hive_partitioning = true, hive_types = {{{hive}}}" if partitions else ""
+        return f"read_parquet([{files}]{options}, union_by_name = true)"
 
     # -- structs and rows ----------------------------------------------------------------
     def struct_pack(self, fields: Sequence[tuple[str, str]]) -> str:

@@ -25,6 +25,7 @@ class DuckDBEngine(Engine):
     # DataError: conversion, out of range; InvalidInputException: error() (a view's column with
     # several values for one row)
     data_errors = (duckdb.DataError, duckdb.InvalidInputException)
+    query_errors = (duckdb.Error,)
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         config: dict[str, str | int] = {}
@@ -35,6 +36,11 @@ class DuckDBEngine(Engine):
         self.con = duckdb.connect(":memory:", config=config)
         self.dialect = DuckDBDialect()
         self._spill: str | None = None  # the private temp folder, once locked down
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for a library that takes one (Splink): configured as this engine is."""
+        return self.con
 
     def register(self, name: str, data: object) -> None:
         self.con.register(name, data)
@@ -58,6 +64,14 @@ class DuckDBEngine(Engine):
         for statement in self.dialect.lock_down_statements(spill):
             self.con.execute(statement)
         self._spill = spill
+
+    def create_temporary(self, name: str, query: str, *, materialise: bool = True) -> None:
+        kind = "TABLE" if materialise else "VIEW"
+        self.con.execute(f"CREATE OR REPLACE TEMP {kind} {self.dialect.quote_identifier(name)} AS {query}")
+
+    def drop_temporary(self, name: str, *, materialise: bool = True) -> None:
+        kind = "TABLE" if materialise else "VIEW"
+        self.con.execute(f"DROP {kind} IF EXISTS {self.dialect.quote_identifier(name)}")
 
     def sql(self, query: str) -> pa.Table:
         return self._run(query, lambda relation: relation.to_arrow_table())

@@ -23,6 +23,7 @@ from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 from fhirclient.models.resource import Resource
 
+from medlake.errors import InvalidRecord
 from medlake.fhir.references import iter_references
 
 FHIR_VERSION = "4.0.1"
@@ -32,7 +33,7 @@ _ABSTRACT = {"Resource", "DomainResource"}
 _OBJECT_REPR = re.compile(r" (?:in data for|on) <[^>]*>")
 
 
-class InvalidResource(ValueError):
+class InvalidResource(InvalidRecord):
     """A resource that is not valid FHIR R4; the message says where and why."""
 
 

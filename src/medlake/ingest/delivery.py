@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from medlake.errors import MissingInput
 from medlake.fhir.reading import (
     NdjsonBlock,
     NdjsonSpan,
@@ -79,5 +80,5 @@ def institution_folders(landing: Path) -> list[tuple[Path, str]]:
     CSVs, say) are not exports and are left out.
     """
     if not landing.is_dir():
-        raise FileNotFoundError(f"no such folder: {landing}")
+        raise MissingInput(f"no such folder: {landing}")
     return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and find_files(f))

@@ -23,7 +23,7 @@ from datetime import timedelta
 import orjson
 
 from medlake.fhir.quality import SYSTEM, warnings_of
-from medlake.lake.scan import drop_delta, register_delta
+from medlake.lake.scan import scanned
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 
@@ -45,8 +45,7 @@ def data_quality_warnings(
     found: list[dict] = []
     with workspace.engine() as engine:
         d = engine.dialect
-        as_view = register_delta(engine, "raw", uri, table)
-        try:
+        with scanned(engine, "raw", uri, table):
             where = []
             if institution is not None:
                 where.append(f"institution = {d.string_literal(institution)}")
@@ -61,8 +60,6 @@ def data_quality_warnings(
                 f"SELECT {_PLACE}, last_updated FROM raw "
                 f"WHERE last_updated > {d.plus_seconds('received_at', tolerance)}{scope}"
             ).to_pylist()
-        finally:
-            drop_delta(engine, "raw", as_view)
     for row in tagged:
         resource = orjson.loads(row.pop("resource"))
         found.extend(row | {"kind": code, "warning": text} for code, text in warnings_of(resource))

@@ -11,6 +11,9 @@ newer protocol, an empty table) is registered as the Arrow dataset, as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyarrow as pa
 from deltalake import DeltaTable
 
@@ -18,30 +21,24 @@ from medlake.engine import Engine
 from medlake.lake.store import is_local
 
 
-def register_delta(engine: Engine, name: str, uri: str, table: DeltaTable) -> bool:
-    """Make ``table`` (the committed version at ``uri``) queryable as ``name``.
+@contextmanager
+def scanned(engine: Engine, name: str, uri: str, table: DeltaTable) -> Iterator[bool]:
+    """``table`` (the committed version at ``uri``) queryable as ``name`` inside the block.
 
-    Returns True if it became a view over the Parquet files, False if the Arrow dataset was
-    registered; :func:`drop_delta` needs to know which.
+    Yields True if ``name`` is a view over the Parquet files, False if it is the Arrow dataset.
     """
     relation = _parquet_relation(engine, uri, table)
     if relation is None:
-        engine.register(name, table.to_pyarrow_dataset())
-        return False
-    engine.sql(f"CREATE OR REPLACE TEMP VIEW {engine.dialect.quote_identifier(name)} AS {relation}")
-    return True
-
-
-def drop_delta(engine: Engine, name: str, as_view: bool) -> None:
-    """Undo :func:`register_delta`."""
-    if as_view:
-        engine.sql(f"DROP VIEW IF EXISTS {engine.dialect.quote_identifier(name)}")
+        with engine.registered(name, table.to_pyarrow_dataset()):
+            yield False
     else:
-        engine.unregister(name)
+        with engine.temporary(name, relation, materialise=False):
+            yield True
 
 
 def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None:
-    if engine.dialect.name != "duckdb" or not is_local(uri) or table.protocol().min_reader_version != 1:
+    dialect = engine.dialect
+    if not dialect.reads_parquet_files or not is_local(uri) or table.protocol().min_reader_version != 1:
         return None
     files = table.file_uris()
     if not files:
@@ -50,9 +47,5 @@ def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None
     partitions = table.metadata().partition_columns
     if any(not pa.types.is_string(schema.field(p).type) for p in partitions):
         return None
-    quote, ident = engine.dialect.string_literal, engine.dialect.quote_identifier
-    paths = ", ".join(quote(path) for path in files)
-    hive = ", ".join(f"{quote(p)}: 'VARCHAR'" for p in partitions)
-    options = f", hive_partitioning = true, hive_types = {{{hive}}}" if partitions else ""
-    columns = ", ".join(ident(f.name) for f in schema)  # the table's column order, partitions included
-    return f"SELECT {columns} FROM read_parquet([{paths}]{options}, union_by_name = true)"
+    columns = ", ".join(dialect.quote_identifier(f.name) for f in schema)  # the table's order, partitions too
+    return f"SELECT {columns} FROM {dialect.parquet_files(files, partitions)}"

@@ -8,8 +8,10 @@ whether its commit landed and skip it instead of writing it twice.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +29,11 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from medlake.errors import LakeError
 from medlake.lake.files import COMPRESSION, DataFile, FileTarget, is_local, local_path
 from medlake.lake.tables import Layer, checked_location, table_location
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 #: Table properties every medlake table is created with.
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "20", "delta.logRetentionDuration": "interval 30 days"}
@@ -52,7 +57,24 @@ class Lake:
         self.storage_options = storage_options or None
         self.configuration = {**TABLE_CONFIGURATION, "delta.checkpointInterval": str(checkpoint_interval)}
         if "://" not in self.root_uri:
-            Path(self.root_uri).mkdir(parents=True, exist_ok=True)
+            with self._reaching():
+                Path(self.root_uri).mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Storage that cannot be reached (a bucket, a path that is a file) as one clear :class:`LakeError`.
+
+        The object store's message is a chain of causes over several lines, with terminal colours;
+        the chain is kept, on one line.
+        """
+        try:
+            yield
+        except LakeError:
+            raise
+        except OSError as exc:
+            causes = [_ANSI.sub("", line).strip(" ↳") for line in str(exc).splitlines()]
+            reason = ": ".join(c for c in causes if c) or type(exc).__name__
+            raise LakeError(f"the lake at {self.root_uri} cannot be reached: {reason}") from exc
 
     def uri(self, layer: Layer | str, name: str) -> str:
         return self.resolve(table_location(layer, name))
@@ -64,7 +86,8 @@ class Lake:
     def table(self, uri: str) -> DeltaTable | None:
         """The Delta table at ``uri``, or None if nothing has been committed there yet."""
         try:
-            return DeltaTable(uri, storage_options=self.storage_options)
+            with self._reaching():
+                return DeltaTable(uri, storage_options=self.storage_options)
         except TableNotFoundError:
             return None
 
@@ -108,18 +131,19 @@ class Lake:
             custom_metadata=metadata,
             app_transactions=[Transaction(app_id, 1) for app_id in app_ids] or None,
         )
-        write_deltalake(
-            uri,
-            data,
-            mode=mode,  # type: ignore[arg-type]
-            partition_by=list(partition_by) if partition_by else None,
-            predicate=predicate,
-            configuration=self.configuration,
-            storage_options=self.storage_options,
-            commit_properties=commit,
-            schema_mode="merge" if mode == "append" else None,
-            writer_properties=_writer_properties(long_text, unique),
-        )
+        with self._reaching():
+            write_deltalake(
+                uri,
+                data,
+                mode=mode,  # type: ignore[arg-type]
+                partition_by=list(partition_by) if partition_by else None,
+                predicate=predicate,
+                configuration=self.configuration,
+                storage_options=self.storage_options,
+                commit_properties=commit,
+                schema_mode="merge" if mode == "append" else None,
+                writer_properties=_writer_properties(long_text, unique),
+            )
         table = self.table(uri)
         assert table is not None
         return table.version()

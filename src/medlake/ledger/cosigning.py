@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from medlake.errors import InputError
 from medlake.ledger.heads import Cosignature, key_id, unb64
 from medlake.ledger.keys import write_private
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from medlake.ledger.ledger import Ledger
 
 
-class CosignatureRejected(ValueError):
+class CosignatureRejected(InputError):
     """A co-signature the hub will not keep; ``status`` is the HTTP status that says why."""
 
     def __init__(self, message: str, status: int) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 import rfc8785
 
+from medlake.errors import InputError
+
 KINDS: dict[str, tuple[str, ...]] = {
     # a delivered batch, as it landed in the raw layer
     "ingest.batch": ("batch_id", "institution", "manifest", "content_hash"),
@@ -48,7 +50,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 _KIND = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$")
 
 
-class EntryError(ValueError):
+class EntryError(InputError):
     """An entry the ledger refuses: unknown kind, missing field, or not representable in JSON."""
 
 

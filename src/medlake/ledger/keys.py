@@ -2,7 +2,7 @@
 
 The private key lives where every medlake secret lives: the environment variable
 ``LEDGER_SIGNING_KEY`` or, failing that, the workspace's secrets file
-(``<home>/secrets.toml``, see :mod:`medlake.sources.secrets`), as the base64 of the raw
+(``<home>/secrets.toml``, see :mod:`medlake.secrets`), as the base64 of the raw
 32-byte Ed25519 key. It is generated there on first use and never written anywhere else:
 not in the ledger's folder, the catalog, the lake or a log line.
 
@@ -28,13 +28,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from medlake.errors import LedgerError
 from medlake.ledger.heads import b64, endorsement_message, key_id, raw_public, unb64, verifies
-from medlake.sources.secrets import secrets_file
+from medlake.secrets import secrets_file
 
 SECRET_NAME = "LEDGER_SIGNING_KEY"
 
 
-class SigningKeyError(RuntimeError):
+class SigningKeyError(LedgerError, RuntimeError):
     """The signing key is missing, malformed, or its public half is not the ledger's current key."""
 
 

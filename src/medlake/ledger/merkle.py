@@ -19,11 +19,13 @@ import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
+from medlake.errors import InputError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-class ProofError(ValueError):
+class ProofError(InputError):
     """A proof was asked for sizes or indexes the tree does not have."""
 
 

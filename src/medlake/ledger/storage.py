@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from medlake.errors import LedgerError
 from medlake.ledger.heads import HEAD_RECORD_SIZE, SignedHead
 from medlake.ledger.merkle import HASH_SIZE, complete_subtrees, fold, leaf_hash, node_hash
 
@@ -55,15 +56,15 @@ LOCK = "lock"
 _LEVEL_NAMES = [f"{TREE}/level-{level:02d}" for level in range(64)]
 
 
-class LedgerDamaged(RuntimeError):
+class LedgerDamaged(LedgerError, RuntimeError):
     """The ledger's files are not in a state any crash can leave: someone changed them."""
 
 
-class TornFrame(ValueError):
+class TornFrame(LedgerError, ValueError):
     """The journal ends inside a frame: an append that was killed before it finished."""
 
 
-class BadFrame(ValueError):
+class BadFrame(LedgerError, ValueError):
     """Bytes where a frame should start that are not a well-formed frame."""
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from medlake.errors import LedgerError
 from medlake.ledger.heads import Cosignature, SignedHead, b64, key_id, raw_public, unb64
 from medlake.ledger.keys import (
     PublicKey,
@@ -43,7 +44,7 @@ from medlake.ledger.merkle import verify_consistency
 log = logging.getLogger("medlake.ledger.witness")
 
 
-class WitnessAlarm(RuntimeError):
+class WitnessAlarm(LedgerError, RuntimeError):
     """The hub showed a history inconsistent with what this witness saw before."""
 
     def __init__(self, kind: str, message: str) -> None:
@@ -51,7 +52,7 @@ class WitnessAlarm(RuntimeError):
         self.kind = kind
 
 
-class HubError(RuntimeError):
+class HubError(LedgerError, RuntimeError):
     """The hub could not be asked (unreachable, refused, or answered nonsense)."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from splink import block_on
 from splink.blocking_rule_library import CustomRule
 
+from medlake.errors import InputError
 from medlake.link.backend import SQL_DIALECT
 
 
@@ -81,11 +82,11 @@ def prediction_rules(names: Sequence[str], present_fields: Collection[str]) -> l
     """
     unknown = [n for n in names if n not in PREDICTION_RULES]
     if unknown:
-        raise ValueError(f"unknown blocking rule(s) {unknown}; known rules are {sorted(PREDICTION_RULES)}")
+        raise InputError(f"unknown blocking rule(s) {unknown}; known rules are {sorted(PREDICTION_RULES)}")
     present = set(present_fields)
     rules = [PREDICTION_RULES[n].splink_rule() for n in names if set(PREDICTION_RULES[n].fields) <= present]
     if not rules:
-        raise ValueError(f"none of the blocking rules {list(names)} can run: their fields have no data")
+        raise InputError(f"none of the blocking rules {list(names)} can run: their fields have no data")
     return rules
 
 
@@ -105,5 +106,5 @@ def training_rules(present_fields: Collection[str]) -> list[object]:
     elif "postcode" in present:
         rules.append(block_on("postcode"))
     if not rules:
-        raise ValueError("linking needs a birth date or both names to train the model")
+        raise InputError("linking needs a birth date or both names to train the model")
     return rules

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from medlake.link.backend import make_database_api, quiet_splink
+from medlake.link.backend import database_api, quiet_splink
 from medlake.link.decisions import Decision, Reason
 from medlake.link.records import ID_COLUMN
 from medlake.link.settings import LinkSettings
@@ -68,16 +68,10 @@ def _connected_components(ids: pa.ChunkedArray, edges: pd.DataFrame, settings: L
             "record_id_r": pa.array(edges["record_id_r"].astype(str).to_numpy(), pa.string()),
         }
     )
-    db_api = make_database_api(settings)
-    try:
-        with quiet_splink():
-            result = cluster_pairwise_predictions_at_threshold(
-                nodes, edge_table, db_api=db_api, node_id_column_name=ID_COLUMN
-            ).as_pandas_dataframe()
-    finally:
-        connection = getattr(db_api, "duckdb_con", None)
-        if connection is not None:
-            connection.close()
+    with database_api(settings) as db_api, quiet_splink():
+        result = cluster_pairwise_predictions_at_threshold(
+            nodes, edge_table, db_api=db_api, node_id_column_name=ID_COLUMN
+        ).as_pandas_dataframe()
     return result[[ID_COLUMN, "cluster_id"]].astype(str)
 
 

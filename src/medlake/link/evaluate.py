@@ -129,6 +129,9 @@ def evaluate_csv(
     without it, columns named like the fields are used. Every column is read as text so that
     ids and dates keep their leading zeros.
     """
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path} is not a readable CSV: {str(exc).strip()}") from None
     result, _ = evaluate_frame(frame, truth_column, field_map, settings, id_column)
     return result

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from medlake.errors import NotFound
+from medlake.link.backend import local_engine
 from medlake.link.clustering import cluster_records
 from medlake.link.decisions import Decision, decide
 from medlake.link.model import LinkageModel
@@ -46,7 +48,7 @@ class LinkResult:
     def person_of(self, record_id: str) -> str:
         match = self.clusters.loc[self.clusters["record_id"] == str(record_id), "person_id"]
         if match.empty:
-            raise KeyError(f"no record {record_id!r} in this linkage")
+            raise NotFound(f"no record {record_id!r} in this linkage")
         return str(match.iloc[0])
 
     def same_person(self, first: str, second: str) -> bool:
@@ -80,7 +82,8 @@ def link_records(
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    table = standardise(records)
+    with local_engine(settings or (model.settings if model else LinkSettings())) as engine:
+        table = standardise(records, engine)
     seconds["standardise"] = time.perf_counter() - clock
     if model is None:
         clock = time.perf_counter()

@@ -12,18 +12,19 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from splink import Linker, SettingsCreator, block_on
 
-from medlake.link.backend import make_database_api, quiet_splink
+from medlake.engine import Engine, duckdb_only
+from medlake.errors import InputError
+from medlake.link.backend import database_api, local_engine, quiet_splink
 from medlake.link.blocking import prediction_rules
 from medlake.link.comparisons import build_comparisons
 from medlake.link.records import ID_COLUMN, PERSON_FIELDS, SOURCE_COLUMN, PersonTable, RecordError
@@ -53,7 +54,7 @@ class LinkageModel:
     def train(cls, records: PersonTable, settings: LinkSettings | None = None) -> LinkageModel:
         """Estimate the model from unlabelled person records (standardised here)."""
         settings = settings or LinkSettings()
-        table = records if _is_standardised(records) else standardise(records)
+        table = records if _is_standardised(records) else _standardise(records, settings)
         present = fields_with_data(table)
         if len(present & {"given", "family", "birth_date"}) < 2:
             raise RecordError(
@@ -94,7 +95,7 @@ class LinkageModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any], settings: LinkSettings | None = None) -> LinkageModel:
         if data.get("format") != MODEL_FORMAT:
-            raise ValueError(
+            raise InputError(
                 f"not a medlake linkage model (format {data.get('format')!r}, want {MODEL_FORMAT!r})"
             )
         stored = dict(data["settings"])
@@ -128,7 +129,7 @@ class LinkageModel:
         score, because the identifier rule will link it and a reviewer may want to see why the
         model disagreed.
         """
-        table = records if _is_standardised(records) else standardise(records)
+        table = records if _is_standardised(records) else _standardise(records, self.settings)
         with _linker_session(self.settings, [table], self._creator()) as (linker, (sdf,)):
             frames = [
                 _to_pandas(
@@ -157,16 +158,21 @@ class LinkageModel:
         pairs with a new one reach Splink: against a million existing records, that is what
         makes the cost follow the new records rather than the region.
         """
-        new = new_records if _is_standardised(new_records) else standardise(new_records)
-        old = existing_records if _is_standardised(existing_records) else standardise(existing_records)
+        new = new_records if _is_standardised(new_records) else _standardise(new_records, self.settings)
+        old = (
+            existing_records
+            if _is_standardised(existing_records)
+            else _standardise(existing_records, self.settings)
+        )
         new_ids = new.column(ID_COLUMN).cast(pa.string())
         clash = new_ids.filter(pc.is_in(new_ids, value_set=old.column(ID_COLUMN).cast(pa.string())))
         if len(clash):
             example = sorted(clash.to_pylist())[:5]
             raise RecordError(f"{len(clash)} new record_id(s) already exist, e.g. {example}")
         creator = self._creator()
-        frequencies = _term_frequencies(creator, [old, new])
-        reachable = _reachable(old, new, self._prediction_rule_sql())
+        with local_engine(self.settings) as engine:
+            frequencies = _term_frequencies(engine, creator, [old, new])
+            reachable = _reachable(engine, old, new, self._prediction_rule_sql())
         combined = pa.concat_tables([reachable, new])
         with _linker_session(self.settings, [combined, reachable, new], creator) as (linker, sdfs):
             _, old_sdf, new_sdf = sdfs
@@ -229,6 +235,11 @@ class LinkageModel:
         return copy.deepcopy(self.splink_model)
 
 
+def _standardise(records: PersonTable, settings: LinkSettings) -> pa.Table:
+    with local_engine(settings) as engine:
+        return standardise(records, engine)
+
+
 def _is_standardised(records: PersonTable) -> bool:
     """Already-standardised Arrow tables skip the cleaning pass (it is not idempotent on ids)."""
     return (
@@ -246,16 +257,10 @@ def _linker_session(
 
     The database lives for the session only, so intermediate tables never leak between jobs.
     """
-    db_api = make_database_api(settings)
-    try:
-        with quiet_splink():
-            registered = [db_api.register(_strip_metadata(t)) for t in tables]
-            linker = Linker(registered[0], model, log_level=None)
-            yield linker, registered
-    finally:
-        connection = getattr(db_api, "duckdb_con", None)
-        if settings.backend == "duckdb" and connection is not None:
-            connection.close()
+    with database_api(settings) as db_api, quiet_splink():
+        registered = [db_api.register(_strip_metadata(t)) for t in tables]
+        linker = Linker(registered[0], model, log_level=None)
+        yield linker, registered
 
 
 def _strip_metadata(table: pa.Table) -> pa.Table:
@@ -287,54 +292,53 @@ def _term_frequency_columns(model: dict[str, Any]) -> list[str]:
     return sorted(columns)
 
 
-def _term_frequencies(model: dict[str, Any], tables: list[pa.Table]) -> dict[str, pa.Table]:
+def _term_frequencies(engine: Engine, model: dict[str, Any], tables: list[pa.Table]) -> dict[str, pa.Table]:
     """Splink's term-frequency table of each adjusted column over all of ``tables``.
 
     The same definition as Splink's own (``term_frequencies_for_single_column_sql``): the share
     of the column's non-null values that hold each value. Computed here so that scoring can
     run on a subset of the records yet weigh a common name as the whole region does.
     """
+    duckdb_only(engine, "linkage term frequencies")
     prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
-    con = duckdb.connect()
-    try:
+    with ExitStack() as parts:
         for number, table in enumerate(tables):
-            con.register(f"part_{number}", _strip_metadata(table))
+            parts.enter_context(engine.registered(f"part_{number}", _strip_metadata(table)))
         out = {}
         for column in _term_frequency_columns(model):
             quoted = f'"{column}"'
             union = " UNION ALL ".join(f"SELECT {quoted} FROM part_{n}" for n in range(len(tables)))
-            out[column] = con.sql(
+            out[column] = engine.sql(
                 f"""
                 WITH v AS ({union})
                 SELECT {quoted}, CAST(count(*) AS DOUBLE) / (SELECT count({quoted}) FROM v)
                        AS "{prefix}{column}"
                 FROM v WHERE {quoted} IS NOT NULL GROUP BY {quoted}
                 """
-            ).to_arrow_table()
+            )
         return out
-    finally:
-        con.close()
 
 
-def _reachable(existing: pa.Table, new: pa.Table, rules: list[str] | None) -> pa.Table:
+def _reachable(engine: Engine, existing: pa.Table, new: pa.Table, rules: list[str] | None) -> pa.Table:
     """The existing records that some blocking rule pairs with a new record (all of them if the
     rules are unknown). A pair Splink would block between the full sets has its existing side here.
+
+    The rules are Splink's, in DuckDB's SQL: this runs on DuckDB only.
     """
     if not rules or existing.num_rows == 0 or new.num_rows == 0:
         return existing
-    con = duckdb.connect()
-    try:
-        con.register("existing", _strip_metadata(existing))
-        con.register("new", _strip_metadata(new))
+    duckdb_only(engine, "blocking rules (Splink's DuckDB SQL)")
+    with (
+        engine.registered("existing", _strip_metadata(existing)),
+        engine.registered("new", _strip_metadata(new)),
+    ):
         # both orientations: a rule need not be symmetric in l and r
         selects = [
             f"SELECT l.{ID_COLUMN} AS id FROM existing AS l JOIN new AS r ON {rule} "
             f"UNION SELECT r.{ID_COLUMN} AS id FROM new AS l JOIN existing AS r ON {rule}"
             for rule in rules
         ]
-        ids = con.sql(" UNION ".join(selects)).to_arrow_table().column("id")
-    finally:
-        con.close()
+        ids = engine.sql(" UNION ".join(selects)).column("id")
     return existing.filter(pc.is_in(existing.column(ID_COLUMN), value_set=ids))
 
 

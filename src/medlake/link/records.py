@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import pandas as pd
 import pyarrow as pa
 
+from medlake.errors import InputError
+
 #: The person fields the model compares, in the order used everywhere (docs, CLI, evaluation).
 PERSON_FIELDS: tuple[str, ...] = (
     "given",
@@ -31,7 +33,7 @@ SOURCE_COLUMN = "source"
 PersonTable = pd.DataFrame | pa.Table
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """The person records cannot be linked as given (missing column, duplicate id, bad value)."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from medlake.errors import InputError
+
 Backend = Literal["duckdb", "spark"]
 #: How a national identifier proves it was copied correctly: not at all, a Luhn check digit (10-digit
 #: national ids, most card and social-insurance numbers), or ISO 7064 MOD 11-2 (18-character
@@ -73,21 +75,21 @@ class LinkSettings:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.match_threshold < 1.0:
-            raise ValueError(f"match_threshold must be in (0, 1), got {self.match_threshold}")
+            raise InputError(f"match_threshold must be in (0, 1), got {self.match_threshold}")
         if not 0.0 < self.review_threshold <= self.match_threshold:
-            raise ValueError(
+            raise InputError(
                 f"review_threshold must be in (0, match_threshold={self.match_threshold}], "
                 f"got {self.review_threshold}"
             )
         if self.identifier_check not in IDENTIFIER_CHECKS:
-            raise ValueError(
+            raise InputError(
                 f"identifier_check must be one of {', '.join(IDENTIFIER_CHECKS)}, "
                 f"got {self.identifier_check!r}"
             )
         if self.backend not in ("duckdb", "spark"):
-            raise ValueError(f"backend must be 'duckdb' or 'spark', got {self.backend!r}")
+            raise InputError(f"backend must be 'duckdb' or 'spark', got {self.backend!r}")
         if not self.blocking_rules:
-            raise ValueError("at least one blocking rule is needed to generate candidate pairs")
+            raise InputError("at least one blocking rule is needed to generate candidate pairs")
 
     def with_changes(self, **changes: Any) -> LinkSettings:
         """A copy with some fields changed (validated again), for CLI options and experiments."""

@@ -8,6 +8,10 @@ the distinct names only, which are few even in a million records. The family nam
 group too: in a record filed with given and family name swapped it holds the given name, which may
 be a nickname ("Shaw, Becky" filed as given "Shaw", family "Becky").
 
+The SQL is DuckDB's (``regexp_replace`` with flags, ``strip_accents``, ``try_strptime``) and
+runs on DuckDB only (:func:`medlake.engine.duckdb_only`): standardisation must give the same
+comparable forms whatever engine the region runs, or stored fingerprints and models would drift.
+
 Identifiers also get their check digits verified (Luhn; ISO 7064 MOD 11-2), one boolean column
 per scheme, because which scheme applies is a linkage setting (``LinkSettings.identifier_check``)
 and standardisation does not know the settings. A national id that fails its check digit was
@@ -18,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import duckdb
 import jellyfish
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.engine import Engine, duckdb_only, get_engine
+from medlake.errors import InputError
 from medlake.link.nicknames import nickname_group
 from medlake.link.records import (
     ID_COLUMN,
@@ -132,19 +137,22 @@ def _postcode(column: str) -> str:
     return f"nullif({cleaned}, '')"
 
 
-def standardise(records: PersonTable) -> pa.Table:
+def standardise(records: PersonTable, engine: Engine | None = None) -> pa.Table:
     """The standardised person table (``STANDARD_COLUMNS``) for records with the person fields.
 
     Fields missing from the input are all-null columns; the model then leaves them out.
     Raises RecordError on duplicate/missing ids, unreadable birth dates or unknown sex codes.
+    ``engine`` is a DuckDB engine (``medlake.link.backend.local_engine``); a default one otherwise.
     """
+    if engine is None:
+        with get_engine() as default:
+            return standardise(records, default)
+    duckdb_only(engine, "standardising person fields")
     table = to_arrow(records)
     check_record_ids(table)
     present = set(table.column_names)
-    con = duckdb.connect()
-    try:
-        con.register("raw", table)
-        _reject_unreadable_values(con, present)
+    with engine.registered("raw", table):
+        _reject_unreadable_values(engine, present)
         expressions = {
             ID_COLUMN: f"CAST({ID_COLUMN} AS VARCHAR)",
             SOURCE_COLUMN: f"nullif(trim(CAST({SOURCE_COLUMN} AS VARCHAR)), '')",
@@ -167,11 +175,7 @@ def standardise(records: PersonTable) -> pa.Table:
             else f"NULL::VARCHAR AS {name}"
             for name, sql in expressions.items()
         )
-        cleaned = con.sql(f"SELECT {select} FROM raw").arrow()
-    finally:
-        con.close()
-    if isinstance(cleaned, pa.RecordBatchReader):
-        cleaned = cleaned.read_all()
+        cleaned = engine.sql(f"SELECT {select} FROM raw")
     result = _add_identifier_checks(_add_name_keys(cleaned)).select(list(STANDARD_COLUMNS))
     # The marker lets the model skip a second cleaning pass over tables it was handed clean.
     return result.replace_schema_metadata({"medlake.link": "standardised"})
@@ -188,27 +192,32 @@ def _sex_sql(column: str) -> str:
     return f"CASE lower(trim(CAST({column} AS VARCHAR))) {cases} ELSE NULL END"
 
 
-def _reject_unreadable_values(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
+def _reject_unreadable_values(engine: Engine, present: set[str]) -> None:
     """Birth dates and sex codes that mean nothing are an input error, not a missing value."""
     if "birth_date" in present:
-        bad = con.sql(
-            f"""SELECT DISTINCT CAST(birth_date AS VARCHAR) AS v FROM raw
+        bad = (
+            engine.sql(
+                f"""SELECT DISTINCT CAST(birth_date AS VARCHAR) AS v FROM raw
                 WHERE birth_date IS NOT NULL AND trim(CAST(birth_date AS VARCHAR)) <> ''
                   AND ({_birth_date("birth_date")}) IS NULL LIMIT 5"""
-        ).fetchall()
-        if bad:
-            raise RecordError(
-                "birth_date values must be ISO dates (YYYY-MM-DD) or YYYYMMDD; "
-                f"got e.g. {[b[0] for b in bad]}"
             )
+            .column(0)
+            .to_pylist()
+        )
+        if bad:
+            raise RecordError(f"birth_date values must be ISO dates (YYYY-MM-DD) or YYYYMMDD; got e.g. {bad}")
     if "sex" in present:
         known = ", ".join(f"'{raw}'" for raw in _SEX_CODES)
-        bad = con.sql(
-            f"""SELECT DISTINCT CAST(sex AS VARCHAR) FROM raw
+        bad = (
+            engine.sql(
+                f"""SELECT DISTINCT CAST(sex AS VARCHAR) FROM raw
                 WHERE sex IS NOT NULL AND lower(trim(CAST(sex AS VARCHAR))) NOT IN ({known}) LIMIT 5"""
-        ).fetchall()
+            )
+            .column(0)
+            .to_pylist()
+        )
         if bad:
-            raise RecordError(f"unknown sex code(s) {[b[0] for b in bad]}; use m/f/x/u or male/female/other")
+            raise RecordError(f"unknown sex code(s) {bad}; use m/f/x/u or male/female/other")
 
 
 def _add_name_keys(table: pa.Table) -> pa.Table:
@@ -254,7 +263,7 @@ def passes_check(
     (letters in a Luhn id, an X anywhere but last) fail.
     """
     if check not in IDENTIFIER_CHECKS:
-        raise ValueError(f"unknown identifier check {check!r}; known: {', '.join(IDENTIFIER_CHECKS)}")
+        raise InputError(f"unknown identifier check {check!r}; known: {', '.join(IDENTIFIER_CHECKS)}")
     if isinstance(identifiers, pa.ChunkedArray):
         array = identifiers.combine_chunks()
     elif isinstance(identifiers, pa.Array):

@@ -13,12 +13,12 @@ import os
 from importlib.metadata import version
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from medlake.engine import Engine
 from medlake.link.standardise import STANDARD_COLUMNS, standardise
 from medlake.workspace import Workspace
 
@@ -43,15 +43,20 @@ def standardised_records(workspace: Workspace, records: pd.DataFrame) -> pa.Tabl
             FINGERPRINT: pa.array(records[FINGERPRINT], pa.string()),
         }
     )
-    reusable = _reusable(path, wanted)
-    if reusable is not None:
-        done = pc.is_in(wanted["record_id"], value_set=reusable.column("record_id").cast(pa.string()))
-        todo = records[~done.to_numpy(zero_copy_only=False)]
-    else:
-        todo = records
-    fresh = _standardise(todo) if len(todo) else None
-    parts = [t for t in (reusable, fresh) if t is not None and t.num_rows]
-    table = pa.concat_tables([p.cast(parts[-1].schema) for p in parts]) if parts else _standardise(records)
+    with workspace.local_engine() as engine:
+        reusable = _reusable(engine, path, wanted)
+        if reusable is not None:
+            done = pc.is_in(wanted["record_id"], value_set=reusable.column("record_id").cast(pa.string()))
+            todo = records[~done.to_numpy(zero_copy_only=False)]
+        else:
+            todo = records
+        fresh = _standardise(engine, todo) if len(todo) else None
+        parts = [t for t in (reusable, fresh) if t is not None and t.num_rows]
+        table = (
+            pa.concat_tables([p.cast(parts[-1].schema) for p in parts])
+            if parts
+            else _standardise(engine, records)
+        )
     # Rewriting a million-row file for a thousand new rows would cost more than cleaning those rows
     # again next time; the file is rewritten once the uncached part is worth it.
     if reusable is None or len(todo) > REWRITE_SHARE * len(records):
@@ -59,7 +64,7 @@ def standardised_records(workspace: Workspace, records: pd.DataFrame) -> pa.Tabl
     return table
 
 
-def _reusable(path: Path, wanted: pa.Table) -> pa.Table | None:
+def _reusable(engine: Engine, path: Path, wanted: pa.Table) -> pa.Table | None:
     """The cached rows whose (record_id, fingerprint) is wanted; None when there is no usable cache.
 
     A cache written before standardise() gained a column (family_nicknames), or with another
@@ -69,7 +74,6 @@ def _reusable(path: Path, wanted: pa.Table) -> pa.Table | None:
     """
     if not path.exists():
         return None
-    con = duckdb.connect()
     try:
         schema = pq.read_schema(path)
         if (
@@ -77,20 +81,18 @@ def _reusable(path: Path, wanted: pa.Table) -> pa.Table | None:
             or (schema.metadata or {}).get(_MADE_WITH_KEY) != _made_with()
         ):
             return None
-        con.register("wanted", wanted)
-        return con.sql(
-            "SELECT c.* FROM read_parquet($path) c SEMI JOIN wanted w "
-            "ON c.record_id = w.record_id AND c.fingerprint = w.fingerprint",
-            params={"path": str(path)},
-        ).to_arrow_table()
-    except (OSError, pa.ArrowInvalid, duckdb.Error):  # unreadable: rebuild it
+        d = engine.dialect
+        with engine.registered("wanted", wanted):
+            return engine.sql(
+                f"SELECT c.* FROM {d.parquet_files([str(path)])} c {d.semi_join()} wanted w "
+                "ON c.record_id = w.record_id AND c.fingerprint = w.fingerprint"
+            )
+    except (OSError, pa.ArrowInvalid, *engine.query_errors):  # unreadable: rebuild it
         return None
-    finally:
-        con.close()
 
 
-def _standardise(records: pd.DataFrame) -> pa.Table:
-    table = standardise(records.drop(columns=[FINGERPRINT]))
+def _standardise(engine: Engine, records: pd.DataFrame) -> pa.Table:
+    table = standardise(records.drop(columns=[FINGERPRINT]), engine)
     fingerprints = pa.array(records[FINGERPRINT].astype(str).tolist(), pa.string())
     return table.append_column(FINGERPRINT, fingerprints)
 

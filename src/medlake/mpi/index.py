@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from medlake.catalog.statuses import ReviewStatus
+from medlake.errors import NotFound
 from medlake.link.settings import LinkSettings
 from medlake.mpi.ids import mint_person_id
-from medlake.mpi.run import IndexRunReport, run_index, write_person_link
+from medlake.mpi.publish import write_person_link
+from medlake.mpi.run import IndexRunReport, run_index
 from medlake.mpi.store import (
-    ACCEPTED,
-    PENDING,
-    REJECTED,
     Event,
     IssuedIds,
     Member,
@@ -37,7 +37,7 @@ class MasterPatientIndex:
         """The global person id of one patient record (``<institution>.<id>``)."""
         member = self.store.member(patient_id)
         if member is None:
-            raise KeyError(f"patient record {patient_id!r} is not in the master patient index")
+            raise NotFound(f"patient record {patient_id!r} is not in the master patient index")
         return member.person_id
 
     def resolve(self, person_id: str) -> str:
@@ -53,7 +53,9 @@ class MasterPatientIndex:
         return self.store.events(person_id=person_id, patient_id=patient_id)
 
     # ------------------------------------------------------------------ clerical review
-    def review_queue(self, status: str | None = PENDING, limit: int | None = None) -> list[ReviewItem]:
+    def review_queue(
+        self, status: ReviewStatus | None = ReviewStatus.PENDING, limit: int | None = None
+    ) -> list[ReviewItem]:
         return self.store.reviews(status, limit)
 
     def review_item(self, review_id: int) -> ReviewItem:
@@ -61,13 +63,13 @@ class MasterPatientIndex:
 
     def accept(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
         """Same person: merge the two persons now; every later run keeps them linked."""
-        item = self.store.decide(review_id, ACCEPTED, actor or current_actor(), note)
+        item = self.store.decide(review_id, ReviewStatus.ACCEPTED, actor or current_actor(), note)
         self._publish("link-review")
         return item
 
     def reject(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
         """Different persons: every later run keeps the two records apart."""
-        return self.store.decide(review_id, REJECTED, actor or current_actor(), note)
+        return self.store.decide(review_id, ReviewStatus.REJECTED, actor or current_actor(), note)
 
     def split(self, patient_id: str, actor: str | None = None, note: str | None = None) -> str:
         """Take one record out of its person into a new person; returns the new global id."""
@@ -78,11 +80,5 @@ class MasterPatientIndex:
 
     def _publish(self, kind: str) -> None:
         """Rewrite warehouse.person_link so that the warehouse shows the decision at once."""
-        catalog = self.workspace.catalog
-        job_id = catalog.start_job(kind)
-        try:
-            write_person_link(self.workspace, self.store.member_table(), job_id, self.store.state())
-        except BaseException:
-            catalog.finish_job(job_id, "failed")
-            raise
-        catalog.finish_job(job_id, "succeeded")
+        with self.workspace.catalog.job(kind) as job:
+            write_person_link(self.workspace, self.store.member_table(), job.id, self.store.state())

@@ -18,11 +18,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from medlake.engine import Engine
 from medlake.mpi.store import MEMBER_SCHEMA, Member, MpiStore
 from medlake.workspace import Workspace
 
@@ -72,25 +72,22 @@ class MemberMap:
             records.sort()
         return out
 
-    def compare(self, record_ids: pa.Array, fingerprints: pa.Array) -> Changes:
-        """New, changed (other fingerprint) and removed records, computed by the engine."""
+    def compare(self, engine: Engine, record_ids: pa.Array, fingerprints: pa.Array) -> Changes:
+        """New, changed (other fingerprint) and removed records, computed by ``engine``."""
         current = pa.table({"record_id": record_ids, "fingerprint": fingerprints})
-        con = duckdb.connect()
-        try:
-            con.register("members", self.table.select(["patient_id", "person_id", "fingerprint"]))
-            con.register("current", current)
-            rows = con.sql(
-                """
+        members = self.table.select(["patient_id", "person_id", "fingerprint"])
+        with engine.registered("members", members), engine.registered("current", current):
+            found = engine.sql(
+                f"""
                 SELECT c.record_id AS id, m.patient_id IS NULL AS is_new, NULL AS person
                 FROM current c LEFT JOIN members m ON m.patient_id = c.record_id
                 WHERE m.patient_id IS NULL OR m.fingerprint IS DISTINCT FROM c.fingerprint
                 UNION ALL
                 SELECT m.patient_id, NULL, m.person_id
-                FROM members m ANTI JOIN current c ON m.patient_id = c.record_id
+                FROM members m {engine.dialect.anti_join()} current c ON m.patient_id = c.record_id
                 """
-            ).fetchall()
-        finally:
-            con.close()
+            )
+        rows = zip(*(found.column(name).to_pylist() for name in ("id", "is_new", "person")), strict=True)
         changes = Changes(set(), set(), {})
         for record, is_new, person in rows:
             if person is not None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 
+from medlake.catalog.statuses import EventKind
 from medlake.mpi.ids import mint_person_id
 
 
@@ -20,7 +21,7 @@ from medlake.mpi.ids import mint_person_id
 class Change:
     """One change to the mapping, to be written as an event."""
 
-    kind: str  # create | attach | merge | split | detach | retire
+    kind: EventKind
     person_id: str | None
     other_person_id: str | None = None
     patient_ids: tuple[str, ...] = ()
@@ -84,13 +85,13 @@ def assign_persons(
             for absorbed in candidates[1:]:
                 result.merged[absorbed] = person
                 moved = tuple(sorted(r for r in members if previous.get(r) == absorbed))
-                result.changes.append(Change("merge", person, absorbed, moved, "records linked"))
+                result.changes.append(Change(EventKind.MERGE, person, absorbed, moved, "records linked"))
         else:
             person = mint_person_id(members[0], taken)
             minted.add(person)
             created.add(person)
             result.created.append(person)
-            result.changes.append(Change("create", person, None, tuple(members)))
+            result.changes.append(Change(EventKind.CREATE, person, None, tuple(members)))
         for record in members:
             result.person_of[record] = person
         if not candidates and not any(r in previous for r in members):
@@ -102,19 +103,21 @@ def assign_persons(
             if before is not None and before != person and result.merged.get(before) != person:
                 split_from.setdefault(before, []).append(record)
         for before, moved_records in sorted(split_from.items()):
-            result.changes.append(Change("split", person, before, tuple(sorted(moved_records))))
+            result.changes.append(Change(EventKind.SPLIT, person, before, tuple(sorted(moved_records))))
         new_records = tuple(sorted(r for r in members if r not in previous))
         if new_records and person not in created:
-            result.changes.append(Change("attach", person, None, new_records))
+            result.changes.append(Change(EventKind.ATTACH, person, None, new_records))
 
     for record, person in sorted((removed or {}).items()):
-        result.changes.append(Change("detach", person, None, (record,), "record no longer in the source"))
+        result.changes.append(
+            Change(EventKind.DETACH, person, None, (record,), "record no longer in the source")
+        )
     still_used = set(result.person_of.values())
     lost = {p for p in members_before if p not in still_used and p not in result.merged}
     lost |= {p for p in (removed or {}).values() if p not in still_used and p not in result.merged}
     for person in sorted(lost):
         result.retired.append(person)
-        result.changes.append(Change("retire", person, None, (), "no records left"))
+        result.changes.append(Change(EventKind.RETIRE, person, None, (), "no records left"))
     return result
 
 

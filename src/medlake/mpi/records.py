@@ -2,14 +2,21 @@
 
 The fingerprint is what makes incremental linking safe: a record is linked again only when the
 fields the linker compares (or the links its institution asserts) have changed; a new version
-of a Patient that only touched, say, its contact preferences leaves its person alone.
+of a Patient that only touched, say, its contact preferences leaves its person alone. Stored
+fingerprints are compared with new ones run after run, so they are computed by one engine
+whatever the region's: the query is DuckDB's (``md5``, ``string_agg … ORDER BY``,
+``regexp_full_match``) and runs on the workspace's local engine.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pandas as pd
 
-from medlake.lake.scan import register_delta
+from medlake.engine import duckdb_only
+from medlake.errors import NotReady
+from medlake.lake.scan import scanned
 from medlake.workspace import Workspace
 
 SOURCE_TABLE = "warehouse.person_record"
@@ -45,12 +52,13 @@ def person_records(workspace: Workspace) -> tuple[pd.DataFrame, int]:
     """
     source = workspace.lake.table(workspace.table_uri(SOURCE_TABLE))
     if source is None:
-        raise ValueError(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
+        raise NotReady(f"no table {SOURCE_TABLE}: run `medlake build` after ingesting patients")
     links = workspace.lake.table(workspace.table_uri(LINK_TABLE))
-    with workspace.engine() as engine:
-        register_delta(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source)
+    with workspace.local_engine() as engine, ExitStack() as tables:
+        duckdb_only(engine, "the person index's record fingerprints")
+        tables.enter_context(scanned(engine, "person_record", workspace.table_uri(SOURCE_TABLE), source))
         if links is not None:
-            register_delta(engine, "patient_link", workspace.table_uri(LINK_TABLE), links)
+            tables.enter_context(scanned(engine, "patient_link", workspace.table_uri(LINK_TABLE), links))
         frame = engine.sql(_records_query(links is not None)).to_pandas()
     records = frame.rename(columns={v: k for k, v in FIELD_COLUMNS.items()})
     partial = int(records.pop(_PARTIAL).sum())

@@ -14,16 +14,18 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from splink.internals.exceptions import EMTrainingException
 
 from medlake.catalog import BuiltTable
-from medlake.lake.tables import Layer
+from medlake.catalog.statuses import EventKind
+from medlake.errors import NotReady
 from medlake.link.decisions import Decision, Reason, decide
 from medlake.link.model import LinkageModel
 from medlake.link.records import RecordError
@@ -32,28 +34,16 @@ from medlake.link.settings import LinkSettings
 from medlake.link.standardise import verified_identifiers
 from medlake.mpi.cache import standardised_records
 from medlake.mpi.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_records
-from medlake.mpi.members import RUN_JOB, MemberMap, load_members, save_members
+from medlake.mpi.members import RUN_JOB, Changes, MemberMap, load_members, save_members
+from medlake.mpi.publish import PERSON_LINK, table_version, write_person_link
 from medlake.mpi.reconcile import Assignment, assign_persons
-from medlake.mpi.records import LINK_TABLE, SOURCE_TABLE, person_records, source_links
+from medlake.mpi.records import SOURCE_TABLE, person_records, source_links
 from medlake.mpi.store import MEMBER_SCHEMA, IssuedIds, Member, MpiStore, RunChanges, current_actor
 from medlake.workspace import Workspace
 
-TARGET_NAME = "person_link"
-#: Commit metadata of person_link: the index state (newest event id) the table shows.
-STATE_KEY = "medlake.mpi_state"
 BASIS_TRANSITIVE = "linked through another record of the person"
 REASON_ACCEPTED = "accepted by a clerk"
 REASON_REJECTED = "rejected by a clerk"
-
-PERSON_LINK_SCHEMA = pa.schema(
-    [
-        ("institution", pa.string()),
-        ("patient_id", pa.string()),
-        ("person_id", pa.string()),
-        ("match_basis", pa.string()),
-        ("person_records", pa.int64()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -96,6 +86,9 @@ def link_settings(workspace: Workspace) -> LinkSettings:
         match_threshold=config.link_match_threshold,
         review_threshold=config.link_review_threshold,
         identifier_check=config.link_identifier_check,
+        # Splink's DuckDB and linkage's own queries get the workspace's engine limits
+        threads=config.engine_threads,
+        memory_limit=config.engine_memory_limit,
     )
 
 
@@ -108,94 +101,184 @@ def run_index(
 ) -> IndexRunReport:
     """Link the warehouse's patients into persons and update the index and ``warehouse.person_link``.
 
-    ``settings`` default to the workspace's (``link_settings``).
+    ``settings`` default to the workspace's (``link_settings``). The run's steps: read what is
+    there (:func:`_read`), score pairs (:func:`_score`), group records into persons
+    (:func:`_group`), store the outcome in one catalog transaction (:func:`_store`), publish it
+    (:func:`_publish`).
     """
     settings = settings or link_settings(workspace)
-    actor = actor or current_actor()
     seconds: dict[str, float] = {}
+    with _timed(seconds, "read"):
+        run = _read(workspace)
+    mode = "full" if full or not len(run.members) or run.model_json is None else "incremental"
+    with workspace.catalog.job(RUN_JOB, {"mode": mode}) as job:
+        scored = _score(workspace, run, settings, mode, seconds)
+        with _timed(seconds, "group"):
+            grouped = _group(run, scored, settings, mode)
+        with _timed(seconds, "store"):
+            review = _store(run, scored, grouped, mode, job.id, actor or current_actor())
+        with _timed(seconds, "write"):
+            built, version = _publish(workspace, run.store, grouped.after, job.id)
+        report = _report(run, scored, grouped, review, mode, version, seconds)
+        job.summary.update({"tables": [report.table] if built else [], **report.as_dict()})
+    return report
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], step: str) -> Iterator[None]:
     clock = time.perf_counter()
+    yield
+    seconds[step] = time.perf_counter() - clock
+
+
+@dataclass
+class _Run:
+    """What a run starts from: the current records, the index as it stands, every clerk decision."""
+
+    records: pd.DataFrame
+    partial_dates: int
+    asserted: pd.DataFrame  # the institutions' own Patient.link statements
+    record_ids: pa.Array
+    fingerprints: pa.Array
+    store: MpiStore
+    members: MemberMap
+    changes: Changes
+    accepted: list[tuple[str, str]]
+    rejected: list[tuple[str, str]]
+    model_json: str | None
+
+    @property
+    def relink(self) -> set[str]:
+        return self.changes.new | self.changes.changed
+
+
+def _read(workspace: Workspace) -> _Run:
     records, partial_dates = person_records(workspace)
     if records.empty:
-        raise ValueError(f"{SOURCE_TABLE} has no rows: there is nobody to link")
-    asserted = source_links(workspace)
+        raise NotReady(f"{SOURCE_TABLE} has no rows: there is nobody to link")
     record_ids = pa.array(records["record_id"], pa.string())
     fingerprints = pa.array(records["fingerprint"], pa.string())
     store = MpiStore(workspace.catalog)
     members = load_members(workspace, store)
-    changes = members.compare(record_ids, fingerprints)
+    with workspace.engine() as engine:
+        changes = members.compare(engine, record_ids, fingerprints)
     accepted, rejected = store.decisions()
-    model_json = store.latest_model()
-    seconds["read"] = time.perf_counter() - clock
+    return _Run(
+        records,
+        partial_dates,
+        source_links(workspace),
+        record_ids,
+        fingerprints,
+        store,
+        members,
+        changes,
+        accepted,
+        rejected,
+        store.latest_model(),
+    )
 
-    new, changed, removed = changes.new, changes.changed, changes.removed
-    relink = new | changed
-    mode = "full" if full or not len(members) or model_json is None else "incremental"
 
-    catalog = workspace.catalog
-    job_id = catalog.start_job(RUN_JOB, {"mode": mode})
-    try:
-        clock = time.perf_counter()
-        untrained: str | None = None
-        if mode == "full":
-            table = standardised_records(workspace, records)
-            model: LinkageModel | None = None
-            try:
-                model = LinkageModel.train(table, settings)
-            except (EMTrainingException, RecordError) as exc:
-                # Too few or too sparse records to estimate a model (a region's first small
-                # delivery): link on what needs no model, and train again on the next run.
-                untrained = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-            seconds["train"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            scores = model.score(table) if model else PairScores(pd.DataFrame(), {})
-            standardised: pa.Table | None = table
-        else:
-            model = LinkageModel.from_dict(json.loads(model_json)).with_settings(settings)  # type: ignore[arg-type]
-            scores, standardised = _score_incremental(workspace, model, records, relink)
-        seconds["score"] = time.perf_counter() - clock
+@dataclass
+class _Scored:
+    """The model and the pairs it scored; ``untrained`` says why there is no model, if there is none."""
 
-        clock = time.perf_counter()
-        pairs = _decided_pairs(scores, settings, accepted, rejected)
-        links = _links(pairs, accepted, asserted, record_ids)
-        if model is None:
-            links += _shared_identifier_links(standardised, settings)
-        if mode == "full":
-            scope, start_groups = set(record_ids.to_pylist()), []
-        else:
-            links, scope, start_groups = _incremental_scope(links, members, relink, removed)
-        before = members.rows(scope - new)  # the scope's records as they were linked
-        grouping = group_records(
-            sorted(scope),
-            links,
-            _verified_identifiers(standardised, settings, scope),
-            _cannot_link(rejected, scope),
-            start_groups,
-        )
-        assignment = assign_persons(
-            grouping.groups(),
-            previous={pid: member.person_id for pid, member in before.items()},
-            known_ids=IssuedIds(store),
-            age_rank=_AgeRank(store),
-            removed=removed,
-        )
-        # Records outside the scope keep their person and basis; the scope's are reassigned.
-        person_of = assignment.person_of
-        basis = _basis(assignment, grouping, before)
-        prints = _fingerprints(record_ids, fingerprints, scope)
-        scope_rows = _member_rows(sorted(scope), person_of, prints, basis)
-        after = members.replaced(scope | removed.keys(), scope_rows)
-        seconds["group"] = time.perf_counter() - clock
+    model: LinkageModel | None
+    scores: PairScores
+    standardised: pa.Table | None
+    untrained: str | None = None
 
-        clock = time.perf_counter()
-        pending = store.pending_pairs()
-        persons_now = _persons_after(after, pairs, pending, person_of)
-        review = _review_candidates(pairs, scores, grouping, persons_now)
-        superseded = [
-            (left, right)
-            for left, right in pending
-            if left not in persons_now or right not in persons_now or persons_now[left] == persons_now[right]
-        ]
-        changes_made = RunChanges(
+
+def _score(
+    workspace: Workspace, run: _Run, settings: LinkSettings, mode: str, seconds: dict[str, float]
+) -> _Scored:
+    """A full run trains a model on every record and scores them all; an incremental one scores the
+    new and changed records with the stored model."""
+    if mode != "full":
+        with _timed(seconds, "score"):
+            model = LinkageModel.from_dict(json.loads(run.model_json)).with_settings(settings)  # type: ignore[arg-type]
+            scores, standardised = _score_incremental(workspace, model, run.records, run.relink)
+        return _Scored(model, scores, standardised)
+    with _timed(seconds, "train"):
+        table = standardised_records(workspace, run.records)
+        try:
+            model: LinkageModel | None = LinkageModel.train(table, settings)
+            untrained = None
+        except (EMTrainingException, RecordError) as exc:
+            # Too few or too sparse records to estimate a model (a region's first small
+            # delivery): link on what needs no model, and train again on the next run.
+            model, untrained = None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    with _timed(seconds, "score"):
+        scores = model.score(table) if model else PairScores(pd.DataFrame(), {})
+    return _Scored(model, scores, table, untrained)
+
+
+@dataclass
+class _Grouped:
+    """The records in scope grouped into persons, and the member map after the run."""
+
+    pairs: pd.DataFrame
+    scope: set[str]
+    before: dict[str, Member]  # the scope's records as they were linked
+    grouping: Grouping
+    assignment: Assignment
+    scope_rows: pa.Table
+    after: MemberMap
+
+
+def _group(run: _Run, scored: _Scored, settings: LinkSettings, mode: str) -> _Grouped:
+    """Decide the pairs, collect the links, group the records they reach and give each group its person.
+
+    Records outside the scope keep their person and basis; the scope's are reassigned.
+    """
+    new, removed = run.changes.new, run.changes.removed
+    pairs = _decided_pairs(scored.scores, settings, run.accepted, run.rejected)
+    links = _links(pairs, run.accepted, run.asserted, run.record_ids)
+    if scored.model is None:
+        links += _shared_identifier_links(scored.standardised, settings)
+    if mode == "full":
+        scope, start_groups = set(run.record_ids.to_pylist()), []
+    else:
+        links, scope, start_groups = _incremental_scope(links, run.members, run.relink, removed)
+    before = run.members.rows(scope - new)
+    grouping = group_records(
+        sorted(scope),
+        links,
+        _verified_identifiers(scored.standardised, settings, scope),
+        _cannot_link(run.rejected, scope),
+        start_groups,
+    )
+    assignment = assign_persons(
+        grouping.groups(),
+        previous={pid: member.person_id for pid, member in before.items()},
+        known_ids=IssuedIds(run.store),
+        age_rank=_AgeRank(run.store),
+        removed=removed,
+    )
+    basis = _basis(assignment, grouping, before)
+    prints = _fingerprints(run.record_ids, run.fingerprints, scope)
+    scope_rows = _member_rows(sorted(scope), assignment.person_of, prints, basis)
+    after = run.members.replaced(scope | removed.keys(), scope_rows)
+    return _Grouped(pairs, scope, before, grouping, assignment, scope_rows, after)
+
+
+def _store(run: _Run, scored: _Scored, grouped: _Grouped, mode: str, job_id: str, actor: str) -> list[dict]:
+    """Write the run's outcome to the index in one transaction; returns the new review candidates."""
+    new, before, scope_rows, assignment = (
+        run.changes.new,
+        grouped.before,
+        grouped.scope_rows,
+        grouped.assignment,
+    )
+    pending = run.store.pending_pairs()
+    persons_now = _persons_after(grouped.after, grouped.pairs, pending, assignment.person_of)
+    review = _review_candidates(grouped.pairs, scored.scores, grouped.grouping, persons_now)
+    superseded = [
+        (left, right)
+        for left, right in pending
+        if left not in persons_now or right not in persons_now or persons_now[left] == persons_now[right]
+    ]
+    run.store.apply(
+        RunChanges(
             job_id=job_id,
             actor=actor,
             members_new=[row for row in scope_rows.to_pylist() if row["patient_id"] in new] if new else [],
@@ -206,54 +289,68 @@ def run_index(
                 ).to_pylist()
                 if tuple(before[row["patient_id"]]) != tuple(row.values())
             ],
-            members_removed=sorted(removed),
+            members_removed=sorted(run.changes.removed),
             persons_created=assignment.created,
             persons_merged=assignment.merged,
             persons_retired=assignment.retired,
             changes=assignment.changes,
             review_candidates=review,
             review_superseded=superseded,
-            model_json=json.dumps(model.to_dict()) if mode == "full" and model else None,
-            model_records=len(records) if mode == "full" else 0,
+            model_json=json.dumps(scored.model.to_dict()) if mode == "full" and scored.model else None,
+            model_records=len(run.records) if mode == "full" else 0,
         )
-        store.apply(changes_made)
-        seconds["store"] = time.perf_counter() - clock
+    )
+    return review
 
-        clock = time.perf_counter()
-        state = store.state()
-        built = write_person_link(workspace, after.table, job_id, state)
-        save_members(workspace, after, state, job_id)
-        table_name = f"{Layer.WAREHOUSE.value}.{TARGET_NAME}"
-        version = built.version if built else _version(workspace, table_name)
-        seconds["write"] = time.perf_counter() - clock
-    except BaseException:
-        catalog.finish_job(job_id, "failed")
-        raise
+
+def _publish(
+    workspace: Workspace, store: MpiStore, after: MemberMap, job_id: str
+) -> tuple[BuiltTable | None, int | None]:
+    """Rewrite ``warehouse.person_link`` from the index (unless it shows this state already) and leave
+    the member map for the next run; returns the table written (None if none was) and its version."""
+    state = store.state()
+    built = write_person_link(workspace, after.table, job_id, state)
+    save_members(workspace, after, state, job_id)
+    return built, built.version if built else table_version(workspace, PERSON_LINK)
+
+
+def _report(
+    run: _Run,
+    scored: _Scored,
+    grouped: _Grouped,
+    review: list[dict],
+    mode: str,
+    version: int | None,
+    seconds: dict[str, float],
+) -> IndexRunReport:
+    assignment, pairs = grouped.assignment, grouped.pairs
     kinds = Counter(c.kind for c in assignment.changes)
-    report = IndexRunReport(
+    if scored.untrained:
+        model = f"not trained ({scored.untrained})"
+    else:
+        model = "trained" if mode == "full" else "stored"
+    return IndexRunReport(
         mode=mode,
-        records=len(records),
-        new=len(new),
-        changed=len(changed),
-        removed=len(removed),
-        persons=pc.count_distinct(after.table.column("person_id")).as_py(),
+        records=len(run.records),
+        new=len(run.changes.new),
+        changed=len(run.changes.changed),
+        removed=len(run.changes.removed),
+        persons=pc.count_distinct(grouped.after.table.column("person_id")).as_py(),
         created=len(assignment.created),
         merged=len(assignment.merged),
-        split=kinds.get("split", 0),
+        split=kinds.get(EventKind.SPLIT, 0),
         retired=len(assignment.retired),
         pairs_scored=len(pairs),
         pairs_matched=int((pairs["decision"] == Decision.MATCH).sum()) if len(pairs) else 0,
         review_new=len(review),
-        review_pending=store.pending_count(),
-        source_links=len(asserted),
-        table=table_name,
-        version=version,
-        partial_birth_dates=partial_dates,
-        model=f"not trained ({untrained})" if untrained else ("trained" if mode == "full" else "stored"),
+        review_pending=run.store.pending_count(),
+        source_links=len(run.asserted),
+        table=PERSON_LINK,
+        version=version,  # type: ignore[arg-type]
+        partial_birth_dates=run.partial_dates,
+        model=model,
         seconds=seconds,
     )
-    catalog.finish_job(job_id, "succeeded", {"tables": [table_name] if built else [], **report.as_dict()})
-    return report
 
 
 def _member_rows(
@@ -518,73 +615,3 @@ def _review_candidates(
             strict=True,
         )
     ]
-
-
-def write_person_link(
-    workspace: Workspace, members: pa.Table, job_id: str, state: int | None = None
-) -> BuiltTable | None:
-    """Rewrite ``warehouse.person_link`` (the warehouse's global <-> node map) from the index.
-
-    ``members`` has the index's member columns (``MpiStore.member_table``). ``state`` (the
-    index's newest event id) is kept in the commit: when the table already shows that state,
-    nothing is written and None is returned, so a run that changed nothing costs no rewrite; a
-    crash between the index commit and this write leaves an older state here, and the next run
-    writes.
-    """
-    uri = workspace.lake.uri(Layer.WAREHOUSE, TARGET_NAME)
-    if state is not None and _published_state(workspace, uri) == state:
-        return None
-    con = duckdb.connect()
-    try:
-        con.register("members", members)
-        table = (
-            con.sql(
-                """
-            SELECT institution, patient_id, person_id, basis AS match_basis,
-                   count(*) OVER (PARTITION BY person_id) AS person_records
-            FROM members ORDER BY person_id, patient_id
-            """
-            )
-            .to_arrow_table()
-            .cast(PERSON_LINK_SCHEMA)
-        )
-    finally:
-        con.close()
-    metadata = {"medlake.job": job_id}
-    if state is not None:
-        metadata[STATE_KEY] = str(state)
-    version = workspace.lake.write(
-        uri, table, mode="overwrite", partition_by=["institution"], metadata=metadata
-    )
-    counts = table.group_by("institution").aggregate([("institution", "count")]).to_pylist()
-    inputs = [("dataset", SOURCE_TABLE, _version(workspace, SOURCE_TABLE))]
-    link_version = _version(workspace, LINK_TABLE)
-    if link_version is not None:
-        inputs.append(("dataset", LINK_TABLE, link_version))
-    built = BuiltTable(
-        name=f"{Layer.WAREHOUSE.value}.{TARGET_NAME}",
-        layer=Layer.WAREHOUSE,
-        uri=uri,
-        version=version,
-        rows=table.num_rows,
-        rows_by_institution={
-            c["institution"]: c["institution_count"] for c in sorted(counts, key=lambda c: c["institution"])
-        },
-        schema=table.schema,
-        inputs=inputs,
-    )
-    workspace.catalog.record_built(built, job_id)
-    return built
-
-
-def _published_state(workspace: Workspace, uri: str) -> int | None:
-    table = workspace.lake.table(uri)
-    if table is None:
-        return None
-    value = table.history(1)[0].get(STATE_KEY)
-    return int(value) if value is not None else None
-
-
-def _version(workspace: Workspace, name: str) -> int | None:
-    table = workspace.lake.table(workspace.table_uri(name))
-    return None if table is None else table.version()

@@ -22,13 +22,10 @@ from sqlalchemy import JSON, Table, Text, bindparam, cast, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from medlake.catalog.models import MpiEvent, MpiMember, MpiModel, MpiPerson, MpiReview
+from medlake.catalog.statuses import EventKind, PersonStatus, ReviewStatus
 from medlake.catalog.store import Catalog, utcnow
+from medlake.errors import DecisionError, InputError, NotFound
 from medlake.mpi.reconcile import Change
-
-PENDING = "pending"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-SUPERSEDED = "superseded"
 
 
 def current_actor() -> str:
@@ -58,7 +55,7 @@ class ReviewItem:
     id: int
     patient_l: str
     patient_r: str
-    status: str
+    status: ReviewStatus
     match_probability: float | None
     reason: str | None
     evidence: list | None
@@ -72,7 +69,7 @@ class ReviewItem:
 class Event:
     id: int
     at: datetime
-    kind: str
+    kind: EventKind
     person_id: str | None
     other_person_id: str | None
     patient_id: str | None
@@ -212,8 +209,8 @@ class MpiStore:
             while True:
                 row = s.get(MpiPerson, current)
                 if row is None:
-                    raise KeyError(f"no person {person_id!r} in the master patient index")
-                if row.status != "merged" or row.merged_into is None or current in seen:
+                    raise NotFound(f"no person {person_id!r} in the master patient index")
+                if row.status != PersonStatus.MERGED or row.merged_into is None or current in seen:
                     return current
                 seen.add(current)
                 current = row.merged_into
@@ -221,12 +218,12 @@ class MpiStore:
     def decisions(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(accepted pairs, rejected pairs) of every clerk decision ever made."""
         query = select(MpiReview.patient_l, MpiReview.patient_r, MpiReview.status).where(
-            MpiReview.status.in_([ACCEPTED, REJECTED])
+            MpiReview.status.in_([ReviewStatus.ACCEPTED, ReviewStatus.REJECTED])
         )
         accepted, rejected = [], []
         with self.catalog.engine.connect() as connection:
             for left, right, status in connection.execute(query):
-                (accepted if status == ACCEPTED else rejected).append((left, right))
+                (accepted if status == ReviewStatus.ACCEPTED else rejected).append((left, right))
         return accepted, rejected
 
     def latest_model(self) -> str | None:
@@ -234,10 +231,16 @@ class MpiStore:
         with self.catalog.engine.connect() as connection:
             return connection.execute(query).scalar()
 
-    def reviews(self, status: str | None = PENDING, limit: int | None = None) -> list[ReviewItem]:
+    def reviews(
+        self, status: ReviewStatus | str | None = ReviewStatus.PENDING, limit: int | None = None
+    ) -> list[ReviewItem]:
+        """Review items, most probable match first: those of ``status``, or all of them (None)."""
         query = select(MpiReview).order_by(MpiReview.match_probability.desc(), MpiReview.id)
         if status is not None:
-            query = query.where(MpiReview.status == status)
+            if status not in ReviewStatus.__members__.values():
+                known = ", ".join(ReviewStatus)
+                raise InputError(f"a review item is {known}; there is no status {status!r}")
+            query = query.where(MpiReview.status == ReviewStatus(status))
         if limit is not None:
             query = query.limit(limit)
         with self.catalog.session() as s:
@@ -245,7 +248,9 @@ class MpiStore:
 
     def pending_pairs(self) -> list[tuple[str, str]]:
         """The record pairs of pending review items (no evidence loaded: a run needs only the pairs)."""
-        query = select(MpiReview.patient_l, MpiReview.patient_r).where(MpiReview.status == PENDING)
+        query = select(MpiReview.patient_l, MpiReview.patient_r).where(
+            MpiReview.status == ReviewStatus.PENDING
+        )
         with self.catalog.engine.connect() as connection:
             return [(left, right) for left, right in connection.execute(query)]
 
@@ -255,7 +260,7 @@ class MpiStore:
             return int(connection.execute(select(func.max(MpiEvent.id))).scalar() or 0)
 
     def pending_count(self) -> int:
-        query = select(func.count()).select_from(MpiReview).where(MpiReview.status == PENDING)
+        query = select(func.count()).select_from(MpiReview).where(MpiReview.status == ReviewStatus.PENDING)
         with self.catalog.engine.connect() as connection:
             return int(connection.execute(query).scalar() or 0)
 
@@ -263,7 +268,7 @@ class MpiStore:
         with self.catalog.session() as s:
             row = s.get(MpiReview, review_id)
             if row is None:
-                raise KeyError(f"no review item {review_id}")
+                raise NotFound(f"no review item {review_id}")
             return _review_item(row)
 
     def events(
@@ -308,7 +313,7 @@ class MpiStore:
                     s,
                     MpiPerson.__table__,
                     {
-                        "status": "active",
+                        "status": PersonStatus.ACTIVE,
                         "merged_into": None,
                         "created_at": now,
                         "updated_at": now,
@@ -335,14 +340,14 @@ class MpiStore:
                 s.execute(
                     persons.update()
                     .where(persons.c.id == bindparam("absorbed"))
-                    .values(status="merged", merged_into=bindparam("survivor"), updated_at=now),
+                    .values(status=PersonStatus.MERGED, merged_into=bindparam("survivor"), updated_at=now),
                     [{"absorbed": a, "survivor": b} for a, b in run.persons_merged.items()],
                 )
             if run.persons_retired:
                 s.execute(
                     persons.update()
                     .where(persons.c.id == bindparam("person"))
-                    .values(status="retired", updated_at=now),
+                    .values(status=PersonStatus.RETIRED, updated_at=now),
                     [{"person": p} for p in run.persons_retired],
                 )
             self._add_events(s, run.changes, run.actor, run.job_id, now)
@@ -354,9 +359,9 @@ class MpiStore:
                     .where(
                         review.c.patient_l == bindparam("left"),
                         review.c.patient_r == bindparam("right"),
-                        review.c.status == PENDING,
+                        review.c.status == ReviewStatus.PENDING,
                     )
-                    .values(status=SUPERSEDED),
+                    .values(status=ReviewStatus.SUPERSEDED),
                     [{"left": left, "right": right} for left, right in run.review_superseded],
                 )
             if run.model_json is not None:
@@ -366,29 +371,33 @@ class MpiStore:
                     )
                 )
 
-    def decide(self, review_id: int, status: str, actor: str, note: str | None = None) -> ReviewItem:
+    def decide(self, review_id: int, status: ReviewStatus, actor: str, note: str | None = None) -> ReviewItem:
         """Record a clerk's decision on a review item, and apply an acceptance at once (merge)."""
-        if status not in (ACCEPTED, REJECTED):
-            raise ValueError(f"a decision is {ACCEPTED!r} or {REJECTED!r}, not {status!r}")
+        if status not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
+            raise DecisionError(
+                f"a decision is {ReviewStatus.ACCEPTED!r} or {ReviewStatus.REJECTED!r}, not {status!r}"
+            )
         now = utcnow()
         with self.catalog.session() as s:
             row = s.get(MpiReview, review_id)
             if row is None:
-                raise KeyError(f"no review item {review_id}")
+                raise NotFound(f"no review item {review_id}")
             left, right = s.get(MpiMember, row.patient_l), s.get(MpiMember, row.patient_r)
             if left is None or right is None:
-                raise ValueError(f"review item {review_id} names a record that is no longer linked")
-            if status == REJECTED and left.person_id == right.person_id:
-                raise ValueError(
+                raise DecisionError(f"review item {review_id} names a record that is no longer linked")
+            if status == ReviewStatus.REJECTED and left.person_id == right.person_id:
+                raise DecisionError(
                     f"{row.patient_l} and {row.patient_r} are one person ({left.person_id}) already: "
                     f"use `medlake link split {row.patient_r}` to separate them"
                 )
             row.status, row.decided_at, row.decided_by, row.note = status, now, actor, note
-            change_kind = "review_accept" if status == ACCEPTED else "review_reject"
+            change_kind = (
+                EventKind.REVIEW_ACCEPT if status == ReviewStatus.ACCEPTED else EventKind.REVIEW_REJECT
+            )
             changes = [
                 Change(change_kind, left.person_id, right.person_id, (row.patient_l, row.patient_r), note)
             ]
-            if status == ACCEPTED and left.person_id != right.person_id:
+            if status == ReviewStatus.ACCEPTED and left.person_id != right.person_id:
                 survivor, absorbed = self._older(s, left.person_id, right.person_id)
                 moved = list(s.scalars(select(MpiMember.patient_id).where(MpiMember.person_id == absorbed)))
                 s.execute(
@@ -399,11 +408,11 @@ class MpiStore:
                 s.execute(
                     update(MpiPerson)
                     .where(MpiPerson.id == absorbed)
-                    .values(status="merged", merged_into=survivor, updated_at=now)
+                    .values(status=PersonStatus.MERGED, merged_into=survivor, updated_at=now)
                 )
                 changes.append(
                     Change(
-                        "merge",
+                        EventKind.MERGE,
                         survivor,
                         absorbed,
                         tuple(sorted(moved)),
@@ -424,7 +433,7 @@ class MpiStore:
         with self.catalog.session() as s:
             member = s.get(MpiMember, patient_id)
             if member is None:
-                raise KeyError(f"no linked patient record {patient_id!r}")
+                raise NotFound(f"no linked patient record {patient_id!r}")
             old_person = member.person_id
             others = list(
                 s.scalars(
@@ -434,9 +443,15 @@ class MpiStore:
                 )
             )
             if not others:
-                raise ValueError(f"{patient_id} is the only record of {old_person}: nothing to split")
+                raise DecisionError(f"{patient_id} is the only record of {old_person}: nothing to split")
             s.add(
-                MpiPerson(id=new_person_id, status="active", merged_into=None, created_at=now, updated_at=now)
+                MpiPerson(
+                    id=new_person_id,
+                    status=PersonStatus.ACTIVE,
+                    merged_into=None,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
             s.flush()
             member.person_id, member.basis, member.linked_at = new_person_id, "clerk decision", now
@@ -451,14 +466,18 @@ class MpiStore:
                     )
                     s.add(existing)
                 existing.status, existing.decided_at, existing.decided_by, existing.note = (
-                    REJECTED,
+                    ReviewStatus.REJECTED,
                     now,
                     actor,
                     note,
                 )
             self._add_events(
                 s,
-                [Change("split", new_person_id, old_person, (patient_id,), note or "split by a clerk")],
+                [
+                    Change(
+                        EventKind.SPLIT, new_person_id, old_person, (patient_id,), note or "split by a clerk"
+                    )
+                ],
                 actor,
                 None,
                 now,
@@ -507,9 +526,9 @@ class MpiStore:
         for c in candidates:
             row = existing.get((c["patient_l"], c["patient_r"]))
             if row is None:
-                fresh.append({**c, "status": PENDING, "created_at": now, "job_id": job_id})
-            elif row.status in (PENDING, SUPERSEDED):
-                row.status = PENDING
+                fresh.append({**c, "status": ReviewStatus.PENDING, "created_at": now, "job_id": job_id})
+            elif row.status in (ReviewStatus.PENDING, ReviewStatus.SUPERSEDED):
+                row.status = ReviewStatus.PENDING
                 row.match_probability, row.reason, row.evidence = (
                     c["match_probability"],
                     c["reason"],
@@ -520,16 +539,18 @@ class MpiStore:
 
 
 def _bulk_insert(s: Session, table: Table, constants: dict[str, Any], columns: dict[str, list]) -> None:
-    """INSERT many rows through the driver's executemany, each value converted once per column kind.
+    """INSERT many rows through the driver's bulk path: COPY on PostgreSQL, the driver's executemany
+    on SQLite, SQLAlchemy's insertmanyvalues elsewhere.
 
-    SQLAlchemy's Core insert converts every value of every row through its type (timestamps,
-    JSON); at a million rows that costs more than the linkage. Here a constant (the run's
-    timestamp, job, actor) is converted once, and a varying value only if its type needs it.
+    A run writes up to a million members, persons and events at once. SQLAlchemy's executemany
+    converts and re-packs every value of every row, which at that size costs twice the driver's
+    own time on SQLite and more on PostgreSQL; here a constant (the run's timestamp, job, actor)
+    is converted once, a varying value only if its type needs it (by the type's own bind
+    processor), and the driver gets plain rows.
     """
     connection = s.connection()
     dialect = connection.dialect
     names = [*constants, *columns]
-    statement = insert(table).compile(dialect=dialect, column_keys=names)
     count = len(next(iter(columns.values())))
     series: dict[str, Any] = {}
     for name, value in constants.items():
@@ -538,15 +559,18 @@ def _bulk_insert(s: Session, table: Table, constants: dict[str, Any], columns: d
     for name, values in columns.items():
         process = _processor(table.c[name].type, dialect)
         series[name] = [process(v) for v in values] if process else values
-    order = list(statement.positiontup) if statement.positiontup is not None else names
-    rows = zip(*(series[name] for name in order), strict=True)
-    # qmark / format drivers (SQLite) take tuples in statement order, pyformat ones (psycopg) dicts
-    params: list = (
-        list(rows) if statement.positiontup is not None else [dict(zip(order, r, strict=True)) for r in rows]
-    )
-    # Compiled alone, an insert on PostgreSQL asks for the new ids back; nobody needs them here.
-    sql = str(statement).split(" RETURNING ", 1)[0]
-    connection.exec_driver_sql(sql, params)
+    rows = zip(*(series[name] for name in names), strict=True)
+    quote = dialect.identifier_preparer.quote
+    target = f"{quote(table.name)} ({', '.join(quote(name) for name in names)})"
+    if dialect.name == "postgresql":
+        driver = connection.connection.driver_connection  # in the session's transaction
+        with driver.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    elif dialect.paramstyle == "qmark":
+        connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", list(rows))
+    else:
+        connection.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
 
 
 def _processor(column_type: Any, dialect: Any) -> Any:

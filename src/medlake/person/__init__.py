@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from medlake.errors import InputError
 from medlake.person.golden import GOLDEN_TABLE, GoldenReport, build_golden
 from medlake.person.record import DirectReader, PersonRecord, UnknownPersonError
 from medlake.person.store import (
@@ -94,7 +95,7 @@ def person_record(workspace: Workspace, global_id: str, source: Source = "auto")
     (a ``KeyError``) for an id no person has.
     """
     if source not in ("auto", "store", "direct"):
-        raise ValueError(f"source must be auto, store or direct, not {source!r}")
+        raise InputError(f"source must be auto, store or direct, not {source!r}")
     global_id = _current_id(workspace, global_id)
     if source != "direct":
         store = open_store(store_url(workspace))

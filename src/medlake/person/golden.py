@@ -8,12 +8,14 @@ one transaction, recorded in the catalog with both inputs as lineage.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 
-from medlake.catalog import BuiltTable
+from medlake.catalog import BuiltTable, JobRun
+from medlake.errors import NotReady
 from medlake.lake.tables import Layer
 from medlake.person.survivorship import IDENTIFYING, golden_columns, survive
 from medlake.workspace import Workspace
@@ -40,15 +42,15 @@ def linked_records(workspace: Workspace) -> pd.DataFrame:
     for name in (LINK_TABLE, RECORD_TABLE):
         if workspace.lake.table(workspace.table_uri(name)) is None:
             hint = "medlake link run" if name == LINK_TABLE else "medlake build"
-            raise ValueError(f"no table {name}: run `{hint}` first")
+            raise NotReady(f"no table {name}: run `{hint}` first")
     links = workspace.table(LINK_TABLE, ["patient_id", "person_id"]).to_pandas()
     columns = ["patient_id", "institution", "active", "last_updated", *IDENTIFYING]
-    try:
-        records = workspace.table(RECORD_TABLE, columns).to_pandas()
-    except Exception as exc:  # deltalake raises its own error type for an unknown column
-        raise ValueError(
-            f"{RECORD_TABLE} lacks columns the golden record needs ({exc}): re-run `medlake build`"
-        ) from exc
+    delta = workspace.lake.table(workspace.table_uri(RECORD_TABLE))
+    missing = [c for c in columns if c not in pa.schema(delta.schema().to_arrow()).names]
+    if missing:  # a warehouse built by an older view library
+        needed = ", ".join(missing)
+        raise NotReady(f"{RECORD_TABLE} lacks {needed}, which golden records need: re-run `medlake build`")
+    records = workspace.table(RECORD_TABLE, columns).to_pandas()
     return links.merge(records, on="patient_id", how="inner", validate="1:1")
 
 
@@ -67,11 +69,9 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
         inputs.append(("dataset", name, None if table is None else table.version()))
     table = golden_table(workspace)
     uri = lake.uri(Layer.WAREHOUSE, GOLDEN_NAME)
-    own_job = job_id is None
-    catalog = workspace.catalog
-    job = job_id or catalog.start_job("person golden")
-    try:
-        version = lake.write(uri, table, mode="overwrite", metadata={"medlake.job": job})
+    # a step of the caller's job, or a job of its own
+    with nullcontext(JobRun(job_id)) if job_id else workspace.catalog.job("person golden") as job:
+        version = lake.write(uri, table, mode="overwrite", metadata={"medlake.job": job.id})
         built = BuiltTable(
             name=GOLDEN_TABLE,
             layer=Layer.WAREHOUSE,
@@ -82,11 +82,6 @@ def build_golden(workspace: Workspace, job_id: str | None = None) -> GoldenRepor
             schema=table.schema,
             inputs=inputs,
         )
-        workspace.catalog.record_built(built, job)
-    except BaseException:
-        if own_job:
-            catalog.finish_job(job, "failed")
-        raise
-    if own_job:
-        catalog.finish_job(job, "succeeded", {"tables": [GOLDEN_TABLE], "persons": table.num_rows})
+        workspace.catalog.record_built(built, job.id)
+        job.summary.update({"tables": [GOLDEN_TABLE], "persons": table.num_rows})
     return GoldenReport(GOLDEN_TABLE, version, table.num_rows)

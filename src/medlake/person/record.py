@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from medlake.errors import NotFound, NotReady
 from medlake.person.golden import GOLDEN_TABLE, LINK_TABLE
 from medlake.person.queries import (
     LINK_COLUMNS,
@@ -42,7 +43,7 @@ SOURCE_TABLES = (
 )
 
 
-class UnknownPersonError(KeyError):
+class UnknownPersonError(NotFound):
     """No linked person has this global id."""
 
     def __init__(self, person_id: str, where: str) -> None:
@@ -172,7 +173,7 @@ class DirectReader:
         for needed in (LINK_TABLE, GOLDEN_TABLE):
             if needed.split(".", 1)[1] not in self.tables:
                 hint = "medlake link run" if needed == LINK_TABLE else "medlake person build"
-                raise ValueError(f"no table {needed}: run `{hint}` first")
+                raise NotReady(f"no table {needed}: run `{hint}` first")
 
     def record(self, person_id: str) -> PersonRecord:
         literal = sql_literal(person_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from medlake.errors import InputError
 from medlake.sources.base import SourceKind
 
 #: kind → "module:Class"
@@ -25,6 +26,6 @@ KINDS: dict[str, str] = {
 
 def source_kind(kind: str) -> SourceKind:
     if kind not in KINDS:
-        raise ValueError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+        raise InputError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
     module_name, class_name = KINDS[kind].split(":")
     return getattr(importlib.import_module(module_name), class_name)()

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from medlake import secrets
 from medlake.catalog.models import Source
+from medlake.errors import InputError
 from medlake.ingest import BatchReport
-from medlake.sources import secrets
 from medlake.sources.base import SourceConfig
 from medlake.sources.registry import source_kind
 from medlake.workspace import Workspace
@@ -48,7 +49,7 @@ class SourceRun:
 def parse_interval(schedule: str) -> timedelta:
     match = _INTERVAL.match(schedule.strip())
     if not match:
-        raise ValueError(f"schedule {schedule!r} is not an interval like 30s, 15m, 1h or 1d")
+        raise InputError(f"schedule {schedule!r} is not an interval like 30s, 15m, 1h or 1d")
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import orjson
 
+from medlake.errors import InputError, Unreachable
 from medlake.sources.devices.broker import new_client, parse_broker
 from medlake.sources.devices.vitals import (
     ACVPU,
@@ -72,14 +73,14 @@ def bedsides(
 ) -> list[Bedside]:
     """One monitor per patient; ``patients`` is a count (ids ``<prefix>0001``…) or existing patient ids."""
     if not 0 <= deteriorate <= 1:
-        raise ValueError(f"the deteriorating fraction must be between 0 and 1, not {deteriorate}")
+        raise InputError(f"the deteriorating fraction must be between 0 and 1, not {deteriorate}")
     ids = (
         [f"{patient_prefix}{i:04d}" for i in range(1, patients + 1)]
         if isinstance(patients, int)
         else list(patients)
     )
     if not ids:
-        raise ValueError("at least one patient is needed")
+        raise InputError("at least one patient is needed")
     rng = random.Random(seed)
     sick = set(rng.sample(range(len(ids)), round(len(ids) * deteriorate)))
     return [
@@ -218,18 +219,21 @@ def publish_vitals(
     ``duration`` seconds, ``count`` readings, or ``stop`` — whichever comes first — and wait
     for the broker to acknowledge every one."""
     if rate <= 0:
-        raise ValueError(f"rate must be positive, not {rate}")
+        raise InputError(f"rate must be positive, not {rate}")
     if duration is None and count is None and stop is None:
-        raise ValueError("give a duration, a count or a stop event: the publisher would never end")
+        raise InputError("give a duration, a count or a stop event: the publisher would never end")
     if payload_format not in {"compact", "fhir"}:
-        raise ValueError(f"payload format must be 'compact' or 'fhir', not {payload_format!r}")
+        raise InputError(f"payload format must be 'compact' or 'fhir', not {payload_format!r}")
     encode = compact_payload if payload_format == "compact" else fhir_payload
     run = run_id or uuid.uuid4().hex[:8]
     broker = parse_broker(broker_url)
     client = new_client(broker, f"medlake-synth-{run}", manual_ack=False)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
-    client.connect(broker.host, broker.port, keepalive=30)
+    try:
+        client.connect(broker.host, broker.port, keepalive=30)
+    except OSError as exc:
+        raise Unreachable(f"cannot connect to MQTT broker {broker.address}: {exc.strerror or exc}") from exc
     client.loop_start()
     start = time.monotonic()
     ramp_seconds = ramp if ramp is not None else (duration or 600.0)
@@ -252,7 +256,7 @@ def publish_vitals(
         for info in infos:
             info.wait_for_publish(timeout=30)
             if not info.is_published():
-                raise TimeoutError(
+                raise Unreachable(
                     f"broker {broker.address} did not acknowledge a published reading within 30 s"
                 )
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from medlake.errors import InputError
 from medlake.synth import clock, hospital_care, infections, names, planning, primary_care, public_health
 from medlake.synth.chart import meta
 from medlake.synth.epidemiology import RegionEpidemics
@@ -110,11 +111,11 @@ def generate_region(
     byte-identical files.  Existing files of a previous run in ``out_dir`` are overwritten.
     """
     if not isinstance(residents, int) or isinstance(residents, bool) or residents < 1:
-        raise ValueError(f"residents must be a positive integer, got {residents!r}")
+        raise InputError(f"residents must be a positive integer, got {residents!r}")
     if residents > MAX_RESIDENTS:
-        raise ValueError(f"residents must be at most {MAX_RESIDENTS:,}, got {residents:,}")
+        raise InputError(f"residents must be at most {MAX_RESIDENTS:,}, got {residents:,}")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+        raise InputError(f"seed must be an integer, got {seed!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_previous_output(out_dir)

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from medlake.engine.duckdb_engine import DuckDBEngine
+from medlake.errors import InputError, MissingInput
 from medlake.views.compiler import CompiledView, compile_view
 from medlake.views.runner import run_view
 
@@ -78,16 +79,19 @@ def test_files(paths: Iterable[Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise FileNotFoundError(f"no conformance test file or directory at {path}")
+            raise MissingInput(f"no conformance test file or directory at {path}")
     return files
 
 
 def load_cases(paths: Iterable[Path]) -> list[ConformanceCase]:
     cases = []
     for path in test_files(paths):
-        suite = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path} is not a SQL-on-FHIR test file: {exc}") from None
         if not isinstance(suite, dict) or not isinstance(suite.get("tests"), list):
-            raise ValueError(f"{path} is not a SQL-on-FHIR test file (no 'tests' list)")
+            raise InputError(f"{path} is not a SQL-on-FHIR test file (no 'tests' list)")
         resources = suite.get("resources") or []
         for test in suite["tests"]:
             cases.append(ConformanceCase(path.name, str(test.get("title", "?")), test, resources))

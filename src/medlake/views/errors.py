@@ -1,4 +1,4 @@
-"""Errors of the view engine.
+"""Errors of the view engine (a branch of :class:`medlake.errors.MedlakeError`).
 
 ::
 
@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+from medlake.errors import MedlakeError
 
-class ViewError(Exception):
+
+class ViewError(MedlakeError):
     """Base of every error raised by ``medlake.views``."""
 
 

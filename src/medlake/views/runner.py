@@ -43,15 +43,12 @@ def run_view(
     """
     compiled = view if isinstance(view, CompiledView) else compile_view(view, engine.dialect)
     name = f"__medlake_view_input_{next(_names)}"
-    engine.register(name, resources_table(resources))
-    try:
+    with engine.registered(name, resources_table(resources)):
         source = f"(SELECT CAST(resource AS JSON) AS resource FROM {engine.dialect.quote_identifier(name)})"
         try:
             return engine.sql(compiled.sql(source))
         except Exception as exc:
             raise as_view_error(exc) from exc
-    finally:
-        engine.unregister(name)
 
 
 def as_view_error(exc: Exception) -> Exception:

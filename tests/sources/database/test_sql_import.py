@@ -12,6 +12,7 @@ import typer
 from sqlalchemy import create_engine, func, select, text
 from typer.testing import CliRunner
 
+from medlake.cli import MedlakeGroup
 from medlake.cli.tabular import register, synth_his
 from medlake.sources.database import Overrides, SqlImportError, default_source_id, import_sql, watermark
 from medlake.sources.sync import sync
@@ -174,7 +175,7 @@ def test_credentials_never_reach_logs_catalog_lake_or_errors(
         monkeypatch.setenv("HIS_TEST_PASSWORD", wrong)
         [failed] = sync(workspace)
         assert failed.error is not None and "cannot connect to mysql+pymysql://" in failed.error
-        app, ingest = typer.Typer(), typer.Typer()
+        app, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
         app.add_typer(ingest, name="ingest")
         register(app, ingest)
         result = CliRunner().invoke(
@@ -222,7 +223,7 @@ def test_credentials_never_reach_logs_catalog_lake_or_errors(
 @pytest.mark.postgres
 def test_cli_overrides_like_sqoop_flags(postgres_url, workspace) -> None:
     runner = CliRunner()
-    app, ingest = typer.Typer(), typer.Typer()
+    app, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
     app.add_typer(ingest, name="ingest")
     register(app, ingest)
     app.command("synth-his")(synth_his)

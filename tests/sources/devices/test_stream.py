@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from medlake.cli import MedlakeGroup
 from medlake.fhir.validation import validate
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.base import SourceConfig
@@ -269,7 +270,7 @@ def test_cli_stream_mqtt_and_synth_devices(
 
     from medlake.cli import devices
 
-    app, ingest_app = typer.Typer(), typer.Typer()
+    app, ingest_app = typer.Typer(cls=MedlakeGroup), typer.Typer()
     app.add_typer(ingest_app, name="ingest")
     devices.register(app, ingest_app)
     runner = CliRunner()

@@ -11,7 +11,7 @@ import orjson
 import typer
 from typer.testing import CliRunner
 
-from medlake.cli import documents
+from medlake.cli import MedlakeGroup, documents
 from medlake.fhir.validation import validate
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.base import SourceConfig
@@ -155,7 +155,7 @@ def test_the_same_notes_again_add_nothing_and_sync_reads_only_what_changed(works
 
 
 def test_cli_ingest_notes_and_dicom_print_reports(workspace, tmp_path, dicom_folder):
-    app, ingest_app = typer.Typer(), typer.Typer()
+    app, ingest_app = typer.Typer(cls=MedlakeGroup), typer.Typer()
     app.add_typer(ingest_app, name="ingest")
     documents.register(app, ingest_app)
     runner = CliRunner()

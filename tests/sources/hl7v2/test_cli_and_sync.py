@@ -8,6 +8,7 @@ import orjson
 import typer
 from typer.testing import CliRunner
 
+from medlake.cli import MedlakeGroup
 from medlake.cli.hl7 import register
 from medlake.sources.base import SourceConfig
 from medlake.sources.hl7v2 import Hl7Files
@@ -18,7 +19,7 @@ runner = CliRunner()
 
 
 def _app() -> typer.Typer:
-    app, ingest = typer.Typer(), typer.Typer()
+    app, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
     app.add_typer(ingest, name="ingest")
     register(app, ingest)
     return app
@@ -55,7 +56,7 @@ def test_ingest_hl7_refuses_bad_arguments_clearly(workspace) -> None:
 
 
 def test_listen_joins_a_listen_group_another_area_created() -> None:
-    app, ingest = typer.Typer(), typer.Typer()
+    app, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
     app.add_typer(ingest, name="ingest")
     listen = typer.Typer()
     listen.command("other")(lambda: None)

@@ -179,8 +179,9 @@ def test_oversized_message_is_refused_and_the_connection_goes_on(workspace) -> N
 
 RUNNER = """
 import typer
+from medlake.cli import MedlakeGroup
 from medlake.cli.hl7 import register
-app, ingest = typer.Typer(), typer.Typer()
+app, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
 app.add_typer(ingest, name="ingest")
 register(app, ingest)
 app()

@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from medlake.cli import MedlakeGroup
 from medlake.cli.tabular import register, synth_exports
 from medlake.sources.sync import sync
 
@@ -23,7 +24,7 @@ def flat(output: str) -> str:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    main, ingest = typer.Typer(), typer.Typer()
+    main, ingest = typer.Typer(cls=MedlakeGroup), typer.Typer()
     main.add_typer(ingest, name="ingest")
     register(main, ingest)
     main.command("synth-exports")(synth_exports)

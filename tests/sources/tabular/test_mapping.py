@@ -161,7 +161,27 @@ def test_every_bad_column_of_a_row_is_reported_at_once(labs) -> None:
         (('identifier: [{value: "{id}"}]', 'identifier: {value: "{id}"}'), "identifier: a list in FHIR"),
         (("timezone: Europe/Berlin\n", ""), "a datetime column needs a time zone"),
         (("table: tests, required", "table: test, required"), "no code table 'test'"),
-        (("    resources:", "    colums: {}\n    resources:"), "unknown key(s) colums"),
+        (
+            ("    resources:", "    colums: {}\n    resources:"),
+            "tables.labs.colums: unknown key (known: columns, csv",
+        ),
+        (
+            ("display: Glucose,", "dispaly: Glucose,"),
+            "codes.tests.map.GLU.dispaly: unknown key (known: code, convert",
+        ),
+        (
+            ("fasting: {type: boolean}", "fasting: {type: bolean}"),
+            "tables.labs.columns.fasting.type: input should",
+        ),
+        (
+            ("id: {type: integer, required: true}", "id: {type: integer, required: yes}"),
+            "required: input should be a",
+        ),
+        (
+            ("factor: 0.45359237", "factor: -2"),
+            "conversions[0].factor: a conversion factor must be a positive number",
+        ),
+        (("name: test-labs\n", ""), "mapping: 'name' is required"),
         (("resourceType: Patient", "resourceType: Patients"), "'Patients' is not an R4 resource type"),
         (("status: final", 'status: {$concept: "{test}"}'), "FHIR expects a text here, not an object"),
         (

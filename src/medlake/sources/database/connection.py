@@ -16,7 +16,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
-from medlake.sources.secrets import redact
+from medlake.errors import InputError
+from medlake.secrets import redact
 
 _SECRET_QUERY_KEYS = re.compile(r"pass|pwd|secret|token|odbc_connect|key", re.I)
 _DRIVERS = {
@@ -28,7 +29,7 @@ _DRIVERS = {
 }
 
 
-class DatabaseUrlError(ValueError):
+class DatabaseUrlError(InputError):
     """A URL SQLAlchemy cannot use (syntax, unknown dialect, driver not installed)."""
 
 

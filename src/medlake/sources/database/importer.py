@@ -36,19 +36,20 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.errors import InputError, SourceError
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.database import watermark
 from medlake.sources.database.connection import display_url, open_engine, scrub
 from medlake.sources.database.reader import TablePlan, TableReadError, plan_table, stream_group
-from medlake.sources.tabular.mapping import INCREMENTAL_MODES, Mapping, SqlOptions, TableMapping, load_mapping
+from medlake.sources.tabular.mapping import Mapping, SqlOptions, TableMapping, load_mapping
+from medlake.sources.tabular.mapping_file import INCREMENTAL_MODES
 from medlake.workspace import Workspace
 
 log = logging.getLogger("medlake.sources.database")
 SOURCE_KIND = "sql"
 
 
-class SqlImportError(RuntimeError):
+class SqlImportError(SourceError):
     """An import that stopped; the message says how far it got and holds no secret."""
 
 
@@ -64,7 +65,7 @@ class Overrides:
 
     def apply(self, options: SqlOptions) -> SqlOptions:
         if self.incremental is not None and self.incremental not in INCREMENTAL_MODES:
-            raise ValueError(f"--incremental must be one of {', '.join(INCREMENTAL_MODES)}")
+            raise InputError(f"--incremental must be one of {', '.join(INCREMENTAL_MODES)}")
         changed = replace(
             options,
             incremental=self.incremental or options.incremental,
@@ -75,9 +76,9 @@ class Overrides:
         if changed.incremental == "none":
             changed = replace(changed, check_column=None)
         elif changed.check_column is None:
-            raise ValueError(f"incremental {changed.incremental} needs a check column (--check-column)")
+            raise InputError(f"incremental {changed.incremental} needs a check column (--check-column)")
         if changed.chunk_size < 1 or changed.commit_rows < 1:
-            raise ValueError("chunk size and commit rows must be at least 1")
+            raise InputError("chunk size and commit rows must be at least 1")
         return changed
 
 
@@ -109,7 +110,7 @@ def import_sql(
     selected = [chosen.table(name) for name in tables] if tables else list(chosen.tables.values())
     overrides = overrides or Overrides()
     if len(selected) > 1 and (overrides.check_column or overrides.last_value is not None):
-        raise ValueError("--check-column and --last-value apply to one table: choose it with --table")
+        raise InputError("--check-column and --last-value apply to one table: choose it with --table")
     source_id = source_id or default_source_id(institution, url)
     display = display_url(url)
     engine = open_engine(url)

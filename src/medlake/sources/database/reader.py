@@ -22,10 +22,11 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.types import TypeEngine
 
+from medlake.errors import InputError
 from medlake.sources.tabular.mapping import SqlOptions, TableMapping
 
 
-class TableReadError(ValueError):
+class TableReadError(InputError):
     """A table or query that does not fit its mapping (missing column, no key, NULL check values)."""
 
 

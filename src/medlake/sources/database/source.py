@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.database.importer import Overrides, import_sql
@@ -24,7 +25,7 @@ def _int_option(source: SourceConfig, name: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"source {source.id}: option {name} must be a whole number, not {value!r}") from None
+        raise InputError(f"source {source.id}: option {name} must be a whole number, not {value!r}") from None
 
 
 class SqlDatabase(SourceKind):
@@ -35,7 +36,7 @@ class SqlDatabase(SourceKind):
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None
     ) -> list[BatchReport]:
         if not source.mapping:
-            raise ValueError(
+            raise InputError(
                 f"source {source.id}: kind sql needs a mapping (--mapping FILE or a shipped name)"
             )
         tables = [t.strip() for t in str(source.options.get("tables") or "").split(",") if t.strip()]

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from medlake.errors import InputError
 from medlake.sources.tabular.mapping import SqlOptions, TableMapping
 from medlake.sources.tabular.values import Column
 
@@ -66,7 +67,7 @@ def parse_last_value(text: str, column: Column | None) -> Any:
         if kind is not None:
             return text
     except (ValueError, InvalidOperation):
-        raise ValueError(f"--last-value {text!r} is not a {kind} (the check column's type)") from None
+        raise InputError(f"--last-value {text!r} is not a {kind} (the check column's type)") from None
     for guess in (int, datetime.fromisoformat):
         try:
             return guess(text)

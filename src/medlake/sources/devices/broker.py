@@ -26,7 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from medlake.sources.secrets import redact
+from medlake.errors import InputError, Unreachable
+from medlake.secrets import redact
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 #: The largest Receive Maximum MQTT 5 allows.
@@ -58,13 +59,13 @@ def parse_broker(url: str) -> Broker:
     """``mqtt://[user[:password]@]host[:port]`` or ``mqtts://…`` (TLS with the system's CAs)."""
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS:
-        raise ValueError(f"broker URL {redact(url)!r}: scheme must be mqtt:// or mqtts://")
+        raise InputError(f"broker URL {redact(url)!r}: scheme must be mqtt:// or mqtts://")
     if not parts.hostname:
-        raise ValueError(f"broker URL {redact(url)!r} names no host")
+        raise InputError(f"broker URL {redact(url)!r} names no host")
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
-        raise ValueError(f"broker URL {redact(url)!r} has an invalid port") from None
+        raise InputError(f"broker URL {redact(url)!r} has an invalid port") from None
     return Broker(
         url=url,
         host=parts.hostname,
@@ -114,7 +115,7 @@ def discard_session(broker_url: str, client_id: str, timeout: float = 10.0) -> N
         while not client.is_connected() and time.monotonic() < deadline:
             time.sleep(0.01)
         if not client.is_connected():
-            raise ConnectionError(f"could not connect to MQTT broker {broker.address} within {timeout:g} s")
+            raise Unreachable(f"could not connect to MQTT broker {broker.address} within {timeout:g} s")
     finally:
         client.disconnect()
         client.loop_stop()

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import orjson
 
+from medlake.errors import InvalidRecord
 from medlake.fhir.quality import UNMAPPED, add_warning
 from medlake.fhir.reading import Record
 from medlake.sources.devices.registry import DeviceRegistry, RegisteredDevice
@@ -50,7 +51,7 @@ _LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
-class ReadingError(ValueError):
+class ReadingError(InvalidRecord):
     """A message that cannot become an Observation; the text says why."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pyarrow.dataset as pads
 
+from medlake.errors import InputError
 from medlake.fhir.instants import ranked_instants
 from medlake.fhir.reading import find_files, read_records
 from medlake.lake.tables import RAW_RESOURCES, Layer
@@ -69,11 +70,11 @@ class DeviceRegistry:
         for file in find_files(Path(path)):
             for record in read_records(file):
                 if record.error is not None:
-                    raise ValueError(f"device registry {file}, line {record.line}: {record.error}")
+                    raise InputError(f"device registry {file}, line {record.line}: {record.error}")
                 try:
                     resources.append(orjson.loads(record.text))
                 except orjson.JSONDecodeError as exc:
-                    raise ValueError(
+                    raise InputError(
                         f"device registry {file}, line {record.line}: malformed JSON: {exc}"
                     ) from None
         return cls(resources)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.devices.stream import MqttStream, StreamOptions
@@ -31,7 +32,7 @@ def drain_options(source: SourceConfig) -> StreamOptions:
     if isinstance(topics, str):
         topics = [topics]
     if not topics:
-        raise ValueError(f"source {source.id}: options need 'topic' (e.g. devices/+/vitals) or 'topics'")
+        raise InputError(f"source {source.id}: options need 'topic' (e.g. devices/+/vitals) or 'topics'")
     registry = opts.get("registry")
     return StreamOptions(
         topics=list(topics),

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from medlake.errors import InputError, Unreachable
 from medlake.fhir.reading import Record
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.devices.broker import (
     MAX_RECEIVE,
     connect_properties,
@@ -78,15 +78,15 @@ class StreamOptions:
 
     def __post_init__(self) -> None:
         if not self.topics:
-            raise ValueError("at least one topic filter is needed, e.g. 'devices/+/vitals'")
+            raise InputError("at least one topic filter is needed, e.g. 'devices/+/vitals'")
         if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, not {self.batch_size}")
+            raise InputError(f"batch size must be at least 1, not {self.batch_size}")
         if not self.batch_size <= self.inflight <= MAX_RECEIVE:
-            raise ValueError(
+            raise InputError(
                 f"inflight must be between the batch size and {MAX_RECEIVE}, not {self.inflight}"
             )
         if self.max_latency <= 0:
-            raise ValueError(f"max latency must be positive, not {self.max_latency}")
+            raise InputError(f"max latency must be positive, not {self.max_latency}")
 
 
 @dataclass
@@ -217,12 +217,12 @@ class MqttStream:
         self._client.loop_start()
         try:
             if not self._connected.wait(self.options.connect_timeout):
-                raise ConnectionError(
+                raise Unreachable(
                     f"could not connect to MQTT broker {self.broker.address} "
                     f"within {self.options.connect_timeout:g} s"
                 )
             if self._connect_error:
-                raise ConnectionError(self._connect_error)
+                raise Unreachable(self._connect_error)
             self._consume()
         finally:
             self._stop.set()  # from here on a disconnect is ours, not a fault to report

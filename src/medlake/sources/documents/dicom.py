@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from medlake.errors import InputError, InvalidRecord
 from medlake.fhir.definitions import type_pattern
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
@@ -71,7 +72,7 @@ BODY_PARTS = {
 LATERALITY = {"R": ("24028007", "Right"), "L": ("7771000", "Left")}
 
 
-class DicomError(ValueError):
+class DicomError(InvalidRecord):
     """A file or study that cannot become (part of) an ImagingStudy; the text says why."""
 
 
@@ -314,7 +315,7 @@ def zone_named(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+        raise InputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
 
 
 def dicom_files(path: Path) -> list[Path]:

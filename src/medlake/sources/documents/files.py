@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 
+from medlake.errors import MissingInput
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
 
@@ -24,7 +25,7 @@ def find(path: Path, accept: Callable[[Path], bool]) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+        raise MissingInput(f"no such file or folder: {path}")
     return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and accept(p))
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medlake.ingest import BatchReport, ingest_deliveries
-from medlake.ingest.pipeline import ProgressCallback, check_institution
+from medlake.ingest import BatchReport, ProgressCallback, check_institution, ingest_deliveries
 from medlake.sources.documents.dicom import dicom_deliveries, dicom_files, zone_named
 from medlake.sources.documents.notes import note_deliveries
 from medlake.workspace import Workspace

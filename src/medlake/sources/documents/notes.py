@@ -41,6 +41,7 @@ from pathlib import Path
 
 import orjson
 
+from medlake.errors import InvalidRecord
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
 from medlake.sources.documents.files import file_envelope, find
@@ -89,7 +90,7 @@ _FILENAME = re.compile(
 KEEP_IN_QUARANTINE = 20 * 1024 * 1024
 
 
-class NoteError(ValueError):
+class NoteError(InvalidRecord):
     """A note that cannot become a DocumentReference; the text says why."""
 
 

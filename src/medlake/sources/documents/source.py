@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from medlake.errors import MissingInput
 from medlake.ingest import BatchReport, ingest_deliveries
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.documents.dicom import dicom_files, read_instances, study_records, zone_named
@@ -24,7 +25,7 @@ from medlake.workspace import Workspace
 def _root(source: SourceConfig) -> Path:
     root = Path(source.location)
     if not root.exists():
-        raise FileNotFoundError(f"source {source.id}: no such file or folder: {root}")
+        raise MissingInput(f"source {source.id}: no such file or folder: {root}")
     return root
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from medlake.errors import InvalidRecord
 from medlake.sources.hl7v2.segments import Composite
 from medlake.sources.hl7v2.vocabulary import (
     ADDRESS_TYPE,
@@ -38,7 +39,7 @@ _OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
-class ConversionError(ValueError):
+class ConversionError(InvalidRecord):
     """A part of a message that cannot become valid FHIR; the text names the field and why."""
 
 

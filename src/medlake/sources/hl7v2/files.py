@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from medlake.errors import InputError, MissingInput
 from medlake.fhir.reading import Record, file_sha256
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE, MessageConversion, convert_chunk
 from medlake.sources.hl7v2.datatypes import zone
 from medlake.sources.hl7v2.framing import split_messages
@@ -31,7 +31,7 @@ def find_hl7_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+        raise MissingInput(f"no such file or folder: {path}")
     return sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES))
 
 
@@ -40,7 +40,7 @@ def check_timezone(tz: str) -> str:
     try:
         zone(tz)
     except (KeyError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {tz!r}: use an IANA name such as UTC or Europe/Paris") from exc
+        raise InputError(f"unknown time zone {tz!r}: use an IANA name such as UTC or Europe/Paris") from exc
     return tz
 
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import pyarrow.dataset as pads
 from hl7.mllp import start_hl7_server
 
+from medlake.errors import SourceError
 from medlake.fhir.reading import Record
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.sources.hl7v2.ack import build_ack
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE, MessageConversion, convert_chunk
@@ -125,9 +125,12 @@ class Hl7Listener:
 
     async def start(self) -> tuple[str, int]:
         """Bind (port 0 picks a free one) and start answering; returns the bound address."""
-        self._server = await start_hl7_server(
-            self._serve_connection, self.host, self.port, limit=self.max_message_bytes
-        )
+        try:
+            self._server = await start_hl7_server(
+                self._serve_connection, self.host, self.port, limit=self.max_message_bytes
+            )
+        except OSError as exc:  # the port is taken, the address is not this machine's
+            raise SourceError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from exc
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
         self._committer = asyncio.create_task(self._commit_loop())
         log.info("listening for HL7 v2 over MLLP on %s for %s", self.uri, self.institution)

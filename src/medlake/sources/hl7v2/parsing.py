@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import hl7
 
+from medlake.errors import InvalidRecord
 from medlake.fhir.primitives import CONTROL
 from medlake.sources.hl7v2.escapes import Delimiters, unescape
 from medlake.sources.hl7v2.segments import Segment
@@ -45,7 +46,7 @@ _VERSION = re.compile(r"^2\.[1-8](\.\d+)?$")
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 
 
-class MessageRejected(Exception):
+class MessageRejected(InvalidRecord):
     """The whole message cannot be taken.
 
     ``stage`` is the quarantine stage (``parse`` or ``structure``), ``ack_code`` the

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from medlake.errors import InputError, InvalidRecord
+
 UCUM = "http://unitsofmeasure.org"
 
 
-class QuantityError(ValueError):
+class QuantityError(InvalidRecord):
     """A unit that is not known, or a conversion that the mapping does not declare."""
 
 
@@ -64,7 +66,7 @@ class CodeTable:
             for local, code in self.entries.items():
                 key = local.casefold()
                 if key in folded:
-                    raise ValueError(
+                    raise InputError(
                         f"code table '{self.name}' ignores case, but {folded[key].local!r} and {local!r} "
                         "differ only in case"
                     )

@@ -20,6 +20,7 @@ import orjson
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from medlake.errors import InputError
 from medlake.fhir.reading import Record
 from medlake.sources.tabular.csv_files import header_problem
 from medlake.sources.tabular.mapping import TableMapping
@@ -27,7 +28,7 @@ from medlake.sources.tabular.mapping import TableMapping
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
-class WorkbookError(ValueError):
+class WorkbookError(InputError):
     """A file that is not a readable workbook, or lacks the sheet asked for."""
 
 

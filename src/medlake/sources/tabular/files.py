@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from medlake.errors import MissingInput
 from medlake.fhir.reading import file_sha256
-from medlake.ingest import BatchReport, Delivery, ingest_deliveries
-from medlake.ingest.pipeline import check_institution
+from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
 from medlake.sources.tabular.csv_files import csv_records
 from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records
 from medlake.sources.tabular.mapping import Mapping, TableMapping, load_mapping
@@ -33,7 +33,7 @@ def find_files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+        raise MissingInput(f"no such file or folder: {path}")
     return sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
@@ -20,7 +21,7 @@ from medlake.workspace import Workspace
 
 def _mapping(source: SourceConfig) -> str:
     if not source.mapping:
-        raise ValueError(
+        raise InputError(
             f"source {source.id}: kind {source.kind} needs a mapping (--mapping FILE or a shipped name)"
         )
     return source.mapping

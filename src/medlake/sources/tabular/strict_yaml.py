@@ -15,8 +15,10 @@ from typing import Any
 
 import yaml
 
+from medlake.errors import InputError
 
-class MappingSyntaxError(ValueError):
+
+class MappingSyntaxError(InputError):
     """A mapping file that is not valid YAML, or repeats a key."""
 
 

@@ -39,6 +39,7 @@ from fhirclient.models.fhirabstractbase import FHIRAbstractBase
 from fhirclient.models.fhirdate import FHIRDate
 from fhirclient.models.resource import Resource
 
+from medlake.errors import InputError, InvalidRecord
 from medlake.sources.tabular.codes import UCUM, Code, QuantityError, Units, convert_value
 from medlake.sources.tabular.values import Column, Measured, fhir_value, json_number, text_value
 
@@ -47,11 +48,11 @@ DEFAULT_DECIMALS = 2
 _FORMATTER = string.Formatter()
 
 
-class TemplateError(ValueError):
+class TemplateError(InputError):
     """A template that cannot work: an unknown column, a malformed directive."""
 
 
-class RowError(ValueError):
+class RowError(InvalidRecord):
     """A row that does not convert; the message names the column and the reason."""
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from medlake.errors import InvalidRecord
 from medlake.sources.tabular.codes import Code, CodeTable
 
 TYPES = ("string", "integer", "decimal", "boolean", "date", "datetime", "code")
@@ -25,7 +26,7 @@ _INTEGER = re.compile(r"^[-+]?\d+$")
 _COMPARATOR = re.compile(r"^(<=|>=|<|>)\s*(.+)$")
 
 
-class CellError(ValueError):
+class CellError(InvalidRecord):
     """A cell that does not convert to its column's type; the message names value and type."""
 
 

@@ -11,11 +11,16 @@ same database and seed always receive the same changes.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from medlake.errors import InputError, NotReady, SourceError
+from medlake.sources.database.connection import display_url, scrub
 from medlake.synth.his import catalogue as cat
 from medlake.synth.his.generator import Counters, HisGenerator, Rows
 from medlake.synth.his.schema import (
@@ -46,6 +51,18 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """A database that refuses (unreachable, no such database, no rights) as one clear error, without
+    the URL's secrets."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = detail[0] if detail else type(exc).__name__
+        raise SourceError(scrub(f"{display_url(url)}: {type(exc).__name__}: {reason}", url)) from None
+
+
 def _insert(connection: Connection, rows: Rows, summary: HisSummary) -> None:
     for table in TABLES:
         batch = rows.tables.get(table.name)
@@ -57,21 +74,22 @@ def _insert(connection: Connection, rows: Rows, summary: HisSummary) -> None:
 def create_and_fill(url: str, patients: int = 100, seed: int = 1) -> HisSummary:
     """(Re)create the demo HIS tables at ``url`` and fill them with ``patients`` patient histories."""
     if patients < 0:
-        raise ValueError("patients must be 0 or more")
+        raise InputError("patients must be 0 or more")
     engine = _engine(url)
     summary = HisSummary(inserted={t.name: 0 for t in TABLES})
     try:
-        metadata.drop_all(engine, checkfirst=True)
-        metadata.create_all(engine)
-        generator = HisGenerator(random.Random(seed), Counters())
-        with engine.begin() as connection:
-            done = 0
-            while done < patients:
-                rows = Rows()
-                for _ in range(min(INSERT_BATCH_PATIENTS, patients - done)):
-                    generator.patient(rows)
-                    done += 1
-                _insert(connection, rows, summary)
+        with _database_errors(url):
+            metadata.drop_all(engine, checkfirst=True)
+            metadata.create_all(engine)
+            generator = HisGenerator(random.Random(seed), Counters())
+            with engine.begin() as connection:
+                done = 0
+                while done < patients:
+                    rows = Rows()
+                    for _ in range(min(INSERT_BATCH_PATIENTS, patients - done)):
+                        generator.patient(rows)
+                        done += 1
+                    _insert(connection, rows, summary)
     finally:
         engine.dispose()
     return summary
@@ -97,7 +115,7 @@ def newest_change(connection: Connection) -> datetime:
     latest = [connection.execute(select(func.max(t.c.modified_at))).scalar_one() for t in TABLES]
     present = [moment for moment in latest if moment is not None]
     if not present:
-        raise ValueError("the demo HIS is empty: run create_and_fill first")
+        raise NotReady("the demo HIS is empty: create it first (`medlake synth his URL`)")
     return max(present)
 
 
@@ -114,7 +132,7 @@ def apply_changes(
     engine = _engine(url)
     summary = HisSummary()
     try:
-        with engine.begin() as connection:
+        with _database_errors(url), engine.begin() as connection:
             now = newest_change(connection) + timedelta(days=1)
             rng = random.Random(f"{seed}:{now.isoformat()}")
             counters = _counters(connection)

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from medlake.errors import InputError
 from medlake.warn.scores import units as ucum
 
 Kind = Literal["number", "integer", "boolean", "choice"]
@@ -31,7 +32,7 @@ REASON = "reason"
 UNIT_SUFFIX = "_unit"
 
 
-class ScoreError(ValueError):
+class ScoreError(InputError):
     """The input as a whole cannot be scored (a required column is absent, a name clashes)."""
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medlake.errors import InputError
+
 # Common spellings people type in a CSV header or unit column, mapped to the UCUM code.
 ALIASES: dict[str, str] = {
     "mmHg": "mm[Hg]",
@@ -68,7 +70,7 @@ _TO_CANONICAL: dict[str, dict[str, Linear]] = {
 }
 
 
-class UnitError(ValueError):
+class UnitError(InputError):
     """A unit that is not UCUM, or not convertible to the input's unit."""
 
 

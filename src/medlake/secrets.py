@@ -12,13 +12,15 @@ import re
 import tomllib
 from pathlib import Path
 
+from medlake.errors import InputError
+
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _URL_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@", re.I
 )
 
 
-class MissingSecret(KeyError):
+class MissingSecret(InputError, KeyError):
     """A placeholder names a secret that is neither in the environment nor in the secrets file."""
 
 
