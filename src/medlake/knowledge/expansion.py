@@ -1,0 +1,137 @@
+"""Query expansion through the knowledge graph, and spelling tolerance.
+
+1. **Mentions.** The query's words are matched against every name and synonym in the graph,
+   longest first and without overlap ("mini stroke" before "stroke"). A single stop word or a
+   word under three letters is never a mention; a name known only as an acronym ("TIA") matches
+   only where the user wrote it in capitals.
+2. **Expansion.** Each mentioned concept adds, below the user's own words (weight 1.0):
+   its other names and synonyms, and those of concepts with the same name (:data:`SYNONYM`),
+   the names of its narrower terms (:data:`NARROWER`), and the names of concepts linked to it
+   on Wikipedia or related to it in an ontology (:data:`RELATED`), at most
+   :data:`PER_KIND` of each kind per mention, preferring the best-connected.
+3. **Spelling.** A query term that no article contains is replaced, at :data:`SPELLING`, by the
+   most frequent article term within Lucene's "AUTO" edit distance (1 for 3-5 letters, 2 for
+   longer), found with RapidFuzz over the index's vocabulary.
+
+Every added clause says why it is there: that is the ``expanded_with`` of a search hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import distance, process
+
+from medlake.knowledge.analysis import STOP_WORDS, terms, words
+from medlake.knowledge.graph import KnowledgeGraph
+from medlake.knowledge.ontologies import normal
+from medlake.knowledge.query import Clause
+
+SYNONYM = 0.5
+NARROWER = 0.3
+RELATED = 0.2
+SPELLING = 0.8
+PER_KIND = 5
+MAX_NGRAM = 8
+_STOP = frozenset(STOP_WORDS)
+
+
+@dataclass(frozen=True)
+class Mention:
+    text: str
+    concepts: tuple[str, ...]
+
+
+def mentions(text: str, graph: KnowledgeGraph) -> list[Mention]:
+    surface = words(text)
+    found: list[Mention] = []
+    i = 0
+    while i < len(surface):
+        for n in range(min(MAX_NGRAM, len(surface) - i), 0, -1):
+            span = surface[i : i + n]
+            if n == 1 and (span[0].casefold() in _STOP or len(span[0]) < 3):
+                continue
+            key = normal(" ".join(span))
+            ids = graph.concepts_named(key)
+            if not ids or (key in graph.acronym_names and not all(w.isupper() for w in span)):
+                continue
+            found.append(Mention(" ".join(span), tuple(ids)))
+            i += n
+            break
+        else:
+            i += 1
+    return found
+
+
+def expand(text: str, graph: KnowledgeGraph) -> list[Clause]:
+    """The clauses the graph adds to ``text``, each with its weight and reason."""
+    own = set(terms(text))
+    clauses: dict[tuple[str, ...], Clause] = {}
+
+    def add(name: str, weight: float, reason: str) -> None:
+        analysed = tuple(terms(name))
+        if not analysed or set(analysed) <= own:
+            return
+        current = clauses.get(analysed)
+        if current is None or current.weight < weight:
+            clauses[analysed] = Clause(analysed, weight, name, reason)
+
+    for mention in mentions(text, graph):
+        for concept_id in mention.concepts[:3]:
+            concept = graph.concepts[concept_id]
+            label = f"{concept.name} ({concept_id})"
+            for name in concept.names():
+                add(name, SYNONYM, f"synonym of {mention.text!r}: {label}")
+            narrower: list[tuple[int, str]] = []
+            related: list[tuple[int, str]] = []
+            for other, data in graph.graph[concept_id].items():
+                relations = data["relations"]
+                degree = graph.graph.degree(other)
+                if "same_name" in relations:
+                    for name in graph.concepts[other].names():
+                        add(
+                            name,
+                            SYNONYM,
+                            f"synonym of {mention.text!r}: {graph.concepts[other].name} ({other})",
+                        )
+                elif "is_a" in relations and _is_narrower(graph, other, concept_id):
+                    narrower.append((degree, other))
+                elif relations & {"link", "related"}:
+                    related.append((degree, other))
+            for kind, weight, items in (
+                ("narrower than", NARROWER, narrower),
+                ("related to", RELATED, related),
+            ):
+                for _, other in sorted(items, key=lambda x: (-x[0], x[1]))[:PER_KIND]:
+                    sources = ", ".join(sorted(graph.graph.edges[concept_id, other]["sources"]))
+                    add(graph.concepts[other].name, weight, f"{kind} {mention.text!r} ({sources})")
+    return list(clauses.values())
+
+
+def _is_narrower(graph: KnowledgeGraph, child: str, parent: str) -> bool:
+    """Whether ``child`` names ``parent`` (a member of it) among its broader terms."""
+    parent_ids = {m.source_id for m in graph.concepts[parent].members}
+    return any(set(m.broader) & parent_ids for m in graph.concepts[child].members)
+
+
+def correct(query_terms: list[str], vocabulary: Mapping[str, int]) -> list[Clause]:
+    """Corrections for terms no article contains (numbers and short terms are left alone)."""
+    if not vocabulary:
+        return []
+    clauses = []
+    choices = list(vocabulary)
+    for term in dict.fromkeys(query_terms):
+        if term in vocabulary or len(term) < 3 or not term.isalpha():
+            continue
+        allowed = 1 if len(term) <= 5 else 2
+        found = process.extract(
+            term, choices, scorer=distance.DamerauLevenshtein.distance, limit=20, score_cutoff=allowed
+        )
+        if not found:
+            continue
+        best = min(found, key=lambda hit: (hit[1], -vocabulary[hit[0]], hit[0]))[0]
+        clauses.append(
+            Clause((best,), SPELLING, best, f"spelling: {term!r} is not in any article, {best!r} is")
+        )
+    return clauses
