@@ -5,11 +5,16 @@
    word under three letters is never a mention; a name known only as an acronym ("TIA") matches
    only where the user wrote it in capitals.
 2. **Expansion.** Each mentioned concept adds, below the user's own words (weight 1.0):
-   its other names and synonyms, and those of concepts with the same name (:data:`SYNONYM`),
-   the names of its narrower terms (:data:`NARROWER`), and the names of concepts linked to it
-   on Wikipedia or related to it in an ontology (:data:`RELATED`), at most
-   :data:`PER_KIND` of each kind per mention, preferring the best-connected.
-3. **Spelling.** A query term that no article contains is replaced, at :data:`SPELLING`, by the
+   its other names and synonyms, and those of concepts with the same name (``synonym``),
+   the names of its narrower terms (``narrower``), and the names of concepts linked to it
+   on Wikipedia or related to it in an ontology (``related``), at most ``per_kind`` of each kind
+   per mention (:class:`Weights`), preferring the best-connected. A phrase's weight is
+   divided by its number of words (BM25 scores a phrase with the sum of its words' idf). A mention
+   the articles already word the same way is not expanded: its rarest word is in more than
+   ``covered`` of the articles ("dementia", "high blood pressure"). Expansion is for the
+   words people use and articles do not ("mini stroke"); expanding words the articles share only
+   pulls in neighbours.
+3. **Spelling.** A query term that no article contains is replaced, at ``spelling``, by the
    most frequent article term within Lucene's "AUTO" edit distance (1 for 3-5 letters, 2 for
    longer), found with RapidFuzz over the index's vocabulary.
 
@@ -18,7 +23,7 @@ Every added clause says why it is there: that is the ``expanded_with`` of a sear
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import distance, process
@@ -28,11 +33,25 @@ from medlake.knowledge.graph import KnowledgeGraph
 from medlake.knowledge.ontologies import normal
 from medlake.knowledge.query import Clause
 
-SYNONYM = 0.5
-NARROWER = 0.3
-RELATED = 0.2
-SPELLING = 0.8
-PER_KIND = 5
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of what a search adds to the user's own words (each of which weighs 1.0).
+
+    Chosen on the judged LiveQA questions, half by half (docs/knowledge.md, "Evaluation"; the grid
+    is ``bench/search_eval.py --grid``).
+    """
+
+    synonym: float = 0.3
+    narrower: float = 0.1
+    related: float = 0.1
+    spelling: float = 0.8
+    #: a mention whose rarest word is in more than this share of the articles is not expanded
+    covered: float = 0.002
+    per_kind: int = 5
+
+
+DEFAULT_WEIGHTS = Weights()
 MAX_NGRAM = 8
 _STOP = frozenset(STOP_WORDS)
 
@@ -64,8 +83,16 @@ def mentions(text: str, graph: KnowledgeGraph) -> list[Mention]:
     return found
 
 
-def expand(text: str, graph: KnowledgeGraph) -> list[Clause]:
-    """The clauses the graph adds to ``text``, each with its weight and reason."""
+def expand(
+    text: str,
+    graph: KnowledgeGraph,
+    covered: Callable[[str], bool] | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> list[Clause]:
+    """The clauses the graph adds to ``text``, each with its weight and reason.
+
+    ``covered(words)`` tells mentions the articles already word the same way, which are not expanded.
+    """
     own = set(terms(text))
     clauses: dict[tuple[str, ...], Clause] = {}
 
@@ -73,16 +100,19 @@ def expand(text: str, graph: KnowledgeGraph) -> list[Clause]:
         analysed = tuple(terms(name))
         if not analysed or set(analysed) <= own:
             return
+        weight = round(weight / len(analysed), 4)  # a phrase's BM25 sums its words' idf: weigh it per word
         current = clauses.get(analysed)
         if current is None or current.weight < weight:
             clauses[analysed] = Clause(analysed, weight, name, reason)
 
     for mention in mentions(text, graph):
+        if covered is not None and covered(mention.text):
+            continue
         for concept_id in mention.concepts[:3]:
             concept = graph.concepts[concept_id]
             label = f"{concept.name} ({concept_id})"
             for name in concept.names():
-                add(name, SYNONYM, f"synonym of {mention.text!r}: {label}")
+                add(name, weights.synonym, f"synonym of {mention.text!r}: {label}")
             narrower: list[tuple[int, str]] = []
             related: list[tuple[int, str]] = []
             for other, data in graph.graph[concept_id].items():
@@ -92,7 +122,7 @@ def expand(text: str, graph: KnowledgeGraph) -> list[Clause]:
                     for name in graph.concepts[other].names():
                         add(
                             name,
-                            SYNONYM,
+                            weights.synonym,
                             f"synonym of {mention.text!r}: {graph.concepts[other].name} ({other})",
                         )
                 elif "is_a" in relations and _is_narrower(graph, other, concept_id):
@@ -100,10 +130,10 @@ def expand(text: str, graph: KnowledgeGraph) -> list[Clause]:
                 elif relations & {"link", "related"}:
                     related.append((degree, other))
             for kind, weight, items in (
-                ("narrower than", NARROWER, narrower),
-                ("related to", RELATED, related),
+                ("narrower than", weights.narrower, narrower),
+                ("related to", weights.related, related),
             ):
-                for _, other in sorted(items, key=lambda x: (-x[0], x[1]))[:PER_KIND]:
+                for _, other in sorted(items, key=lambda x: (-x[0], x[1]))[: weights.per_kind]:
                     sources = ", ".join(sorted(graph.graph.edges[concept_id, other]["sources"]))
                     add(graph.concepts[other].name, weight, f"{kind} {mention.text!r} ({sources})")
     return list(clauses.values())
@@ -115,7 +145,9 @@ def _is_narrower(graph: KnowledgeGraph, child: str, parent: str) -> bool:
     return any(set(m.broader) & parent_ids for m in graph.concepts[child].members)
 
 
-def correct(query_terms: list[str], vocabulary: Mapping[str, int]) -> list[Clause]:
+def correct(
+    query_terms: list[str], vocabulary: Mapping[str, int], weight: float = DEFAULT_WEIGHTS.spelling
+) -> list[Clause]:
     """Corrections for terms no article contains (numbers and short terms are left alone)."""
     if not vocabulary:
         return []
@@ -132,6 +164,6 @@ def correct(query_terms: list[str], vocabulary: Mapping[str, int]) -> list[Claus
             continue
         best = min(found, key=lambda hit: (hit[1], -vocabulary[hit[0]], hit[0]))[0]
         clauses.append(
-            Clause((best,), SPELLING, best, f"spelling: {term!r} is not in any article, {best!r} is")
+            Clause((best,), weight, best, f"spelling: {term!r} is not in any article, {best!r} is")
         )
     return clauses

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from medlake.knowledge import tables
 from medlake.knowledge.analysis import terms
-from medlake.knowledge.expansion import correct, expand
+from medlake.knowledge.expansion import DEFAULT_WEIGHTS, Weights, correct, expand
 from medlake.knowledge.graph import KnowledgeGraph
 from medlake.knowledge.index import SearchBackend, TantivyBackend
-from medlake.knowledge.query import Clause, IndexDocument, SearchQuery
+from medlake.knowledge.query import FIELD_WEIGHTS, Clause, IndexDocument, SearchQuery
 from medlake.workspace import Workspace
 
 DEFAULT_LIMIT = 10
@@ -80,8 +80,12 @@ class ArticleSearch:
         workspace: Workspace,
         backend: SearchBackend | None = None,
         graph: KnowledgeGraph | None = None,
+        weights: Weights = DEFAULT_WEIGHTS,
+        fields: dict[str, float] | None = None,
     ) -> None:
         self.workspace = workspace
+        self.weights = weights
+        self.fields = dict(fields or FIELD_WEIGHTS)
         self.backend = backend or open_backend(workspace)
         self.folder = search_folder(workspace)
         self._graph = graph
@@ -112,9 +116,10 @@ class ArticleSearch:
             vocabulary: Counter[str] = Counter()
             for row in rows:
                 vocabulary.update(set(terms(" ".join((row["title"], document(row).focus, row["text"])))))
-            (self.folder / "vocabulary.json").write_text(json.dumps(vocabulary, ensure_ascii=False))
+            counts = {"documents": len(rows), "terms": vocabulary}
+            (self.folder / "vocabulary.json").write_text(json.dumps(counts, ensure_ascii=False))
         self._state_file.write_text(json.dumps({"article_version": version}))
-        self.__dict__.pop("vocabulary", None)
+        self.__dict__.pop("_counts", None)
         added = sum(1 for row in changed if row["id"] not in indexed)
         return SyncReport(version, added, len(changed) - added, len(removed), len(lake))
 
@@ -124,11 +129,16 @@ class ArticleSearch:
             self.sync()
 
     @cached_property
-    def vocabulary(self) -> dict[str, int]:
+    def _counts(self) -> dict:
         try:
             return json.loads((self.folder / "vocabulary.json").read_text())
         except FileNotFoundError:
-            return {}
+            return {"documents": 0, "terms": {}}
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Index term -> number of articles containing it (for spelling and generic words)."""
+        return self._counts["terms"]
 
     @property
     def graph(self) -> KnowledgeGraph | None:
@@ -136,14 +146,22 @@ class ArticleSearch:
             self._graph = load_graph(self.workspace)
         return self._graph
 
+    def _covered(self, words: str) -> bool:
+        """Whether the articles already use the user's words for a concept (its rarest word is in more
+        than ``weights.covered`` of them): then expansion has nothing to add, only noise."""
+        analysed = terms(words)
+        documents = max(self._counts["documents"], 1)
+        rarest = min((self.vocabulary.get(t, 0) for t in analysed), default=0)
+        return rarest / documents > self.weights.covered
+
     # searching ------------------------------------------------------------------------
     def query(self, text: str, expand_query: bool = True) -> SearchQuery:
         own = terms(text)
         clauses = [Clause((t,), 1.0, t) for t in dict.fromkeys(own)]
-        clauses += correct(own, self.vocabulary)
+        clauses += correct(own, self.vocabulary, self.weights.spelling)
         if expand_query and self.graph is not None:
-            clauses += expand(text, self.graph)
-        return SearchQuery(tuple(clauses))
+            clauses += expand(text, self.graph, self._covered, self.weights)
+        return SearchQuery(tuple(clauses), self.fields)
 
     def search(self, text: str, expand_query: bool = True, limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
         if limit < 1:
