@@ -48,6 +48,17 @@ def analyzer() -> tantivy.TextAnalyzer:
 
 
 @cache
+def name_analyzer() -> tantivy.TextAnalyzer:
+    """For comparing names word by word: stemmed, but no stop words ("Down syndrome" keeps "down")."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+@cache
 def _jieba():  # imported and initialised on the first Chinese text only (about a second)
     import jieba
 

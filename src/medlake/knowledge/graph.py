@@ -151,6 +151,10 @@ class KnowledgeGraph:
             return min(ids, key=lambda i: (-self.graph.degree(i), i))
         raise UnknownTermError(term)
 
+    def concept_for_key(self, key: str) -> str | None:
+        """The concept of a member key (``hpo:HP:0002326``) or a denoting code (``icd10:I63``)."""
+        return self._by_key.get(key.strip().casefold())
+
     def concepts_named(self, name: str) -> list[str]:
         return list(self._by_name.get(normal(name), ()))
 
