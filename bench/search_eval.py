@@ -98,10 +98,15 @@ FIELD_GRID = (
     {"focus": 0.5, "title": 0.5, "text": 1.0},
 )
 WEIGHT_GRID = [
-    Weights(synonym=s, narrower=n, related=r, covered=c)
-    for c in (0.001, 0.002, 0.005, 0.01, 0.05, 1.0)
-    for s, n, r in ((0.5, 0.3, 0.2), (0.3, 0.1, 0.1), (0.5, 0.0, 0.0))
+    *(
+        Weights(synonym=s, narrower=n, related=r, covered=c, preferred=0.0)
+        for c in (0.001, 0.002, 0.005, 0.01, 0.05, 1.0)
+        for s, n, r in ((0.5, 0.3, 0.2), (0.3, 0.1, 0.1), (0.5, 0.0, 0.0))
+    ),
+    *(Weights(preferred=p) for p in (0.0, 0.5, 0.8, 1.0)),
 ]
+#: the issue's example: none of the articles says "mini stroke"
+EXAMPLE = "my dad had a mini stroke what now"
 
 
 def grid(workspace, questions: list[dict], judged: dict) -> None:
@@ -128,9 +133,18 @@ def grid(workspace, questions: list[dict], judged: dict) -> None:
     for weights in WEIGHT_GRID:
         label = (
             f"synonym {weights.synonym} narrower {weights.narrower} related {weights.related} "
-            f"covered {weights.covered}"
+            f"covered {weights.covered} preferred {weights.preferred}"
         )
-        line(label, ArticleSearch(workspace, weights=weights), True)
+        search = ArticleSearch(workspace, weights=weights)
+        line(label, search, True)
+        print(f"{'':55s} | {EXAMPLE!r}: {example_rank(search, True)}")
+
+
+def example_rank(search: ArticleSearch, expand: bool) -> str:
+    """Where the first transient ischemic attack article ranks for :data:`EXAMPLE`."""
+    hits = search.search(EXAMPLE, expand, limit=50)
+    rank = next((i for i, h in enumerate(hits, 1) if "transient ischemic attack" in h.title.lower()), None)
+    return f"first TIA article at rank {rank}" if rank else "no TIA article in the first 50"
 
 
 def main() -> None:
@@ -193,6 +207,8 @@ def main() -> None:
             worse = sum(a < b - 1e-9 for a, b in zip(with_, without, strict=True))
             same = len(questions) - better - worse
             print(f"expansion: better on {better} questions, worse on {worse}, same on {same}")
+        for expand in (False, True):
+            print(f"{EXAMPLE!r}, expansion {'on' if expand else 'off'}: {example_rank(search, expand)}")
             if args.per_question:
                 for q, *values in zip(questions, *scores.values(), strict=True):
                     print(q["qid"], " ".join(f"{v:.3f}" for v in values), (q["subject"] or "")[:50])

@@ -15,6 +15,7 @@ from medlake.cli import (
     devices,
     documents,
     hl7,
+    knowledge,
     link,
     person,
     sources,
@@ -47,6 +48,7 @@ app.add_typer(
     link.app, name="link", help="The master patient index: link records of one person across institutions."
 )
 person.register(app)
+knowledge.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from medlake.person import UnknownPersonError
 from medlake.person.queries import observation_sql, sql_literal
 from medlake.workspace import Workspace
 
@@ -210,6 +211,10 @@ def gather(
         if "person_link" not in tables:
             raise ValueError("no table warehouse.person_link: run `medlake link run` first")
         literal = sql_literal(person_id) if person_id else None
+        if literal is not None:
+            known = engine.sql(f"SELECT count(*) AS n FROM warehouse.person_link WHERE person_id = {literal}")
+            if known.column("n")[0].as_py() == 0:
+                raise UnknownPersonError(person_id, "warehouse.person_link")
         conditions = engine.sql(_condition_sql(literal)) if "condition" in tables else None
         medications = engine.sql(_medication_sql(literal)) if "medication_request" in tables else None
         observations = engine.sql(observation_sql(set(tables), literal))

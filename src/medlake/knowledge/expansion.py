@@ -4,8 +4,9 @@
    longest first and without overlap ("mini stroke" before "stroke"). A single stop word or a
    word under three letters is never a mention; a name known only as an acronym ("TIA") matches
    only where the user wrote it in capitals.
-2. **Expansion.** Each mentioned concept adds, below the user's own words (weight 1.0):
-   its other names and synonyms, and those of concepts with the same name (``synonym``),
+2. **Expansion.** Each mentioned concept adds, below the user's own words (weight 1.0): its
+   own name when the user called it by a synonym (``preferred``: "mini stroke" → "Transient
+   ischemic attack"), its other names and synonyms, and those of concepts with the same name (``synonym``),
    the names of its narrower terms (``narrower``), and the names of concepts linked to it
    on Wikipedia or related to it in an ontology (``related``), at most ``per_kind`` of each kind
    per mention (:class:`Weights`), preferring the best-connected. A phrase's weight is
@@ -16,7 +17,8 @@
    pulls in neighbours.
 3. **Spelling.** A query term that no article contains is replaced, at ``spelling``, by the
    most frequent article term within Lucene's "AUTO" edit distance (1 for 3-5 letters, 2 for
-   longer), found with RapidFuzz over the index's vocabulary.
+   longer) that starts with the same letter (as Lucene's spell checker, typing errors rarely hit
+   the first letter: "hart" is "heart", not "part"), found with RapidFuzz over the vocabulary.
 
 Every added clause says why it is there: that is the ``expanded_with`` of a search hit.
 """
@@ -30,7 +32,7 @@ from rapidfuzz import distance, process
 
 from medlake.knowledge.analysis import STOP_WORDS, terms, words
 from medlake.knowledge.graph import KnowledgeGraph
-from medlake.knowledge.ontologies import normal
+from medlake.knowledge.ontologies import is_acronym, normal
 from medlake.knowledge.query import Clause
 
 
@@ -49,6 +51,10 @@ class Weights:
     #: a mention whose rarest word is in more than this share of the articles is not expanded
     covered: float = 0.002
     per_kind: int = 5
+    #: a concept the user named by one of its synonyms ("mini stroke") adds its own name at this
+    #: weight, not divided by words: the lay word is why the articles were missed. Not for acronyms,
+    #: which name several things ("AMD": macular degeneration, acid maltase deficiency)
+    preferred: float = 0.8
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -96,11 +102,13 @@ def expand(
     own = set(terms(text))
     clauses: dict[tuple[str, ...], Clause] = {}
 
-    def add(name: str, weight: float, reason: str) -> None:
+    def add(name: str, weight: float, reason: str, whole: bool = False) -> None:
         analysed = tuple(terms(name))
         if not analysed or set(analysed) <= own:
             return
-        weight = round(weight / len(analysed), 4)  # a phrase's BM25 sums its words' idf: weigh it per word
+        if not whole:
+            weight = weight / len(analysed)  # a phrase's BM25 sums its words' idf: weigh it per word
+        weight = round(weight, 4)
         current = clauses.get(analysed)
         if current is None or current.weight < weight:
             clauses[analysed] = Clause(analysed, weight, name, reason)
@@ -111,6 +119,17 @@ def expand(
         for concept_id in mention.concepts[:3]:
             concept = graph.concepts[concept_id]
             label = f"{concept.name} ({concept_id})"
+            if (
+                weights.preferred > 0
+                and normal(mention.text) != normal(concept.name)
+                and not is_acronym(mention.text)
+            ):
+                add(
+                    concept.name,
+                    weights.preferred,
+                    f"{mention.text!r} is another name for {label}",
+                    whole=True,
+                )
             for name in concept.names():
                 add(name, weights.synonym, f"synonym of {mention.text!r}: {label}")
             narrower: list[tuple[int, str]] = []
@@ -157,8 +176,9 @@ def correct(
         if term in vocabulary or len(term) < 3 or not term.isalpha():
             continue
         allowed = 1 if len(term) <= 5 else 2
+        candidates = [c for c in choices if c[0] == term[0]]  # Lucene's DirectSpellChecker: minPrefix 1
         found = process.extract(
-            term, choices, scorer=distance.DamerauLevenshtein.distance, limit=20, score_cutoff=allowed
+            term, candidates, scorer=distance.DamerauLevenshtein.distance, limit=20, score_cutoff=allowed
         )
         if not found:
             continue

@@ -98,6 +98,8 @@ class TantivyBackend:
         should = []
         for clause in query.clauses:
             for name, field_weight in query.fields.items():
+                if field_weight <= 0:
+                    continue
                 if len(clause.terms) == 1:
                     inner = tantivy.Query.term_query(self.schema, name, clause.terms[0])
                 else:

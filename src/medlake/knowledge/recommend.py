@@ -216,6 +216,8 @@ class Recommender:
         self.risks, self.consent = risks, consent
 
     def recommend(self, person_id: str, limit: int = DEFAULT_LIMIT) -> list[Recommendation]:
+        """For the person with this global id (an id merged away still finds its person)."""
+        person_id = current_id(self.workspace, person_id)
         evidence = gather(self.workspace, person_id, self.risks, self.consent).get(person_id, [])
         return self.choose(evidence, limit)
 
@@ -255,6 +257,15 @@ class Recommender:
                 if len(chosen) >= limit:
                     return chosen
         return chosen
+
+
+def current_id(workspace: Workspace, person_id: str) -> str:
+    from medlake.mpi.store import MpiStore  # late: a warehouse may have person_link without the index
+
+    try:
+        return MpiStore(workspace.catalog).resolve(person_id)
+    except KeyError:
+        return person_id
 
 
 def _descending(time: str | None) -> tuple[int, str]:
