@@ -5,8 +5,9 @@ decoding character references and percent escapes, treating underscores as space
 runs of white space, dropping the section anchor after ``#``, splitting off a namespace prefix
 (matched case-insensitively against the namespace names of the wiki, read from the dump's
 ``<siteinfo>``), and upper-casing the first letter in namespaces whose ``case`` is
-``first-letter`` (Wikipedia's default). Two links reach the same page exactly when their
-normalised titles are equal, which is what :func:`Namespaces.split` gives.
+``first-letter`` (Wikipedia's default). A link with an interwiki prefix names no page here.
+Two links reach the same page exactly when their normalised titles are equal, which is what
+:func:`Namespaces.split` gives.
 """
 
 from __future__ import annotations
@@ -19,6 +20,36 @@ from urllib.parse import unquote
 
 MAIN, TEMPLATE, CATEGORY, FILE = 0, 10, 14, 6
 _SPACES = re.compile(r"[\s_]+")
+#: Interwiki prefixes are not in the export (they live in the wiki's interwiki table): a language
+#: code ("fr:", "zh-yue:") or a Wikimedia project prefix before the first colon links elsewhere.
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+INTERWIKI = frozenset(
+    (
+        "simple",
+        "commons",
+        "meta",
+        "species",
+        "wikt",
+        "wiktionary",
+        "wikisource",
+        "wikiquote",
+        "wikibooks",
+        "wikinews",
+        "wikivoyage",
+        "wikiversity",
+        "wikidata",
+        "d",
+        "w",
+        "m",
+        "mw",
+        "q",
+        "s",
+        "b",
+        "n",
+        "v",
+        "voy",
+    )
+)
 
 #: The namespaces of a stock MediaWiki (used when a dump has no siteinfo).
 DEFAULT_NAMESPACES: dict[int, tuple[str, ...]] = {
@@ -104,6 +135,8 @@ class Namespaces:
             number = self._by_prefix.get(_squash(prefix).casefold())
             if number is not None:
                 namespace, text = number, _squash(rest)
+            elif namespace == MAIN and (_LANGUAGE.match(prefix) or prefix.casefold() in INTERWIKI):
+                return None  # [[fr:Accident vasculaire cérébral]], [[wikt:stroke]]
         if not text or any(c in text for c in "[]{}|<>"):
             return None
         if namespace not in self.case_sensitive:
