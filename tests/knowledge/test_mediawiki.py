@@ -135,7 +135,7 @@ def test_a_seed_that_is_no_page() -> None:
 
 @pytest.mark.slow
 def test_memory_does_not_grow_with_the_export(tmp_path: Path) -> None:
-    """A 3.9 MB export passes through in a small fraction of its size: pages are read and dropped one by one."""
+    """A 3.9 MB export passes through in a fraction of its size: pages are read and dropped one by one."""
     body = "Filler text about [[Stroke]] and [[Aspirin]]. " * 40
     pages = "".join(
         f"<page><title>Page {i}</title><ns>0</ns><id>{i}</id><revision><id>{i}</id>"

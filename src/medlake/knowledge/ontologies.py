@@ -170,7 +170,8 @@ def article_terms(articles: Iterable[dict]) -> list[SourceTerm]:
             sole_holders[next(iter(cuis[key]))] += 1
     terms = []
     for key in sorted(names):
-        name = max(names[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        spellings = list(names[key].items())  # the most frequent spelling, the first seen on a tie
+        name = max(spellings, key=lambda kv: (kv[1], -spellings.index(kv)))[0]
         ids = list(cuis[key])
         denotes = len(ids) == 1 and sole_holders[ids[0]] == 1
         terms.append(

@@ -115,7 +115,7 @@ class ArticleSearch:
         if changed or removed or not (self.folder / "vocabulary.json").exists():
             vocabulary: Counter[str] = Counter()
             for row in rows:
-                vocabulary.update(set(terms(" ".join((row["title"], document(row).focus, row["text"])))))
+                vocabulary.update(set(terms(f"{row['title']} {row['text']}")))  # the fields searched
             counts = {"documents": len(rows), "terms": vocabulary}
             (self.folder / "vocabulary.json").write_text(json.dumps(counts, ensure_ascii=False))
         self._state_file.write_text(json.dumps({"article_version": version}))
