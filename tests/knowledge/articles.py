@@ -109,3 +109,33 @@ def write(path: Path, rows: list[dict] | None = None, extra_lines: list[str] = (
     data = ("\n".join(lines) + "\n").encode()
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
     return path
+
+
+#: Articles about the synthetic region's chronic conditions (MedQuAD's wording and concept ids).
+CHRONIC: list[dict] = [
+    {
+        "id": f"{key}_{n}",
+        "question": f"{question} {focus} ?",
+        "answer": f"{focus}: what it is, how it is treated and how to live with it.",
+        "url": f"https://example.org/{key.lower()}",
+        "focus": focus,
+        "synonyms": synonyms,
+        "cuis": cuis,
+        "source": "MPlusHealthTopics",
+    }
+    for key, focus, synonyms, cuis in (
+        ("HBP", "High Blood Pressure", ["Essential hypertension", "HBP", "HTN"], ["C0020538"]),
+        ("DM2", "Diabetes Type 2", [], ["C0011860"]),
+        ("AF", "Atrial Fibrillation", ["AF", "AFib"], ["C1963067", "C0004238"]),
+        ("CHD", "Heart Diseases", [], ["C0018799"]),
+        ("MI", "Heart Attack", ["MI", "Myocardial infarction"], ["C0027051"]),
+        ("STROKE", "Stroke", ["Brain attack", "CVA"], ["C0038454"]),
+        ("LIPID", "Cholesterol", ["HDL", "Hypercholesterolemia", "Hyperlipidemia"], []),
+        ("CKD", "Chronic Kidney Disease", [], ["C1561643", "C0403447"]),
+        ("ASTHMA", "Asthma", [], ["C0004096"]),
+        ("OBESITY", "Obesity", [], ["C0028754", "C1963185"]),
+        ("COMBO", "Diabetes, Heart Disease, and Stroke", [], ["C0011860", "C0038454", "C0018799"]),
+        ("NOONAN", "Noonan syndrome", [], ["C0028326"]),
+    )
+    for n, question in enumerate(("What is (are)", "What are the treatments for"), start=1)
+]

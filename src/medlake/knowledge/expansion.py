@@ -16,9 +16,10 @@
    words people use and articles do not ("mini stroke"); expanding words the articles share only
    pulls in neighbours.
 3. **Spelling.** A query term that no article contains is replaced, at ``spelling``, by the
-   most frequent article term within Lucene's "AUTO" edit distance (1 for 3-5 letters, 2 for
-   longer) that starts with the same letter (as Lucene's spell checker, typing errors rarely hit
-   the first letter: "hart" is "heart", not "part"), found with RapidFuzz over the vocabulary.
+   most frequent article term within Lucene's "AUTO" edit distance (1 for 4-5 letters, 2 for
+   longer) that starts with the same letter, as Lucene's spell checker does (shorter words are
+   left alone, and typing errors rarely hit the first letter: "hart" is "heart", not "part"),
+   found with RapidFuzz over the vocabulary.
 
 Every added clause says why it is there: that is the ``expanded_with`` of a search hit.
 """
@@ -167,13 +168,13 @@ def _is_narrower(graph: KnowledgeGraph, child: str, parent: str) -> bool:
 def correct(
     query_terms: list[str], vocabulary: Mapping[str, int], weight: float = DEFAULT_WEIGHTS.spelling
 ) -> list[Clause]:
-    """Corrections for terms no article contains (numbers and short terms are left alone)."""
+    """Corrections for terms no article contains (numbers and words under four letters are left alone)."""
     if not vocabulary:
         return []
     clauses = []
     choices = list(vocabulary)
     for term in dict.fromkeys(query_terms):
-        if term in vocabulary or len(term) < 3 or not term.isalpha():
+        if term in vocabulary or len(term) < 4 or not term.isalpha():
             continue
         allowed = 1 if len(term) <= 5 else 2
         candidates = [c for c in choices if c[0] == term[0]]  # Lucene's DirectSpellChecker: minPrefix 1

@@ -81,7 +81,7 @@ class Recommendation:
 
 def name_variants(name: str) -> list[str]:
     """A diagnosis as written and without its qualifiers: "Essential (primary) hypertension" →
-    "Essential primary hypertension", "Essential hypertension"."""
+    "Essential hypertension"; "Hyperlipidaemia, unspecified" → "Hyperlipidaemia", "Hyperlipidemia"."""
     variants = [name]
     bare = _QUALIFIERS.sub("", name).strip(" ,")
     variants += [bare, _PARENTHESES.sub("", bare)]
