@@ -53,11 +53,11 @@ def search_folder(workspace: Workspace) -> Path:
 
 def open_backend(workspace: Workspace) -> SearchBackend:
     """The backend the settings choose (``search_url`` set: OpenSearch; otherwise tantivy)."""
-    url = getattr(workspace.settings, "search_url", None)
+    url = workspace.settings.search_url
     if url:
         from medlake.knowledge.opensearch import OpenSearchBackend
 
-        return OpenSearchBackend(url)
+        return OpenSearchBackend(url, workspace.home)
     return TantivyBackend(search_folder(workspace) / "tantivy")
 
 
