@@ -6,21 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from medlake.cli import app
 from medlake.cli import knowledge as cli
 from medlake.knowledge import build, recommend, search
+from tests.cli.test_cli import medlake, runner
 from tests.knowledge.articles import ARTICLES, write
 from tests.knowledge.test_mediawiki import FIXTURE
-
-runner = CliRunner()
-
-
-def medlake(*args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.stdout
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ through the graph; ``recommend`` suggests articles to one resident from their ow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
 from medlake.person import UnknownPersonError
-from medlake.workspace import Workspace
 
 # The knowledge package (tantivy, networkx, the MediaWiki parsers) is imported by the commands
 # that use it, so that every other command starts without it.
@@ -92,13 +92,21 @@ def kg_build(
                 console.print(f"[yellow]seed {given!r} is not a page of the export[/yellow]")
 
 
-def _graph(ws: Workspace):
+def _ask(home: Path | None, question: Callable[[Any], Any], json_output: bool) -> Any:
+    """The graph's answer to ``question`` (printed as JSON with ``--json``), or exit 1 saying why."""
+    from medlake.knowledge.graph import UnknownTermError
     from medlake.knowledge.search import load_graph
 
-    graph = load_graph(ws)
+    graph = load_graph(workspace_or_exit(home))
     if graph is None:
         raise fail("no knowledge graph yet: run `medlake kg build` first")
-    return graph
+    try:
+        answer = question(graph)
+    except UnknownTermError as exc:
+        raise fail(str(exc)) from None
+    if json_output:
+        print_json(answer)
+    return answer
 
 
 @kg_app.command("neighbours")
@@ -109,15 +117,8 @@ def kg_neighbours(
     json_output: JsonOutput = False,
 ) -> None:
     """The terms within DEPTH steps of TERM, nearest first."""
-    from medlake.knowledge.graph import UnknownTermError
-
-    graph = _graph(workspace_or_exit(home))
-    try:
-        found = graph.neighbours(term, depth)
-    except UnknownTermError as exc:
-        raise fail(str(exc)) from None
+    found = _ask(home, lambda graph: graph.neighbours(term, depth), json_output)
     if json_output:
-        print_json(found)
         return
     rows = [(n["distance"], n["term"], ", ".join(n["sources"])) for n in found]
     console.print(table(None, ["distance", "term", "sources"], rows))
@@ -131,15 +132,8 @@ def kg_path(
     json_output: JsonOutput = False,
 ) -> None:
     """A shortest path between two terms, with the relation and provenance of each step."""
-    from medlake.knowledge.graph import UnknownTermError
-
-    graph = _graph(workspace_or_exit(home))
-    try:
-        steps = graph.path(a, b)
-    except UnknownTermError as exc:
-        raise fail(str(exc)) from None
+    steps = _ask(home, lambda graph: graph.path(a, b), json_output)
     if json_output:
-        print_json(steps)
         return
     if not steps:
         raise fail(f"{a!r} and {b!r} are not connected")
