@@ -36,13 +36,13 @@ from medlake.layers.build import build_all
 from medlake.mpi import MasterPatientIndex
 from medlake.synth import generate_region
 from medlake.synth import terminology as T
-from medlake.workspace import init_workspace
+from medlake.workspace import init_workspace, open_workspace
 
 SHARED = Path(os.environ.get("MEDLAKE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ARTICLES = SHARED / "reference" / "medquad" / "medquad.jsonl.gz"
 
 #: condition -> (its concept in the region, UMLS ids of articles about it, foci of articles without ids)
-TRUTH: dict[str, tuple[T.Concept, set[str], set[str]]] = {
+TRUTH: dict[str, tuple[T.Concept | tuple[T.Concept, ...], set[str], set[str]]] = {
     "hypertension": (T.HYPERTENSION, {"C0020538", "C0085580"}, set()),
     "type 2 diabetes": (T.DIABETES_T2, {"C0011860", "C0011849"}, set()),
     "atrial fibrillation": (T.ATRIAL_FIBRILLATION, {"C0004238"}, set()),
@@ -60,7 +60,7 @@ TRUTH: dict[str, tuple[T.Concept, set[str], set[str]]] = {
     "knee osteoarthritis": (T.OSTEOARTHRITIS_OF_KNEE, {"C0029408", "C0409959"}, set()),
     "cataract": (T.CATARACT, {"C0086543"}, set()),
     # acute conditions: not measured for coverage, but an article about one is "about a condition"
-    "influenza": (T.INFLUENZA, {"C0021400"}, set()),
+    "influenza": ((T.INFLUENZA, T.INFLUENZA_LIKE_ILLNESS), {"C0021400"}, set()),
     "pneumonia": (T.PNEUMONIA, {"C0032285"}, set()),
     "sepsis": (T.SEPSIS, {"C0243026", "C0036690"}, set()),
     "urinary tract infection": (T.URINARY_TRACT_INFECTION, {"C0042029"}, set()),
@@ -85,7 +85,12 @@ def build_region(home: Path, residents: int, seed: int):
 
 def records(ws) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Person -> conditions with any record; person -> conditions with an active diagnosis."""
-    by_code = {code: name for name, (concept, _, _) in TRUTH.items() for code, _ in concept.codes.values()}
+    by_code = {
+        code: name
+        for name, (concepts, _, _) in TRUTH.items()
+        for concept in (concepts if isinstance(concepts, tuple) else (concepts,))
+        for code, _ in concept.codes.values()
+    }
     any_record: dict[str, set[str]] = defaultdict(set)
     active: dict[str, set[str]] = defaultdict(set)
     rows = ws.sql(
@@ -118,14 +123,20 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit", type=int, default=5, help="articles per resident")
+    parser.add_argument("--home", type=Path, help="build the region here and reuse it on the next run")
+    parser.add_argument("--show", action="store_true", help="print each recommendation judged off-topic")
     args = parser.parse_args()
     if not ARTICLES.is_file():
         sys.exit(f"the MedQuAD articles are not at {ARTICLES}")
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        ws = build_region(Path(scratch), args.residents, args.seed)
-        load_articles(ws, ARTICLES)
-        build_graph(ws, ontologies=("icd10", "hpo", "articles"))
+        home = args.home or Path(scratch)
+        if (home / "ws").is_dir():
+            ws = open_workspace(home / "ws")
+        else:
+            ws = build_region(home, args.residents, args.seed)
+            load_articles(ws, ARTICLES)
+            build_graph(ws, ontologies=("icd10", "hpo", "articles"))
         prepared = time.perf_counter() - started
         started = time.perf_counter()
         everyone = Recommender(ws).recommend_all(limit=args.limit)
@@ -165,6 +176,8 @@ def main() -> None:
                     unjudged += 1
                 elif not topics & any_record[person]:
                     off[rec.cites["kind"]] += 1
+                    if args.show:
+                        print(f"off: {person} has {sorted(any_record[person])}; {rec.topic!r} {rec.reason}")
         total = sum(kinds.values())
         print(f"\nrecommendations by what pointed to them: {dict(kinds)}")
         print(

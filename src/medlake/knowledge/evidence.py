@@ -1,17 +1,24 @@
 """What the warehouse says about a person that health information can answer to.
 
 For one person (or everyone, for measuring) the linked patients' records across institutions:
-their **conditions** (not refuted, not entered in error, not resolved), their **active
-prescriptions** with the condition each was prescribed for, and the **latest value of each
-test** that has a rule in :data:`RESULT_RULES`, when it is abnormal. Risks come through a hook
-(:class:`RiskSource`); consent through another (:class:`ConsentCheck`).
+
+- **conditions** not refuted, entered in error or resolved; an encounter diagnosis more than
+  :data:`RECENT_DAYS` older than the person's latest record is history (``current`` False) and
+  ranks after everything current, while the problem list holds long-term conditions;
+- **active prescriptions**, with the condition each was prescribed for;
+- **abnormal results**: a test of :data:`RESULT_RULES` whose latest :data:`CONFIRMING` values
+  are all abnormal (one high blood pressure reading is not hypertension; guidelines ask for
+  repeated measurements).
+
+Risks come through a hook (:class:`RiskSource`); consent through another (:class:`ConsentCheck`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Protocol
 
 import pyarrow as pa
@@ -22,6 +29,9 @@ from medlake.workspace import Workspace
 
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 INACTIVE = ("resolved", "inactive", "remission")
+RECENT_DAYS = 365
+#: abnormal values in a row, the latest included, before a result is a warning
+CONFIRMING = 2
 NOT_TRUE = ("refuted", "entered-in-error")
 
 
@@ -91,8 +101,10 @@ class Evidence:
     institution: str
     time: str | None
     source_id: str
-    #: results: value, unit and the threshold passed, for the reason
+    #: results: value, unit and the threshold passed, for the reason; conditions: their category
     detail: str | None = None
+    #: False for an old encounter diagnosis: history, offered after everything current
+    current: bool = True
 
 
 class RiskSource(Protocol):
@@ -161,7 +173,7 @@ def _condition_sql(person_filter: str | None) -> str:
     where = f"WHERE l.person_id = {person_filter}" if person_filter else ""
     return f"""
         SELECT l.person_id, c.id, c.patient_id, c.institution, c.icd10_code, c.snomed_code, c.code,
-               c.code_display, c.clinical_status, c.verification_status,
+               c.code_display, c.clinical_status, c.verification_status, c.category,
                CAST(coalesce(c.onset_date_time, c.recorded_date) AS VARCHAR) AS time
         FROM warehouse.condition c JOIN warehouse.person_link l ON c.patient_id = l.patient_id {where}"""
 
@@ -224,12 +236,31 @@ def gather(
         if data is not None:
             patients.update(data.column("patient_id").to_pylist())
     allowed = consent.allows(workspace, patients)
-    for item in _conditions(conditions) + _medications(medications) + _results(observations):
-        if item[1] in allowed:
-            evidence.setdefault(item[0].person_id, []).append(item[0])
+    found = _conditions(conditions) + _medications(medications) + _results(observations)
+    latest: dict[str, str] = {}
+    for item, _patient in found:
+        if item.time and item.time > latest.get(item.person_id, ""):
+            latest[item.person_id] = item.time
+    for item, patient in found:
+        if patient in allowed:
+            if _stale(item, latest.get(item.person_id)):
+                item = replace(item, current=False)
+            evidence.setdefault(item.person_id, []).append(item)
     for item in risks.risks(workspace, person_id):
         evidence.setdefault(item.person_id, []).append(item)
     return evidence
+
+
+def _stale(item: Evidence, latest: str | None) -> bool:
+    """An encounter diagnosis from long before the person's latest record is history, not now."""
+    if item.kind != "condition" or item.detail == "problem-list-item" or not item.time or not latest:
+        return False
+    try:
+        then = date.fromisoformat(item.time[:10])
+        last = date.fromisoformat(latest[:10])
+    except ValueError:  # a partial date (2019-05): keep it
+        return False
+    return (last - then).days > RECENT_DAYS
 
 
 def _conditions(data: pa.Table | None) -> list[tuple[Evidence, str]]:
@@ -249,6 +280,7 @@ def _conditions(data: pa.Table | None) -> list[tuple[Evidence, str]]:
                     r["institution"],
                     r["time"],
                     r["id"],
+                    r["category"],
                 ),
                 r["patient_id"],
             )
@@ -280,24 +312,28 @@ def _medications(data: pa.Table | None) -> list[tuple[Evidence, str]]:
 
 
 def _results(data: pa.Table | None) -> list[tuple[Evidence, str]]:
-    """The latest value of each ruled test per person, when it is abnormal."""
+    """Per person and ruled test, the latest value when it and the :data:`CONFIRMING` - 1 before it
+    are all abnormal."""
     rules = {code: rule for rule in RESULT_RULES for code in rule.codes}
-    latest: dict[tuple[str, str], dict] = {}
+    series: dict[tuple[str, str], list[dict]] = {}
     for r in data.to_pylist() if data is not None else []:
         rule = rules.get(r["code"])
         if rule is None or r["value"] is None or r["time"] is None or (r["unit"] or "") not in rule.units:
             continue
-        key = (r["person_id"], rule.test)
-        if key not in latest or (r["time"], r["source_id"]) > (latest[key]["time"], latest[key]["source_id"]):
-            latest[key] = r
+        series.setdefault((r["person_id"], rule.test), []).append(r)
     found = []
-    for (person, test), r in sorted(latest.items()):
-        rule = rules[r["code"]]
-        high = rule.above is not None and r["value"] >= rule.above
-        low = rule.below is not None and r["value"] < rule.below
-        if not (high or low):
+    for (person, test), rows in sorted(series.items()):
+        rows.sort(key=lambda r: (r["time"], r["source_id"]), reverse=True)
+        rule = rules[rows[0]["code"]]
+        last = rows[:CONFIRMING]
+        if len(last) < CONFIRMING or not all(_abnormal(rule, r["value"]) for r in last):
             continue
-        limit = f"at or above {rule.above:g}" if high else f"below {rule.below:g}"
+        r = last[0]
+        limit = (
+            f"at or above {rule.above:g}"
+            if _abnormal(rule, r["value"]) == "high"
+            else f"below {rule.below:g}"
+        )
         detail = f"{r['value']:g} {rule.unit}, {limit} {rule.unit}"
         found.append(
             (
@@ -316,3 +352,11 @@ def _results(data: pa.Table | None) -> list[tuple[Evidence, str]]:
             )
         )
     return found
+
+
+def _abnormal(rule: ResultRule, value: float) -> str | None:
+    if rule.above is not None and value >= rule.above:
+        return "high"
+    if rule.below is not None and value < rule.below:
+        return "low"
+    return None

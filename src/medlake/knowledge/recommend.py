@@ -19,11 +19,11 @@ risk of the risk models (the hook in :mod:`evidence`). An article about a combin
 Heart Disease, and Stroke": a focus that joins two names the graph knows) is never chosen. Per
 topic one article, the overview first (then treatment, prevention, symptoms), from consumer
 sources first (:data:`SOURCE_ORDER`); topics are ranked diagnosis, prescription, result, risk,
-the most recent first.
+the most recent first, and old encounter diagnoses (history) after all of them.
 
 **Reasons** name the record: "because you were diagnosed with type 2 diabetes mellitus at
-chc-east in 2021", "because your latest HbA1c, 7.9 %, at or above 6.5 % (chc-east, 2024-03-02),
-can point to diabetes type 2".
+chc-east in 2021", "because your last 2 HbA1c results were abnormal, the latest 7.9 %, at or above
+6.5 % (chc-east, 2024-03-02): this can point to diabetes type 2".
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 from medlake.knowledge import tables
 from medlake.knowledge.analysis import name_analyzer, segment
-from medlake.knowledge.evidence import ConsentCheck, Evidence, RiskSource, gather
+from medlake.knowledge.evidence import CONFIRMING, ConsentCheck, Evidence, RiskSource, gather
 from medlake.knowledge.graph import KnowledgeGraph
 from medlake.knowledge.ontologies import is_acronym, normal
 from medlake.knowledge.search import load_graph
@@ -83,7 +83,7 @@ def name_variants(name: str) -> list[str]:
     """A diagnosis as written and without its qualifiers: "Essential (primary) hypertension" →
     "Essential hypertension"; "Hyperlipidaemia, unspecified" → "Hyperlipidaemia", "Hyperlipidemia"."""
     variants = [name]
-    bare = _QUALIFIERS.sub("", name).strip(" ,")
+    bare = plain(name)
     variants += [bare, _PARENTHESES.sub("", bare)]
     variants += [_BRITISH.sub("e", v) for v in variants]  # hyperlipidaemia = hyperlipidemia
     return [v for v in dict.fromkeys(" ".join(v.split()) for v in variants) if v]
@@ -179,19 +179,25 @@ def _article_order(row: dict) -> tuple:
     return question, rank, row["id"]
 
 
+def plain(name: str) -> str:
+    """A diagnosis without its coding qualifiers: "Asthma (disorder)" → "Asthma"."""
+    return " ".join(_QUALIFIERS.sub("", name).strip(" ,").split()) or name
+
+
 def reason(evidence: Evidence, topic: str) -> str:
     year = (evidence.time or "")[:4]
     when = f" in {year}" if year else ""
     where = f" at {evidence.institution}" if evidence.institution else ""
     if evidence.kind == "condition":
-        return f"because you were diagnosed with {evidence.label.lower()}{where}{when}"
+        return f"because you were diagnosed with {plain(evidence.label).lower()}{where}{when}"
     if evidence.kind == "medication":
         return f"because you take {evidence.label}, prescribed{where}{when}, for {topic.lower()}"
     if evidence.kind == "result":
         day = (evidence.time or "")[:10]
         where = f"{evidence.institution}, {day}"
         return (
-            f"because your latest {evidence.label}, {evidence.detail} ({where}), can point to {topic.lower()}"
+            f"because your last {CONFIRMING} {evidence.label} results were abnormal, the latest "
+            f"{evidence.detail} ({where}): this can point to {topic.lower()}"
         )
     return f"because {evidence.label}{where}{when} points to {topic.lower()}"
 
@@ -229,11 +235,17 @@ class Recommender:
         }
 
     def choose(self, evidence: list[Evidence], limit: int) -> list[Recommendation]:
-        ordered = sorted(evidence, key=lambda e: (KIND_ORDER.index(e.kind), _descending(e.time), e.source_id))
+        ordered = sorted(
+            evidence,
+            key=lambda e: (not e.current, KIND_ORDER.index(e.kind), _descending(e.time), e.source_id),
+        )
         chosen: list[Recommendation] = []
         seen_topics: set[str] = set()
         for item in ordered:
-            for topic in self.topics.topics(item):
+            topics = self.topics.topics(item)
+            if item.kind in ("result", "risk"):
+                topics = topics[:1]  # a rule's or a risk's names are alternatives for one condition
+            for topic in topics:
                 if topic in seen_topics:
                     continue
                 seen_topics.add(topic)
