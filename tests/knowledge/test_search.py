@@ -128,3 +128,16 @@ def test_ndcg_matches_scikit_learn() -> None:
         expected = ndcg_score([[gains[d] for d in docs]], [scores], k=10)
         assert ndcg(ranking, gains, 10) == pytest.approx(expected)
     assert ndcg(["x"], {"a": 0.0}) == 0.0
+
+
+def test_a_graph_half_rebuilt_is_refused(loaded: Workspace) -> None:
+    from medlake.knowledge.search import GraphError, load_graph
+
+    graph = load_graph(loaded)
+    assert graph is not None
+    job = tables.start(loaded, "kg build")  # a build killed after its first commit
+    tables.replace(loaded, tables.TERM_TABLE, graph.term_table(), [], job)
+    with pytest.raises(GraphError, match="run `medlake kg build` again"):
+        load_graph(loaded)
+    build_graph(loaded, ontologies=("articles",), mediawiki=FIXTURE, seeds=["Stroke"], max_depth=2)
+    assert load_graph(loaded) is not None

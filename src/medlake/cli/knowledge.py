@@ -95,9 +95,12 @@ def kg_build(
 def _ask(home: Path | None, question: Callable[[Any], Any], json_output: bool) -> Any:
     """The graph's answer to ``question`` (printed as JSON with ``--json``), or exit 1 saying why."""
     from medlake.knowledge.graph import UnknownTermError
-    from medlake.knowledge.search import load_graph
+    from medlake.knowledge.search import GraphError, load_graph
 
-    graph = load_graph(workspace_or_exit(home))
+    try:
+        graph = load_graph(workspace_or_exit(home))
+    except GraphError as exc:
+        raise fail(str(exc)) from None
     if graph is None:
         raise fail("no knowledge graph yet: run `medlake kg build` first")
     try:

@@ -61,11 +61,22 @@ def open_backend(workspace: Workspace) -> SearchBackend:
     return TantivyBackend(search_folder(workspace) / "tantivy")
 
 
+class GraphError(ValueError):
+    """The graph's two tables come from different builds (one was killed between its commits)."""
+
+
 def load_graph(workspace: Workspace) -> KnowledgeGraph | None:
+    """The stored graph, or None before the first ``medlake kg build``.
+
+    Its two tables are committed one after the other; both commits carry the build's job id, and a
+    graph whose tables name different jobs is refused rather than read half old, half new.
+    """
     term_rows = tables.read(workspace, tables.TERM_TABLE)
     edge_rows = tables.read(workspace, tables.EDGE_TABLE)
     if term_rows is None or edge_rows is None:
         return None
+    if tables.job(workspace, tables.TERM_TABLE) != tables.job(workspace, tables.EDGE_TABLE):
+        raise GraphError("the knowledge graph's last build did not finish: run `medlake kg build` again")
     return KnowledgeGraph.from_tables(term_rows, edge_rows)
 
 

@@ -36,6 +36,12 @@ def read(workspace: Workspace, table: str) -> pa.Table | None:
     return workspace.lake.read(workspace.lake.uri(Layer.MARTS, table))
 
 
+def job(workspace: Workspace, table: str) -> str | None:
+    """The job that wrote the table's current version (``medlake.job`` in its commit)."""
+    current = workspace.lake.table(workspace.lake.uri(Layer.MARTS, table))
+    return None if current is None else current.history(1)[0].get("medlake.job")
+
+
 def version(workspace: Workspace, table: str) -> int | None:
     current = workspace.lake.table(workspace.lake.uri(Layer.MARTS, table))
     return None if current is None else current.version()
