@@ -167,6 +167,7 @@ def main() -> None:
 
         kinds: Counter[str] = Counter()
         off: Counter[str] = Counter()
+        warned: Counter[str] = Counter()
         unjudged = 0
         for person, chosen in everyone.items():
             for rec in chosen:
@@ -176,6 +177,8 @@ def main() -> None:
                     unjudged += 1
                 elif not topics & any_record[person]:
                     off[rec.cites["kind"]] += 1
+                    if rec.cites["kind"] == "result":
+                        warned[rec.topic] += 1
                     if args.show:
                         print(f"off: {person} has {sorted(any_record[person])}; {rec.topic!r} {rec.reason}")
         total = sum(kinds.values())
@@ -186,6 +189,7 @@ def main() -> None:
             f"{off['condition'] + off['medication']}, from an abnormal result (a warning) {off['result']}, "
             f"from a risk {off['risk']}"
         )
+        print(f"  warnings by topic: {dict(warned.most_common())}")
         print(f"articles about none of the region's conditions (not judged): {unjudged}")
 
 
