@@ -32,11 +32,12 @@ FLOORS: dict[str, int] = {
     "person": 7,
     "synth": 7,
     "warn": 7,
-    "demo": 8,
-    "api": 8,
-    "cli": 9,
-    "__init__": 10,
-    "__main__": 10,
+    "knowledge": 8,
+    "demo": 9,
+    "api": 9,
+    "cli": 10,
+    "__init__": 11,
+    "__main__": 11,
 }
 
 SOURCE = Path(medlake.__file__).parent

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the person serving store; default sqlite:///<home>/person.db",
     )
+    search_url: str | None = Field(
+        default=None,
+        description="OpenSearch/Elasticsearch URL (…/index; a password only as ${SECRET}) for the article "
+        "search; default the embedded tantivy index in <home>/search",
+    )
 
     @field_validator("home", mode="before")
     @classmethod

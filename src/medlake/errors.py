@@ -16,8 +16,10 @@ them, named in brackets)::
     │       └── UnknownTable (LookupError)      [medlake.engine.base] a table the engine does not have
     ├── LakeError (OSError)          the lake's storage cannot be reached or written
     ├── NotReady (ValueError)        a step's input is not built yet: run the step named first
+    │   └── GraphError               [medlake.knowledge.search] the knowledge graph's tables disagree
     ├── NotFound (KeyError)          an id no person, review item or record has
-    │   └── UnknownPersonError       [medlake.person.record]
+    │   ├── UnknownPersonError       [medlake.person.record]
+    │   └── UnknownTermError         [medlake.knowledge.graph] a term the knowledge graph does not have
     ├── DecisionError (ValueError)   a steward's decision the index cannot apply
     ├── StoreError                   [medlake.person.store] the person serving store is missing or unusable
     ├── SourceError                  a source that stopped part-way, or could not start
@@ -38,7 +40,8 @@ them, named in brackets)::
     │   ├── UnitError                [medlake.warn.scores.units] a unit that is not UCUM or not convertible
     │   ├── EntryError               [medlake.ledger.entries] an entry the ledger refuses
     │   ├── ProofError               [medlake.ledger.merkle] a proof of sizes the tree does not have
-    │   └── CosignatureRejected      [medlake.ledger.cosigning] a co-signature the hub will not keep
+    │   ├── CosignatureRejected      [medlake.ledger.cosigning] a co-signature the hub will not keep
+    │   └── DumpError                [medlake.knowledge.mediawiki] a MediaWiki export that cannot be read
     ├── InvalidRecord (ValueError)   one received record that cannot be taken: quarantined with
     │   │                            this reason, never raised out of an ingest
     │   ├── InvalidResource          [medlake.fhir.validation]
@@ -50,6 +53,7 @@ them, named in brackets)::
     │   ├── ReadingError             [medlake.sources.devices.readings]
     │   ├── DicomError               [medlake.sources.documents.dicom]
     │   └── NoteError                [medlake.sources.documents.notes]
+    ├── SearchBackendError (RuntimeError)  [medlake.knowledge.opensearch] the search backend failed
     ├── LedgerError                  the ledger's files, keys or witnesses disagree with its history
     │   ├── LedgerDamaged (RuntimeError)    [medlake.ledger.storage] files no crash could leave
     │   ├── TornFrame (ValueError)          [medlake.ledger.storage] an append killed part-way

@@ -23,6 +23,7 @@ from medlake.cli import (
     devices,
     documents,
     hl7,
+    knowledge,
     ledger,
     link,
     person,
@@ -76,6 +77,7 @@ app.add_typer(
 person.register(app)
 score.register(app)
 ledger.register(app)
+knowledge.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
