@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 import medlake
-from medlake.engine import get_engine
+from medlake.engine import UnknownTable, get_engine
 
 
 def _names(engine) -> set[str]:
@@ -39,8 +39,9 @@ def test_registered_and_temporary_names_are_gone_after_their_block_even_on_failu
         ):
             raise ZeroDivisionError
         assert not {"doomed", "doomed_copy"} & _names(engine)
-        with pytest.raises(engine.query_errors):
+        with pytest.raises(UnknownTable) as gone:
             engine.sql("SELECT * FROM doomed")
+        assert gone.value.name == "doomed"
 
 
 SETTINGS = {"engine_threads": 1, "engine_memory_limit": "300MB"}

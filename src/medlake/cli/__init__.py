@@ -33,7 +33,7 @@ from medlake.cli import (
     tabular,
     workspace_commands,
 )
-from medlake.cli.output import errors
+from medlake.cli.output import errors, printable
 from medlake.errors import MedlakeError
 from medlake.secrets import redact
 
@@ -46,7 +46,7 @@ class MedlakeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except MedlakeError as exc:
-            errors.print(Text.assemble(("error:", "red"), " ", redact(str(exc))), soft_wrap=True)
+            errors.print(Text.assemble(("error:", "red"), " ", printable(redact(str(exc)))), soft_wrap=True)
             raise typer.Exit(1) from None
 
 
