@@ -29,6 +29,7 @@ them, named in brackets)::
     │   ├── InstitutionError         an institution id outside the id alphabet
     │   ├── MissingInput (FileNotFoundError)  a file or folder that is not there
     │   ├── MissingSecret (KeyError) [medlake.secrets]
+    │   ├── LiteralSecret            [medlake.secrets] a password in clear where the catalog would keep it
     │   ├── DatabaseUrlError         [medlake.sources.database.connection]
     │   ├── TableReadError           [medlake.sources.database.reader]
     │   ├── MappingError             [medlake.sources.tabular.mapping]

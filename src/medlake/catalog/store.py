@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
 from medlake.catalog.statuses import BatchStatus, JobStatus
 from medlake.lake.tables import checked_location, table_location
+from medlake.secrets import check_no_literal_secret
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -322,7 +323,11 @@ class Catalog:
         schedule: str | None = None,
         options: dict | None = None,
     ) -> Source:
-        """Register (or replace) a source; ``location`` must hold no literal secret."""
+        """Register (or replace) a source; ``location`` and ``options`` must hold no literal secret
+        (:class:`~medlake.secrets.LiteralSecret` otherwise: the catalog is no place for one)."""
+        check_no_literal_secret("the location", location)
+        for key, value in (options or {}).items():
+            check_no_literal_secret(f"option {key}", f"{key}={value}")
         self.ensure_institution(institution)
         with self.session() as s:
             row = s.get(Source, source_id) or Source(id=source_id, created_at=utcnow())

@@ -39,10 +39,7 @@ def add(
     ws = workspace_or_exit(home)
     if kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
-    if secrets.contains_literal_secret(location):
-        raise fail(
-            "the location holds a password: write it as ${VAR} and export VAR or put it in secrets.toml"
-        )
+    secrets.check_no_literal_secret("the location", location)
     if schedule:
         parse_interval(schedule)
     options = {}
@@ -50,6 +47,7 @@ def add(
         key, sep, value = item.partition("=")
         if not sep:
             raise fail(f"--option takes KEY=VALUE, not {item!r}")
+        secrets.check_no_literal_secret(f"option {key}", item)
         options[key] = value
     ws.catalog.add_source(source_id, institution, kind, location, mapping, schedule, options)
     console.print(f"source {source_id} ({kind}) registered for {institution}")

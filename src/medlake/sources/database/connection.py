@@ -34,6 +34,17 @@ class DatabaseUrlError(InputError):
 
 
 def parse(url: str) -> URL:
+    """The URL parsed; a clear error, quoting it redacted, if it cannot be.
+
+    A second ``@`` (a password's ``@`` not written ``%40``) is refused: SQLAlchemy would take
+    the password's tail for the host and show it in every message that names the host.
+    """
+    authority = url.partition("://")[2].partition("?")[0]
+    if authority.count("@") > 1:
+        raise DatabaseUrlError(
+            f"not a database URL: {redact(url)!r} has more than one '@'; a password's '@' must be "
+            "written %40 — better, write the password as ${VAR}"
+        )
     try:
         return make_url(url)
     except ArgumentError:
