@@ -61,6 +61,53 @@ class Settings(BaseSettings):
     ingest_group_records: int = Field(
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
+    ingest_follow_links_outside: bool = Field(
+        default=False,
+        description="read links in a landing folder whose target lies outside it (default: skipped "
+        "and reported, so a writable inbox cannot make the lake copy any file the ingesting user reads)",
+    )
+    ingest_max_line_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="longest NDJSON line (or HL7 message) read; a longer one is quarantined by its first "
+        "bytes, without ever being held whole, and the file's other lines proceed",
+    )
+    ingest_max_resource_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="largest single record (a resource, a Bundle entry, a note file) taken; a larger one "
+        "is quarantined with the reason",
+    )
+    ingest_max_file_bytes: int = Field(
+        default=4 * 1024 * 1024 * 1024,
+        ge=1024,
+        description="most bytes a gzip file may expand to (gzip bombs); what lies beyond is not read "
+        "and is quarantined as one record with the reason",
+    )
+    ingest_max_document_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="largest file read whole (a JSON Bundle, decompressed; an HL7 v2 file); a larger "
+        "one is quarantined as one record with the reason",
+    )
+    mllp_max_connections: int = Field(
+        default=200,
+        ge=1,
+        description="MLLP connections a listener holds at once; one more is closed at once (logged), "
+        "so idle or hostile peers cannot take every descriptor from the senders already connected",
+    )
+    mllp_idle_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="seconds an MLLP connection may send nothing (or not read its ACK) before it is "
+        "closed; a message cut short by it is quarantined as truncated",
+    )
+    mllp_max_buffered_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="bytes an MLLP connection may buffer for one frame; a longer frame is refused "
+        "with AR once it passes this, and the rest of it is read and dropped",
+    )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
     last_updated_tolerance: int = Field(
         default=3600,

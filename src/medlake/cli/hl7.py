@@ -15,7 +15,7 @@ from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, progress_bar, workspace_or_exit
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE
 from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
-from medlake.sources.hl7v2.listener import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PORT, serve
+from medlake.sources.hl7v2.listener import DEFAULT_PORT, serve
 
 Timezone = Annotated[
     str,
@@ -79,8 +79,9 @@ def listen_hl7(
         int, typer.Option(help="how long a commit waits for the other connected senders' messages")
     ] = 20,
     max_message_bytes: Annotated[
-        int, typer.Option(help="larger messages are refused with AR")
-    ] = DEFAULT_MAX_MESSAGE_BYTES,
+        int | None,
+        typer.Option(help="larger messages are refused with AR (default: setting mllp_max_buffered_bytes)"),
+    ] = None,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:

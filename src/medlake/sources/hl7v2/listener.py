@@ -19,6 +19,14 @@ and why); AR not readable, or of a type/version not processed, or not stored for
 unrelated to the message (the lake could not be written, the listener is stopping):
 the sender should resend it later. SIGTERM/SIGINT stop accepting, let every message
 already received commit and be answered, then close.
+
+**Bounds.** A listener on a hospital network meets idle, broken and hostile peers. It holds
+at most ``mllp_max_connections`` connections (one more is closed at once, so the senders
+already connected keep being answered); a connection that sends nothing, or does not read
+its ACK, for ``mllp_idle_timeout`` seconds is closed; and a connection buffers at most
+``mllp_max_buffered_bytes`` of one frame: past that the frame is answered AR at once and the
+rest of it is read and dropped, never kept. Each refusal is one log line, never a traceback.
+Memory is therefore bounded by connections × buffered bytes, whatever the peers send.
 """
 
 from __future__ import annotations
@@ -33,7 +41,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow.dataset as pads
-from hl7.mllp import start_hl7_server
 
 from medlake.errors import SourceError
 from medlake.fhir.reading import Record
@@ -48,8 +55,62 @@ from medlake.workspace import Workspace
 log = logging.getLogger(__name__)
 FRAME_END = END_BLOCK + b"\r"
 DEFAULT_PORT = 2575
-DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Bytes read from a socket at once (asyncio's own buffer stays within twice this).
+READ_SIZE = 64 * 1024
 _STOP = object()
+
+
+class _TooLarge(Exception):
+    """The frame being read passed the connection's buffer limit (it is being dropped)."""
+
+
+class _FrameReader:
+    """MLLP frames off one connection, with at most ``max_bytes`` of a frame ever buffered.
+
+    A frame past the limit raises :class:`_TooLarge` once; its remaining bytes are then read
+    and dropped up to its end block, and the frames after it are read as usual. Reading waits
+    at most ``idle`` seconds for the peer (``TimeoutError``).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, max_bytes: int, idle: float) -> None:
+        self.reader, self.max_bytes, self.idle = reader, max_bytes, idle
+        self.buffer = bytearray()
+        self.searched = 0  # the buffer holds no frame end before this offset
+        self.dropping = False
+
+    async def next_frame(self) -> bytes:
+        """The next frame's content (no start or end block); ``IncompleteReadError`` at the end."""
+        while True:
+            end = self.buffer.find(FRAME_END, self.searched)
+            if end != -1:
+                data = bytes(self.buffer[:end])
+                del self.buffer[: end + len(FRAME_END)]
+                self.searched = 0
+                if self.dropping:  # the end of a frame refused already
+                    self.dropping = False
+                    continue
+                if end > self.max_bytes:  # arrived whole within one read: refused all the same
+                    raise _TooLarge
+                frame = data.lstrip(b" \t\r\n\x00")
+                return frame.removeprefix(START_BLOCK)  # a frame without one is still read: lenient
+            if self.dropping or len(self.buffer) > self.max_bytes:
+                del self.buffer[:-1]  # keep a byte: the end block may straddle two reads
+                self.searched = 0
+                if not self.dropping:
+                    self.dropping = True
+                    raise _TooLarge
+            else:
+                self.searched = max(0, len(self.buffer) - 1)
+            async with asyncio.timeout(self.idle):
+                chunk = await self.reader.read(READ_SIZE)
+            if not chunk:
+                partial = b"" if self.dropping else bytes(self.buffer)
+                raise asyncio.IncompleteReadError(partial, None)
+            self.buffer += chunk
+
+    def pending(self) -> bytes:
+        """What was received of a frame not yet ended (nothing of one being dropped)."""
+        return b"" if self.dropping else bytes(self.buffer)
 
 
 @dataclass
@@ -98,12 +159,21 @@ class Hl7Listener:
         port: int = DEFAULT_PORT,
         tz: str = DEFAULT_TIMEZONE,
         max_batch: int = 500,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_message_bytes: int | None = None,
+        max_connections: int | None = None,
+        idle_timeout: float | None = None,
         linger: float = 0.02,
         on_commit: Callable[[BatchReport, list[bytes]], None] | None = None,
     ) -> None:
+        """``max_message_bytes``, ``max_connections`` and ``idle_timeout`` default to the settings
+        ``mllp_max_buffered_bytes``, ``mllp_max_connections`` and ``mllp_idle_timeout``."""
         check_institution(institution)
         check_timezone(tz)
+        settings = workspace.settings
+        max_message_bytes = max_message_bytes or settings.mllp_max_buffered_bytes
+        self.max_connections = max_connections or settings.mllp_max_connections
+        self.idle_timeout = idle_timeout or settings.mllp_idle_timeout
+        self.refused = 0  # connections closed at once, over the limit
         # conversion and validation run inline in the commit thread: a process pool forked per
         # micro-batch would cost more than the batch itself
         self.workspace = Workspace(workspace.settings.model_copy(update={"ingest_workers": 1}))
@@ -126,8 +196,8 @@ class Hl7Listener:
     async def start(self) -> tuple[str, int]:
         """Bind (port 0 picks a free one) and start answering; returns the bound address."""
         try:
-            self._server = await start_hl7_server(
-                self._serve_connection, self.host, self.port, limit=self.max_message_bytes
+            self._server = await asyncio.start_server(
+                self._serve_connection, self.host, self.port, limit=READ_SIZE, backlog=1024
             )
         except OSError as exc:  # the port is taken, the address is not this machine's
             raise SourceError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from exc
@@ -161,17 +231,37 @@ class Hl7Listener:
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         source = f"mllp://{peer[0]}:{peer[1]}" if peer else self.uri
+        if len(self._connections) >= self.max_connections:
+            self.refused += 1
+            log.warning(
+                "refused a connection from %s: %d connections open (mllp_max_connections)",
+                source,
+                len(self._connections),
+            )
+            writer.close()
+            return
         self._connections.add(writer)
+        frames = _FrameReader(reader, self.max_message_bytes, self.idle_timeout)
         try:
             while not self._closing:
                 try:
-                    frame = await self._read_frame(reader)
+                    frame = await frames.next_frame()
                 except asyncio.IncompleteReadError as exc:
-                    partial = exc.partial.lstrip(b" \t\r\n\x00").removeprefix(START_BLOCK)
-                    if partial.strip():  # the sender went away mid-message: quarantined, never lost
-                        await self._submit(partial, source, complete=False)
+                    await self._keep_partial(exc.partial, source)
                     break
-                except asyncio.LimitOverrunError:
+                except TimeoutError:
+                    log.warning(
+                        "closed %s: nothing received for %gs (mllp_idle_timeout)", source, self.idle_timeout
+                    )
+                    await self._keep_partial(frames.pending(), source)
+                    break
+                except _TooLarge:
+                    log.warning(
+                        "refused a frame from %s: larger than %d bytes (mllp_max_buffered_bytes); "
+                        "the rest of it is dropped",
+                        source,
+                        self.max_message_bytes,
+                    )
                     await self._answer(writer, self._too_large())
                     continue
                 self._answering += 1
@@ -179,35 +269,26 @@ class Hl7Listener:
                     await self._answer(writer, await self._submit(frame, source))
                 finally:
                     self._answering -= 1
+        except TimeoutError:  # the ACK could not be written: the peer stopped reading
+            log.warning(
+                "closed %s: it has not read its ACK for %gs (mllp_idle_timeout)", source, self.idle_timeout
+            )
         except ConnectionError:
             pass  # the sender hung up; whatever it sent and we committed stays committed
         finally:
             self._connections.discard(writer)
             writer.close()
 
-    async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
-        """The next frame's content (no start or end block), tolerating line breaks between frames."""
-        try:
-            data = await reader.readuntil(FRAME_END)
-        except asyncio.LimitOverrunError:
-            await self._discard_frame(reader)
-            raise
-        frame = data[: -len(FRAME_END)].lstrip(b" \t\r\n\x00")
-        return frame.removeprefix(START_BLOCK)  # a frame without one is still read: lenient receiver
-
-    @staticmethod
-    async def _discard_frame(reader: asyncio.StreamReader) -> None:
-        """Drop an oversized frame up to its end block, so the connection stays usable."""
-        while True:
-            try:
-                await reader.readuntil(FRAME_END)
-                return
-            except asyncio.LimitOverrunError as exc:
-                await reader.readexactly(max(exc.consumed, 1))
+    async def _keep_partial(self, partial: bytes, source: str) -> None:
+        """A frame the sender never ended (it went away or fell silent): quarantined, never lost."""
+        partial = partial.lstrip(b" \t\r\n\x00").removeprefix(START_BLOCK)
+        if partial.strip():
+            await self._submit(partial, source, complete=False)
 
     async def _answer(self, writer: asyncio.StreamWriter, ack: bytes) -> None:
         writer.write(START_BLOCK + ack + FRAME_END)
-        await writer.drain()
+        async with asyncio.timeout(self.idle_timeout):
+            await writer.drain()
 
     def _too_large(self) -> bytes:
         self.stats.received += 1
