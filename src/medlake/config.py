@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     ingest_group_records: int = Field(
         default=100_000, ge=1, description="resources of several deliveries gathered into one commit at most"
     )
+    ingest_lock_ttl: float = Field(
+        default=60,
+        gt=0,
+        description="seconds an ingest's per-institution commit lock lasts unless renewed: how long a "
+        "killed ingest blocks the next one of its institution",
+    )
+    ingest_lock_wait: float = Field(
+        default=1800, ge=0, description="seconds an ingest waits for another's per-institution commit lock"
+    )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
     last_updated_tolerance: int = Field(
         default=3600,
