@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import signal
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from medlake.ingest import ingest_paths, institution_folders
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.synth import generate_region
 from medlake.workspace import Workspace, init_workspace, open_workspace
+from tests.conftest import server_up
 
 ROUNDS = 3
 SPAWN = multiprocessing.get_context("spawn")
@@ -87,17 +90,18 @@ def _check_exactly_once(ws: Workspace) -> int:
     return raw.num_rows
 
 
-def _alone(tmp_path: Path, sources: list[tuple[str, str]], **settings: object) -> int:
+def _alone(tmp_path: Path, sources: list[tuple[str, str]]) -> int:
     """Rows one ingest on its own stores: what the racing ones together must store."""
-    ws = init_workspace(tmp_path / "alone", ingest_workers=1, **settings)
+    ws = init_workspace(tmp_path / "alone", ingest_workers=1)
     ingest_paths(ws, [(Path(p), i) for p, i in sources])
     return _check_exactly_once(ws)
 
 
-def _same_delivery_twice(region: Path, tmp_path: Path, **settings: object) -> None:
+def _same_delivery_twice(region: Path, tmp_path: Path, catalogs: Iterator[dict] | None = None) -> None:
     sources = [(str(folder), name) for folder, name in institution_folders(region)]
-    expected = _alone(tmp_path, sources, **settings)
+    expected = _alone(tmp_path, sources)
     for round_ in range(ROUNDS):
+        settings = next(catalogs) if catalogs is not None else {}
         ws = init_workspace(tmp_path / f"race{round_}", ingest_workers=1, **settings)
         first, second = _race(ws, sources, sources)
         assert _check_exactly_once(ws) == expected
@@ -111,15 +115,40 @@ def _same_delivery_twice(region: Path, tmp_path: Path, **settings: object) -> No
             assert mine["stored"] + other["stored"] == ws.catalog.batch(mine["batch_id"]).stored
 
 
+@pytest.mark.slow
 def test_the_same_region_ingested_twice_at_once_is_stored_once(region: Path, tmp_path: Path) -> None:
     _same_delivery_twice(region, tmp_path)
 
 
+@pytest.fixture
+def postgres_catalogs() -> Iterator[Iterator[dict]]:
+    """Fresh PostgreSQL catalogs, one per workspace (as ``postgres_url``), dropped afterwards."""
+    if not server_up(5432):
+        pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (.ci/run starts it)")
+    import psycopg
+
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    names: list[str] = []
+
+    def catalogs() -> Iterator[dict]:
+        while True:
+            names.append(f"medlake_test_{uuid.uuid4().hex[:10]}")
+            with psycopg.connect(admin, autocommit=True) as con:
+                con.execute(f'CREATE DATABASE "{names[-1]}"')
+            yield {"catalog_url": f"postgresql+psycopg://postgres@127.0.0.1:5432/{names[-1]}"}
+
+    yield catalogs()
+    with psycopg.connect(admin, autocommit=True) as con:
+        for name in names:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_same_region_ingested_twice_at_once_is_stored_once_on_postgres(
-    region: Path, tmp_path: Path, postgres_url: str
+    region: Path, tmp_path: Path, postgres_catalogs: Iterator[dict]
 ) -> None:
-    _same_delivery_twice(region, tmp_path, catalog_url=postgres_url)
+    _same_delivery_twice(region, tmp_path, postgres_catalogs)
 
 
 def test_one_institution_folder_twice_at_once(region: Path, tmp_path: Path) -> None:
