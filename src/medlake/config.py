@@ -108,6 +108,15 @@ class Settings(BaseSettings):
         description="bytes an MLLP connection may buffer for one frame; a longer frame is refused "
         "with AR once it passes this, and the rest of it is read and dropped",
     )
+    ingest_lock_ttl: float = Field(
+        default=60,
+        gt=0,
+        description="seconds an ingest's per-institution commit lock lasts unless renewed: how long a "
+        "killed ingest blocks the next one of its institution",
+    )
+    ingest_lock_wait: float = Field(
+        default=1800, ge=0, description="seconds an ingest waits for another's per-institution commit lock"
+    )
     checkpoint_interval: int = Field(default=20, ge=1, description="Delta commits between log checkpoints")
     last_updated_tolerance: int = Field(
         default=3600,

@@ -21,6 +21,8 @@ them, named in brackets)::
     │   ├── UnknownPersonError       [medlake.person.record]
     │   └── UnknownTermError         [medlake.knowledge.graph] a term the knowledge graph does not have
     ├── DecisionError (ValueError)   a steward's decision the index cannot apply
+    ├── Busy (TimeoutError)          another writer holds a lock in the catalog past the wait
+    │   └── LeaseLost                [medlake.catalog.leases] the lock expired while its holder worked
     ├── StoreError                   [medlake.person.store] the person serving store is missing or unusable
     ├── SourceError                  a source that stopped part-way, or could not start
     │   ├── Unreachable (ConnectionError)  a server a source talks to does not answer
@@ -106,6 +108,10 @@ class NotFound(MedlakeError, KeyError):
 
 class DecisionError(MedlakeError, ValueError):
     """A steward's decision the master patient index cannot apply as asked."""
+
+
+class Busy(MedlakeError, TimeoutError):
+    """Another writer holds a lock in the catalog longer than this one will wait; try again later."""
 
 
 class SourceError(MedlakeError):

@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from medlake.link.grouping import BASIS, BASIS_SINGLE
 from medlake.link.settings import LinkSettings
 from medlake.link.standardise import luhn_valid
 from medlake.mpi import IndexRunReport, MasterPatientIndex
-from medlake.mpi.grouping import BASIS, BASIS_SINGLE
 from medlake.mpi.records import person_records
 from medlake.mpi.run import BASIS_TRANSITIVE
 from medlake.workspace import Workspace

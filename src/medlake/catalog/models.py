@@ -186,6 +186,25 @@ class SourceState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Lease(Base):
+    """A named lock held in the catalog, so that writers on any process or host take turns.
+
+    ``owner`` holds it until ``expires_at``; a live holder keeps renewing it, so one that died
+    (kill -9, a lost host) frees it when the time runs out. ``generation`` counts the writes
+    made under it (bumped before each): a holder that finds it changed since its own last write
+    knows another writer came in between and must not trust what it remembers.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    writer: Mapped[str | None] = mapped_column(String(200))
+
+
 # ----------------------------------------------------------------------------- master patient index
 # The MPI's state lives in the catalog, not the lake: it is small, changes row by row (a clerk's
 # decision, one merge) and every change must commit together with its audit event. A relational

@@ -13,6 +13,7 @@ import pyarrow as pa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medlake.catalog.models import Batch, Dataset, Institution, Job, Lineage, Source, SourceState
@@ -21,6 +22,7 @@ from medlake.lake.tables import checked_location, table_location
 from medlake.secrets import check_no_literal_secret
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_SECONDS = 60
 
 
 def schema_description(schema: pa.Schema) -> list[dict]:
@@ -77,7 +79,10 @@ class Catalog:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # Concurrent writers (two ingests, their lease renewals) wait for SQLite's write lock
+        # rather than fail after the driver's default five seconds.
+        options = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if url.startswith("sqlite") else {}
+        self.engine: Engine = create_engine(url, **options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -100,6 +105,12 @@ class Catalog:
     def ensure_institution(
         self, institution_id: str, name: str | None = None, kind: str | None = None
     ) -> None:
+        try:
+            self._ensure_institution(institution_id, name, kind)
+        except IntegrityError:  # another process added it between our read and our insert
+            self._ensure_institution(institution_id, name, kind)
+
+    def _ensure_institution(self, institution_id: str, name: str | None, kind: str | None) -> None:
         with self.session() as s:
             row = s.get(Institution, institution_id)
             if row is None:
@@ -168,8 +179,24 @@ class Catalog:
         """Register a batch before any of it is written, or return the one a crashed run left open.
 
         Keeping the first attempt's ``started_at`` makes a re-run write the same
-        ``received_at`` into the lake as the interrupted run would have.
+        ``received_at`` into the lake as the interrupted run would have. Another process
+        opening the same batch at the same moment gets the same row.
         """
+        arguments = (batch_id, institution, source_kind, source_uri, content_sha256, job_id)
+        try:
+            return self._open_batch(*arguments)
+        except IntegrityError:  # another process inserted it between our read and our insert
+            return self._open_batch(*arguments)
+
+    def _open_batch(
+        self,
+        batch_id: str,
+        institution: str,
+        source_kind: str,
+        source_uri: str,
+        content_sha256: str,
+        job_id: str,
+    ) -> Batch:
         with self.session() as s:
             row = s.get(Batch, batch_id)
             if row is None:
@@ -189,7 +216,7 @@ class Catalog:
                     job_id=job_id,
                 )
                 s.add(row)
-            else:
+            elif row.status != BatchStatus.COMMITTED:  # a committed batch keeps the job that made it
                 row.job_id = job_id
             return row
 

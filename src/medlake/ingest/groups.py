@@ -13,13 +13,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from medlake.catalog.leases import HeldLease, held, lease_owner
 from medlake.catalog.models import Batch
+from medlake.catalog.statuses import BatchStatus
 from medlake.engine import Engine
 from medlake.ingest import key_queries
 from medlake.ingest.accepted import AcceptedRows
-from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback, batch_report
+from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback, batch_report, unchanged_report
 from medlake.ingest.delivery import Delivery
-from medlake.ingest.examine import ChunkResult
+from medlake.ingest.examine import CHUNK, ROW, ChunkResult
 from medlake.ingest.key_queries import (
     conditional_refs,
     count_values,
@@ -61,9 +63,11 @@ class IngestJob:
     written: WrittenFiles
     engine: Engine
     reports: list[BatchReport]
+    owner: str = field(default_factory=lambda: lease_owner("ingest"))  # of the commit locks
     in_lake: dict[str, bool] = field(default_factory=dict)  # institution → read the lake for it?
     committed: dict[str, list[pa.Table]] = field(default_factory=dict)  # institution → rows' keys
     remembered: int = 0
+    generations: dict[str, int] = field(default_factory=dict)  # institution → its lock's, after our commit
 
     def reads_lake(self, institution: str, raw: DeltaTable | None) -> bool:
         """Whether the lake holds rows of ``institution`` that the job does not remember."""
@@ -116,6 +120,7 @@ class Pending:
     quarantined: int = 0
     needs_raw: bool = True
     needs_quarantine: bool = True
+    closed_elsewhere: Batch | None = None  # the batch as another writer closed it, if one did
 
 
 class Group:
@@ -172,12 +177,55 @@ class Group:
         self.batches.append(pending)
 
     def commit(self) -> list[BatchReport]:
-        """Write the group's two commits (those still missing), then close its batches."""
-        lake, catalog = self.workspace.lake, self.workspace.catalog
+        """Under the institution's commit lock: look again at what is committed, write the group's
+        two commits (those still missing), then close its batches.
+
+        Another process (a second ``medlake ingest`` of the same delivery, a server worker on
+        another host) may have committed any of this group's batches, or other rows of the
+        institution, since the group was gathered: everything the commit decides is decided
+        again under the lock, from the lake and the catalog as they are now.
+        """
         self.rejected.close()
+        settings, job = self.workspace.settings, self.job
+        with held(
+            self.workspace.catalog,
+            f"ingest:{self.institution}",
+            job.owner,
+            ttl=settings.ingest_lock_ttl,
+            wait=settings.ingest_lock_wait,
+        ) as lease:
+            self._look_again(lease)
+            reports = self._commit(lease)
+            job.generations[self.institution] = lease.generation
+        return reports
+
+    def _look_again(self, lease: HeldLease) -> None:
+        """Reload the tables and each batch's state; forget what the job remembers of the
+        institution if another writer committed for it since the job last did."""
+        lake, catalog = self.workspace.lake, self.workspace.catalog
+        self.raw_table = lake.table(self.raw_uri)
+        self.quarantine_table = lake.table(self.quarantine_uri)
+        if self.job.generations.get(self.institution) != lease.generation:
+            self.job.in_lake.pop(self.institution, None)  # asked again, of the lake as it is now
+        for pending in self.batches:
+            row = catalog.batch(pending.batch_id)
+            pending.closed_elsewhere = (
+                row if row is not None and row.status == BatchStatus.COMMITTED else None
+            )
+            pending.needs_raw = (
+                self.raw_table is None or self.raw_table.transaction_version(pending.batch_id) is None
+            )
+            pending.needs_quarantine = (
+                self.quarantine_table is None
+                or self.quarantine_table.transaction_version(pending.batch_id) is None
+            )
+
+    def _commit(self, lease: HeldLease) -> list[BatchReport]:
+        lake, catalog = self.workspace.lake, self.workspace.catalog
         tags = {"medlake.job": self.job_id}
         stored: Counter[str] = Counter()
-        raw_ids = [b.batch_id for b in self.batches if b.needs_raw]
+        open_batches = [b for b in self.batches if b.closed_elsewhere is None]
+        raw_ids = [b.batch_id for b in open_batches if b.needs_raw]
         job, institution = self.job, self.institution
         in_lake = job.reads_lake(institution, self.raw_table)
         if raw_ids and self.accepted.count:
@@ -186,8 +234,11 @@ class Group:
             repeated = key_queries.repeated_rows(
                 self.engine, lake_rows, institution, keys, job.known(institution)
             )
+            elsewhere = [b.batch_id for b in self.batches if b.closed_elsewhere is not None]
+            repeated = with_batches(repeated, keys, elsewhere)
             files = self.accepted.keep(rows_by_chunk(repeated))
             if files:
+                lease.bump()
                 lake.commit_files(
                     self.raw_uri,
                     files,
@@ -203,18 +254,21 @@ class Group:
             for batch_id, rows in count_values(repeated.column("batch_id")).items():
                 stored[batch_id] -= rows
         self.accepted.discard()
-        quarantine_ids = [b.batch_id for b in self.batches if b.needs_quarantine]
+        quarantine_ids = [b.batch_id for b in open_batches if b.needs_quarantine]
         if quarantine_ids and self.rejected.count:
             table = pq.read_table(self.rejected.path, schema=QUARANTINE_SCHEMA)
-            lake.write(
-                self.quarantine_uri,
-                table,
-                partition_by=["institution"],
-                app_ids=quarantine_ids,
-                metadata=tags,
-                long_text=["raw", "reason"],
-            )
-        resumed = [b.batch_id for b in self.batches if not b.needs_raw]
+            table = table.filter(pc.is_in(table.column("batch_id"), value_set=pa.array(quarantine_ids)))
+            if table.num_rows:
+                lease.bump()
+                lake.write(
+                    self.quarantine_uri,
+                    table,
+                    partition_by=["institution"],
+                    app_ids=quarantine_ids,
+                    metadata=tags,
+                    long_text=["raw", "reason"],
+                )
+        resumed = [b.batch_id for b in open_batches if not b.needs_raw]
         if resumed:  # a crashed run committed these batches' rows already: count them in the lake
             stored.update(stored_counts(self.workspace, self.raw_uri, resumed))
         made = self.accepted.references()
@@ -225,6 +279,9 @@ class Group:
         Path(self.rejected.path).unlink(missing_ok=True)
         reports = []
         for pending in self.batches:
+            if pending.closed_elsewhere is not None:  # another writer took this delivery first
+                reports.append(unchanged_report(pending.closed_elsewhere, pending.source))
+                continue
             missing = unresolved.get(pending.batch_id, [])
             closed = catalog.close_batch(
                 pending.batch_id,
@@ -237,3 +294,14 @@ class Group:
             )
             reports.append(batch_report(closed, BatchOutcome.COMMITTED))
         return reports
+
+
+def with_batches(repeated: pa.Table, keys: pa.Table, batch_ids: list[str]) -> pa.Table:
+    """``repeated`` (chunk, row, batch id; in chunk and row order) and every row of ``batch_ids``:
+    rows another writer committed already, whatever the lake's content says."""
+    if not batch_ids:
+        return repeated
+    theirs = keys.filter(pc.is_in(keys.column("batch_id"), value_set=pa.array(batch_ids, pa.string())))
+    both = pa.concat_tables([repeated, theirs.select(repeated.column_names).cast(repeated.schema)])
+    distinct = both.group_by(both.column_names, use_threads=False).aggregate([])
+    return distinct.sort_by([(CHUNK, "ascending"), (ROW, "ascending")])

@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from medlake.catalog.leases import held, lease_owner
 from medlake.catalog.models import Batch
 from medlake.catalog.statuses import BatchStatus
 from medlake.catalog.store import LineageInput, schema_description
@@ -141,7 +142,20 @@ def ingest_deliveries(
 
 
 def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
-    """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage."""
+    """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage.
+
+    Under a lock, so that of two jobs ending at once the one that records last also read the
+    tables last: the catalog never goes back to an older version's counts.
+    """
+    settings = workspace.settings
+    owner = lease_owner("ingest")
+    with held(
+        workspace.catalog, "datasets:raw", owner, ttl=settings.ingest_lock_ttl, wait=settings.ingest_lock_wait
+    ):
+        _record_raw_datasets(workspace, job_id, new_batches)
+
+
+def _record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
     batches = [LineageInput("batch", batch_id) for batch_id in new_batches]
     for name, description in RAW_TABLES.items():
         stats = workspace.lake.stats(workspace.lake.uri(Layer.RAW, name))

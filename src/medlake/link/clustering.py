@@ -1,11 +1,14 @@
-"""Records to persons: connected components over the auto-link decisions.
+"""Records to persons: the pairs decided ``match`` become links, grouped by the one grouping algorithm.
 
-Pairwise decisions are not yet persons: A~B and B~C put A, B and C in one person even when
-A and C were never compared. Splink's connected components does that at scale. The transitive
-step can however merge two records with different trusted identifiers through a third record
-that has none (A id=1 ~ B no id ~ C id=2), which the identifier rule forbids. Such components are
-rebuilt greedily, strongest link first, refusing any link that would join two identifiers; the
-refused links go to review.
+Pairwise decisions are not yet persons: A~B and B~C put A, B and C in one person even when A and
+C were never compared. A plain transitive closure (connected components) could however merge two
+records with different trusted identifiers through a third record that has none (A id=1 ~ B no
+id ~ C id=2), which the identifier rule forbids. :func:`medlake.link.grouping.group_records`
+applies the links strongest first (shared verified identifiers, then model probability) and
+refuses a link that would join two identifiers; the refused pairs go to review. It is the
+function the master patient index runs (``medlake link run``), so that ``link_records`` (and
+with it ``medlake link evaluate``, the FEBRL benchmark and the edge-case tests) measures what
+production does.
 
 Only verified identifiers (trusted, and passing ``LinkSettings.identifier_check``) count here. An
 id failing its check digit is a keying error, not a second identity: a person's records may hold
@@ -20,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from splink.clustering import cluster_pairwise_predictions_at_threshold
+import pyarrow.compute as pc
 
-from medlake.link.backend import database_api, quiet_splink
 from medlake.link.decisions import Decision, Reason
+from medlake.link.grouping import Link, Strength, group_records
 from medlake.link.records import ID_COLUMN
 from medlake.link.settings import LinkSettings
 from medlake.link.standardise import verified_identifiers
@@ -44,35 +47,70 @@ class Clustering:
 
 
 def cluster_records(records: pa.Table, decided_pairs: pd.DataFrame, settings: LinkSettings) -> Clustering:
-    """Cluster ``records`` (standardised) by the pairs whose decision is ``match``."""
-    ids = records.column(ID_COLUMN).cast(pa.string())
-    edges = decided_pairs.loc[decided_pairs["decision"] == Decision.MATCH, ["record_id_l", "record_id_r"]]
-    components = _connected_components(ids, edges, settings)
+    """Group ``records`` (standardised) into persons by the pairs whose decision is ``match``.
+
+    A pair whose link the grouping refused (it would join two verified identifiers) is returned
+    with decision ``review`` and reason ``cluster_conflict``.
+    """
+    ids = records.column(ID_COLUMN).cast(pa.string()).to_pylist()
+    grouping = group_records(ids, pair_links(decided_pairs), verified_identifier_map(records, settings), {})
     pairs = decided_pairs
-    if settings.identifier_is_trusted and "identifier" in records.column_names:
-        verified = verified_identifiers(records, settings.identifier_check)
-        _warn_if_few_pass(records, verified, settings)
-        components, pairs = _split_identifier_conflicts(records, components, decided_pairs, verified)
-    person = components.groupby("cluster_id")[ID_COLUMN].transform("min")
-    clusters = pd.DataFrame({ID_COLUMN: components[ID_COLUMN], "person_id": person})
+    if grouping.refused:
+        refused = {f"{link.left}\x1f{link.right}" for link in grouping.refused}
+        key = pairs["record_id_l"].astype(str) + "\x1f" + pairs["record_id_r"].astype(str)
+        mask = key.isin(refused)
+        pairs = pairs.copy()
+        pairs.loc[mask, "decision"] = str(Decision.REVIEW)
+        pairs.loc[mask, "reason"] = str(Reason.CLUSTER_CONFLICT)
+    clusters = pd.DataFrame({ID_COLUMN: ids, "person_id": [grouping.group_of[record] for record in ids]})
     return Clustering(clusters.sort_values(ID_COLUMN, ignore_index=True), pairs)
 
 
-def _connected_components(ids: pa.ChunkedArray, edges: pd.DataFrame, settings: LinkSettings) -> pd.DataFrame:
-    nodes = pa.table({ID_COLUMN: ids})
-    if edges.empty:
-        return pd.DataFrame({ID_COLUMN: ids.to_pandas(), "cluster_id": ids.to_pandas()})
-    edge_table = pa.table(
-        {
-            "record_id_l": pa.array(edges["record_id_l"].astype(str).to_numpy(), pa.string()),
-            "record_id_r": pa.array(edges["record_id_r"].astype(str).to_numpy(), pa.string()),
-        }
-    )
-    with database_api(settings) as db_api, quiet_splink():
-        result = cluster_pairwise_predictions_at_threshold(
-            nodes, edge_table, db_api=db_api, node_id_column_name=ID_COLUMN
-        ).as_pandas_dataframe()
-    return result[[ID_COLUMN, "cluster_id"]].astype(str)
+def pair_links(pairs: pd.DataFrame) -> list[Link]:
+    """The links of the pairs decided ``match``: a shared verified identifier is a stronger link
+    than any model probability (it is applied first when links conflict)."""
+    if pairs.empty:
+        return []
+    matched = pairs[pairs["decision"] == Decision.MATCH]
+    return [
+        Link(
+            str(left),
+            str(right),
+            Strength.IDENTIFIER if reason == Reason.SHARED_IDENTIFIER else Strength.MODEL,
+            float(probability),
+        )
+        for left, right, probability, reason in zip(
+            matched["record_id_l"],
+            matched["record_id_r"],
+            matched["match_probability"],
+            matched["reason"],
+            strict=True,
+        )
+    ]
+
+
+def verified_identifier_map(
+    table: pa.Table | None, settings: LinkSettings, scope: set[str] | None = None
+) -> dict[str, str]:
+    """record -> national id, for ids the settings trust and that pass the configured check digit.
+
+    Warns (once per call) when most ids of ``table`` fail the check, whatever the ``scope``
+    (the records of it to return; all when None or empty).
+    """
+    if table is None or not settings.identifier_is_trusted or "identifier" not in table.column_names:
+        return {}
+    _warn_if_few_pass(table, verified_identifiers(table, settings.identifier_check), settings)
+    if scope and len(scope) < table.num_rows:
+        table = table.filter(
+            pc.is_in(
+                table.column(ID_COLUMN).cast(pa.string()), value_set=pa.array(sorted(scope), pa.string())
+            )
+        )
+    verified = verified_identifiers(table, settings.identifier_check)
+    ids = table.column("identifier").to_pandas()
+    records = table.column(ID_COLUMN).cast(pa.string()).to_pandas()
+    keep = verified & ids.notna().to_numpy()
+    return dict(zip(records[keep], ids[keep].astype(str), strict=True))
 
 
 def _warn_if_few_pass(records: pa.Table, verified: np.ndarray, settings: LinkSettings) -> None:
@@ -93,57 +131,3 @@ def _warn_if_few_pass(records: pa.Table, verified: np.ndarray, settings: LinkSet
             UserWarning,
             stacklevel=3,
         )
-
-
-def _split_identifier_conflicts(
-    records: pa.Table, components: pd.DataFrame, pairs: pd.DataFrame, verified: np.ndarray
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    # Unverified ids are blanked: they neither conflict with nor vouch for anything.
-    identifiers = pd.Series(
-        records.column("identifier").to_pandas().to_numpy(dtype=object),
-        index=records.column(ID_COLUMN).cast(pa.string()).to_pandas(),
-    ).where(verified, None)
-    with_id = components.assign(identifier=components[ID_COLUMN].map(identifiers))
-    distinct = with_id.dropna(subset=["identifier"]).groupby("cluster_id")["identifier"].nunique()
-    bad_clusters = set(distinct[distinct > 1].index)
-    if not bad_clusters:
-        return components, pairs
-    pairs = pairs.copy()
-    components = components.set_index(ID_COLUMN)
-    cluster_of = components["cluster_id"]
-    matched = pairs["decision"] == Decision.MATCH
-    in_bad = pairs["record_id_l"].map(cluster_of).isin(bad_clusters)
-    candidates = pairs[matched & in_bad].sort_values("match_probability", ascending=False, kind="stable")
-    parent: dict[str, str] = {}
-    ids_of: dict[str, set[str]] = {}
-
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    def identifier_set(root: str) -> set[str]:
-        return ids_of.setdefault(root, {identifiers[root]} if pd.notna(identifiers[root]) else set())
-
-    # Shared-identifier links first (they are certain), then by decreasing model probability.
-    order = candidates.assign(_certain=candidates["reason"] == Reason.SHARED_IDENTIFIER).sort_values(
-        ["_certain", "match_probability"], ascending=[False, False], kind="stable"
-    )
-    refused = []
-    for index, left, right in zip(order.index, order["record_id_l"], order["record_id_r"], strict=True):
-        a, b = find(left), find(right)
-        if a == b:
-            continue
-        ids_a, ids_b = identifier_set(a), identifier_set(b)
-        if ids_a and ids_b and ids_a != ids_b:
-            refused.append(index)
-            continue
-        parent[b] = a
-        ids_of[a] = ids_a | ids_b
-    pairs.loc[refused, "decision"] = str(Decision.REVIEW)
-    pairs.loc[refused, "reason"] = str(Reason.CLUSTER_CONFLICT)
-    for node in components.index[components["cluster_id"].isin(bad_clusters)]:
-        components.loc[node, "cluster_id"] = f"split:{find(node)}"
-    return components.reset_index(), pairs

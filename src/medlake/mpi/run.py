@@ -26,14 +26,14 @@ from splink.internals.exceptions import EMTrainingException
 from medlake.catalog import BuiltTable
 from medlake.catalog.statuses import EventKind
 from medlake.errors import NotReady
+from medlake.link.clustering import pair_links, verified_identifier_map
 from medlake.link.decisions import Decision, Reason, decide
+from medlake.link.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_records
 from medlake.link.model import LinkageModel
 from medlake.link.records import RecordError
 from medlake.link.scores import PairScores
 from medlake.link.settings import LinkSettings
-from medlake.link.standardise import verified_identifiers
 from medlake.mpi.cache import standardised_records
-from medlake.mpi.grouping import BASIS_SINGLE, Grouping, Link, Strength, group_records
 from medlake.mpi.members import RUN_JOB, Changes, MemberMap, load_members, save_members
 from medlake.mpi.publish import PERSON_LINK, table_version, write_person_link
 from medlake.mpi.reconcile import Assignment, assign_persons
@@ -498,32 +498,13 @@ def _links(
         if patient in current and other in current and patient != other:
             left, right = sorted((patient, other))
             links.append(Link(left, right, Strength.SOURCE))
-    matched = pairs[pairs["decision"] == Decision.MATCH]
-    for left, right, probability, reason in zip(
-        matched["record_id_l"],
-        matched["record_id_r"],
-        matched["match_probability"],
-        matched["reason"],
-        strict=True,
-    ):
-        strength = Strength.IDENTIFIER if reason == Reason.SHARED_IDENTIFIER else Strength.MODEL
-        links.append(Link(str(left), str(right), strength, float(probability)))
-    return links
+    return links + pair_links(pairs)
 
 
 def _verified_identifiers(table: pa.Table | None, settings: LinkSettings, scope: set[str]) -> dict[str, str]:
-    """record -> national id, for ids the settings trust and that pass the configured check digit."""
-    if table is None or not settings.identifier_is_trusted or "identifier" not in table.column_names:
-        return {}
-    if scope and len(scope) < table.num_rows:
-        table = table.filter(
-            pc.is_in(table.column("record_id"), value_set=pa.array(sorted(scope), pa.string()))
-        )
-    verified = verified_identifiers(table, settings.identifier_check)
-    ids = table.column("identifier").to_pandas()
-    records = table.column("record_id").cast(pa.string()).to_pandas()
-    keep = verified & ids.notna().to_numpy()
-    return dict(zip(records[keep], ids[keep].astype(str), strict=True))
+    """record -> national id, for ids the settings trust and that pass the configured check digit
+    (the standalone path's function: the same ids count, and the same warning is given)."""
+    return verified_identifier_map(table, settings, scope)
 
 
 def _shared_identifier_links(table: pa.Table | None, settings: LinkSettings) -> list[Link]:

@@ -7,9 +7,12 @@ clerk has declared different people. Links are therefore applied one by one, str
 then model probability), and a link is refused when the two groups it would join hold a
 conflicting identifier or a rejected pair. Refused links are returned so that a clerk sees them.
 
-The same function serves the full run (every record starts alone) and the incremental run (the
-existing persons start as groups, only the new links are applied): in both, a person can only
-grow by links that respect the constraints.
+This is the one grouping algorithm of the platform: the master patient index's full run (every
+record starts alone) and incremental run (the existing persons start as groups, only the new
+links are applied), and the standalone path (``link_records``: ``medlake link evaluate``, the
+FEBRL benchmark, the edge-case tests) all call :func:`group_records`, so what evaluation measures
+is what production runs. In every case a person can only grow by links that respect the
+constraints.
 """
 
 from __future__ import annotations

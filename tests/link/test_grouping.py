@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medlake.mpi.grouping import Link, Strength, group_records
+from medlake.link.grouping import Link, Strength, group_records
 
 
 def same(grouping, a: str, b: str) -> bool:
