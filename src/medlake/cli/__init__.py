@@ -17,6 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from medlake.cli import (
+    configuration,
     conformance,
     data,
     demo,
@@ -60,6 +61,7 @@ app = typer.Typer(
 )
 
 workspace_commands.register(app)
+configuration.register(app)
 data.register(app)
 synth.register(app)
 synth.synth_app.command("devices")(devices.synth_devices)

@@ -111,12 +111,14 @@ def run(
     home: Home = None,
     match_threshold: Annotated[
         float | None,
-        typer.Option(help="match probability to link automatically [default: link_match_threshold, 0.95]"),
+        typer.Option(
+            help="match probability to link automatically (default: match_threshold in [link], 0.95)"
+        ),
     ] = None,
     review_threshold: Annotated[
         float | None,
         typer.Option(
-            help="match probability from which pairs go to review [default: link_review_threshold, 0.5]"
+            help="match probability from which pairs go to review (default: review_threshold in [link], 0.5)"
         ),
     ] = None,
     identifier_check: Annotated[
@@ -124,8 +126,8 @@ def run(
         typer.Option(
             "--identifier-check",
             help="check digit a national id must pass to be trusted (the region's ids carry a Luhn "
-            "digit; a mistyped id fails it and is weighed as evidence instead) [default: "
-            "link_identifier_check, luhn]",
+            "digit; a mistyped id fails it and is weighed as evidence instead; default: "
+            "identifier_check in [link], luhn)",
         ),
     ] = None,
     full: Annotated[
@@ -148,8 +150,8 @@ def run(
     The first run links everyone; later runs link only new and changed records against the
     existing persons, whose global ids never change (merges and splits are recorded: see
     `medlake link history`). Uncertain pairs go to `medlake link review`. Thresholds default to
-    the workspace settings (medlake.toml: link_match_threshold, link_review_threshold,
-    link_identifier_check), so that every run of a region uses the same ones.
+    the workspace settings (the [link] table of medlake.toml: match_threshold,
+    review_threshold, identifier_check), so that every run of a region uses the same ones.
     """
     ws = workspace_or_exit(home)
     settings = link_settings(ws).with_changes(

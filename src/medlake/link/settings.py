@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from medlake.config import check_link_thresholds
 from medlake.errors import InputError
 
 Backend = Literal["duckdb", "spark"]
@@ -74,13 +75,10 @@ class LinkSettings:
     )
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.match_threshold < 1.0:
-            raise InputError(f"match_threshold must be in (0, 1), got {self.match_threshold}")
-        if not 0.0 < self.review_threshold <= self.match_threshold:
-            raise InputError(
-                f"review_threshold must be in (0, match_threshold={self.match_threshold}], "
-                f"got {self.review_threshold}"
-            )
+        try:  # the same rule as the workspace's [link] settings
+            check_link_thresholds(self.match_threshold, self.review_threshold)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         if self.identifier_check not in IDENTIFIER_CHECKS:
             raise InputError(
                 f"identifier_check must be one of {', '.join(IDENTIFIER_CHECKS)}, "
