@@ -9,7 +9,8 @@ import typer
 from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.sources.registry import KINDS
+from medlake.sources.base import SourceConfig
+from medlake.sources.registry import KINDS, checked_source
 from medlake.sources.sync import SourceRun, parse_interval, sync, watch
 
 sources_app = typer.Typer(
@@ -51,7 +52,11 @@ def add(
         if not sep:
             raise fail(f"--option takes KEY=VALUE, not {item!r}")
         options[key] = value
-    ws.catalog.add_source(source_id, institution, kind, location, mapping, schedule, options)
+    # everything that can be checked without connecting, before anything is recorded
+    source = checked_source(SourceConfig(source_id, institution, kind, location, mapping, schedule, options))
+    ws.catalog.add_source(
+        source.id, source.institution, source.kind, source.location, source.mapping, source.schedule, options
+    )
     console.print(f"source {source_id} ({kind}) registered for {institution}")
 
 
