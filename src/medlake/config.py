@@ -47,6 +47,11 @@ def resolve_home(home: Path | str | None = None) -> Path:
     return Path(env).expanduser().resolve() if env else DEFAULT_HOME.resolve()
 
 
+#: How a national identifier proves it was copied correctly (see medlake.link.settings): not at
+#: all, a Luhn check digit, or ISO 7064 MOD 11-2.
+IdentifierCheck = Literal["none", "luhn", "mod11-2"]
+
+
 def check_link_thresholds(match_threshold: float, review_threshold: float) -> None:
     """The one rule between the two thresholds, for the settings and for every run's overrides:
     a pair is linked from ``match_threshold`` up and reviewed from ``review_threshold`` up, so the
@@ -72,7 +77,7 @@ class LinkConfig(BaseModel):
     review_threshold: float = Field(
         default=0.50, gt=0, lt=1, description="match probability from which a pair goes to clerical review"
     )
-    identifier_check: Literal["none", "luhn", "mod11-2"] = Field(
+    identifier_check: IdentifierCheck = Field(
         default="luhn", description="check digit a national id must pass to be trusted (the region's scheme)"
     )
 

@@ -13,7 +13,6 @@ import re
 import tomllib
 from pathlib import Path
 
-from medlake.config import load_settings
 from medlake.errors import InputError
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -28,6 +27,8 @@ class MissingSecret(InputError, KeyError):
 
 def secrets_file(home: Path) -> Path:
     """The secrets file of the workspace at ``home``, as its settings name it."""
+    from medlake.config import load_settings  # here: redact() and the CLI's help need no pydantic
+
     return load_settings(home).resolved_secrets_file
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.sources.base import SourceConfig
 from medlake.sources.registry import KINDS, checked_source
-from medlake.sources.sync import SourceRun, parse_interval, sync, watch
 
-sources_app = typer.Typer(
-    help="Register each institution's sources for `medlake sync`.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from medlake.sources.sync import SourceRun
+
+sources_app = typer.Typer(help="Register each institution's sources for medlake sync.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,12 +30,15 @@ def add(
     location: Annotated[str, typer.Option(help="folder, file or URL; write passwords as ${VAR}")],
     mapping: Annotated[str | None, typer.Option(help="mapping file, for kinds that need one")] = None,
     schedule: Annotated[
-        str | None, typer.Option(help="how often `sync --watch` runs it: 30s, 15m, 1h, 1d")
+        str | None, typer.Option(help="how often sync --watch runs it: 30s, 15m, 1h, 1d")
     ] = None,
     option: Annotated[list[str] | None, typer.Option(help="kind-specific KEY=VALUE (repeatable)")] = None,
     home: Home = None,
 ) -> None:
     """Register a source (or replace the one with this id)."""
+    from medlake.sources.base import SourceConfig
+    from medlake.sources.sync import parse_interval
+
     ws = workspace_or_exit(home)
     if kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
@@ -141,6 +143,8 @@ def sync_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Run every registered source incrementally and report what was new, unchanged, quarantined."""
+    from medlake.sources.sync import sync, watch
+
     ws = workspace_or_exit(home)
     if watch_mode:
         try:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
-from medlake.config import check_link_thresholds
+from medlake.config import IdentifierCheck, check_link_thresholds
 from medlake.errors import InputError
 
 Backend = Literal["duckdb", "spark"]
 #: How a national identifier proves it was copied correctly: not at all, a Luhn check digit (10-digit
 #: national ids, most card and social-insurance numbers), or ISO 7064 MOD 11-2 (18-character
-#: resident ids, ORCID/ISNI; the last character may be X).
-IdentifierCheck = Literal["none", "luhn", "mod11-2"]
+#: resident ids, ORCID/ISNI; the last character may be X). ``IdentifierCheck`` is defined with the
+#: settings, whose ``[link]`` table takes the same values.
 IDENTIFIER_CHECKS: tuple[str, ...] = get_args(IdentifierCheck)
 
 

@@ -10,9 +10,12 @@ import difflib
 import importlib
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medlake.errors import InputError, MissingInput
-from medlake.sources.base import SourceConfig, SourceKind
+
+if TYPE_CHECKING:  # the kinds' modules (and the ingest they use) load only when a kind is used
+    from medlake.sources.base import SourceConfig, SourceKind
 
 #: kind → "module:Class"
 KINDS: dict[str, str] = {
