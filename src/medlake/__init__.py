@@ -8,14 +8,13 @@ every error meant for a user is a :class:`MedlakeError` (see :mod:`medlake.error
 
 import os
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The storage layers are Rust crates that log to stderr from the moment deltalake is imported
 # (a warning per failed credential lookup); medlake reports what went wrong itself, in one line.
 os.environ.setdefault("RUST_LOG", "error")
-# (the imports below come after it: deltalake reads RUST_LOG once, when it is imported)
+# (it comes before any import of medlake's modules: deltalake reads RUST_LOG once, when imported)
 
-from medlake.api import Workspace, init_workspace, open_workspace
 from medlake.errors import (
     DecisionError,
     EngineError,
@@ -28,10 +27,23 @@ from medlake.errors import (
     NotFound,
     NotReady,
     QueryError,
+    SettingsError,
     SourceError,
     Unreachable,
     WorkspaceError,
 )
+
+if TYPE_CHECKING:
+    from medlake.api import Workspace, init_workspace, open_workspace
+
+#: The workspace API, imported when first asked for: ``import medlake`` (and so every
+#: ``medlake`` command, ``--help`` included) does not load the catalog, the lake and their
+#: engines until something uses them.
+_LAZY_API = {
+    "Workspace": "medlake.api",
+    "init_workspace": "medlake.api",
+    "open_workspace": "medlake.api",
+}
 
 #: Errors defined beside the code that raises them, exported here without importing that code
 #: until one is asked for (``import medlake`` stays light).
@@ -58,6 +70,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "QueryError",
+    "SettingsError",
     "SourceError",
     "Unreachable",
     "Workspace",
@@ -72,4 +85,8 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     if name in _LAZY_ERRORS:
         return getattr(import_module(_LAZY_ERRORS[name]), name)
+    if name in _LAZY_API:
+        value = getattr(import_module(_LAZY_API[name]), name)
+        globals()[name] = value  # once
+        return value
     raise AttributeError(f"module 'medlake' has no attribute {name!r}")

@@ -30,6 +30,7 @@ them, named in brackets)::
     ├── InputError (ValueError)      something sent or configured that cannot be read as it is
     │   ├── InstitutionError         an institution id outside the id alphabet
     │   ├── MissingInput (FileNotFoundError)  a file or folder that is not there
+    │   ├── SettingsError            a key medlake.toml may not hold, or a setting's value out of range
     │   ├── MissingSecret (KeyError) [medlake.secrets]
     │   ├── LiteralSecret            [medlake.secrets] a password in clear where the catalog would keep it
     │   ├── DatabaseUrlError         [medlake.sources.database.connection]
@@ -132,6 +133,12 @@ class InstitutionError(InputError):
 
 class MissingInput(InputError, FileNotFoundError):
     """A file or folder to read that is not there."""
+
+
+class SettingsError(InputError):
+    """A workspace setting medlake cannot take: an unknown key in ``medlake.toml`` (a typo would
+    otherwise be ignored and the default used without a word) or a value out of its range. The
+    message names where it came from: the file, or the ``MEDLAKE_*`` variable."""
 
 
 class InvalidRecord(MedlakeError, ValueError):

@@ -1,8 +1,9 @@
 """Connection secrets: read from the environment or a secrets file, never stored in the catalog.
 
 A source's location names secrets as ``${NAME}``. At run time ``NAME`` is looked up in
-the environment, then in the workspace's secrets file (``<home>/secrets.toml``, or the
-file ``MEDLAKE_SECRETS_FILE`` names), a flat TOML table of ``NAME = "value"``.
+the environment, then in the workspace's secrets file (the ``secrets_file`` setting:
+``MEDLAKE_SECRETS_FILE`` or medlake.toml, default ``<home>/secrets.toml``), a flat TOML table
+of ``NAME = "value"``.
 
 Redaction is deliberately greedy. A careless integrator writes ``u:p@ss@host`` (an ``@``
 left unencoded in the password) or ``?password=…`` in a query string; a parser that stops
@@ -57,7 +58,10 @@ class LiteralSecret(InputError):
 
 
 def secrets_file(home: Path) -> Path:
-    return Path(os.environ.get("MEDLAKE_SECRETS_FILE", home / "secrets.toml"))
+    """The secrets file of the workspace at ``home``, as its settings name it."""
+    from medlake.config import load_settings  # here: redact() and the CLI's help need no pydantic
+
+    return load_settings(home).resolved_secrets_file
 
 
 def resolve(text: str, home: Path) -> str:
@@ -135,3 +139,40 @@ def redact(text: str) -> str:
     ``***``, for logs and error messages."""
     text = _TOKEN.sub(_redact_token, text)
     return _SECRET_PARAMETER.sub(lambda m: f"{m['key']}=***", text)
+
+
+#: Object-store options that name where, not who: shown as they are; any other option's value
+#: (keys, tokens, SAS signatures, passwords under whatever name a store uses) is shown as ***.
+_PUBLIC_STORAGE_OPTIONS = frozenset(
+    {
+        "region",
+        "aws_region",
+        "endpoint",
+        "endpoint_url",
+        "aws_endpoint",
+        "aws_endpoint_url",
+        "allow_http",
+        "aws_allow_http",
+        "aws_virtual_hosted_style_request",
+        "virtual_hosted_style_request",
+        "account_name",
+        "azure_storage_account_name",
+        "use_emulator",
+        "timeout",
+        "connect_timeout",
+    }
+)
+#: A query parameter whose name says it carries a secret (``?password=…``, ``&sig=…``).
+_SECRET_QUERY = re.compile(
+    r"(?P<name>[?&;][^=&;#\s]*(?:pass|pwd|secret|token|key|sig|credential)[^=&;#\s]*=)[^&;#\s]*", re.I
+)
+
+
+def redact_setting(key: str, value: object) -> object:
+    """A setting's value fit to show: passwords in URLs and secret-looking query parameters as
+    ``***``, and every object-store option but the few that only say where the store is."""
+    if key == "storage_options" and isinstance(value, dict):
+        return {k: v if k.lower() in _PUBLIC_STORAGE_OPTIONS else "***" for k, v in value.items()}
+    if isinstance(value, str):
+        return _SECRET_QUERY.sub(lambda m: f"{m['name']}***", redact(value))
+    return value

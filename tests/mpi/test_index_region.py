@@ -329,7 +329,7 @@ def test_link_run_uses_the_regions_configured_thresholds(fresh: Workspace) -> No
         runner.invoke(app, ["link", "run", *home, "--full", "--no-person-build", "--json"]).output
     )
     settings = fresh.home / "medlake.toml"
-    settings.write_text(settings.read_text() + f"link_match_threshold = {STRICT.match_threshold}\n")
+    settings.write_text(settings.read_text() + f"[link]\nmatch_threshold = {STRICT.match_threshold}\n")
     configured = runner.invoke(app, ["link", "run", *home, "--full", "--no-person-build", "--json"])
     assert configured.exit_code == 0, configured.output
     strict = json.loads(configured.output)

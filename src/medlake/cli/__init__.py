@@ -10,13 +10,14 @@ exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from medlake.cli import (
+    configuration,
     conformance,
     data,
     demo,
@@ -50,6 +51,17 @@ class MedlakeGroup(TyperGroup):
             raise typer.Exit(1) from None
 
 
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: TyperOption, ctx: Any) -> str | None:
+    """Typer shows ``<bool>`` beside every flag (``--json <bool>``, even ``--help <bool>``), as if
+    it took a value; a flag takes none, so its help shows no type."""
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+
 app = typer.Typer(
     cls=MedlakeGroup,
     name="medlake",
@@ -59,7 +71,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from medlake import __version__
+
+        typer.echo(f"medlake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print medlake's version and exit"
+        ),
+    ] = False,
+) -> None:
+    """medlake: a regional health data center on a lakehouse (FHIR in, Delta Lake, SQL-on-FHIR views)."""
+
+
 workspace_commands.register(app)
+configuration.register(app)
 data.register(app)
 synth.register(app)
 synth.synth_app.command("devices")(devices.synth_devices)

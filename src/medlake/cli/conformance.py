@@ -31,8 +31,8 @@ def conformance_sql_on_fhir(
 ) -> None:
     """Run the SQL-on-FHIR v2 test suite through the view compiler on DuckDB.
 
-    Prints each failing test and ends with ``N passed, M failed`` (on stderr with
-    ``--json``, so stdout stays JSON); exits with status 1 when any test failed.
+    Prints each failing test and ends with "N passed, M failed" (on stderr with
+    --json, so stdout stays JSON); exits with status 1 when any test failed.
     """
     from medlake.views.conformance import run_conformance
 

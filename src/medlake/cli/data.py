@@ -7,20 +7,16 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medlake.build.run import build_all
-from medlake.cli.ingesting import run_ingest
+from medlake.cli.ingesting import expand_paths, run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
-from medlake.engine import QueryRefused
-from medlake.fhir.reading import find_files
-from medlake.ingest import ingest_paths, institution_folders
-from medlake.ingest.warnings import data_quality_warnings
-from medlake.lake.tables import QUARANTINE, Layer
-from medlake.workspace import Workspace
+
+if TYPE_CHECKING:
+    from medlake.workspace import Workspace
 
 ingest_app = typer.Typer(help="Receive data from an institution into the raw layer.", no_args_is_help=True)
 
@@ -34,8 +30,14 @@ def register(app: typer.Typer) -> None:
 
 @ingest_app.command("fhir")
 def ingest_fhir(
-    path: Annotated[
-        Path, typer.Argument(help="a file or folder of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json)")
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            help="files or folders of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json); several "
+            "(or a shell pattern such as exports/*.ndjson) go in as one job",
+            show_default=False,
+        ),
     ],
     institution: Annotated[
         str | None, typer.Option("--institution", "-i", help="the sending institution's id")
@@ -44,29 +46,36 @@ def ingest_fhir(
         bool,
         typer.Option(
             "--per-folder",
-            help="PATH is a landing zone: each folder in it holding FHIR files is the export of the "
-            "institution it is named after; all go in as one job",
+            help="each PATH is a landing zone: each folder in it holding FHIR files is the export of "
+            "the institution it is named after; all go in as one job",
         ),
     ] = False,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
+    from medlake.fhir.reading import find_files
+    from medlake.ingest import ingest_paths, institution_folders
+
     if (institution is None) == (not per_folder):
         raise fail("give the sending institution (--institution ID), or --per-folder for a landing zone")
+    found = expand_paths(paths)  # every path checked before anything is read
     if per_folder:
-        sources = institution_folders(path) if path.is_dir() else []
-        if path.is_dir() and not sources:
-            raise fail(f"no folder with FHIR files in {path}")
-        label = f"{len(sources)} institutions"
+        sources = []
+        for path in found:
+            zone = institution_folders(path) if path.is_dir() else []
+            if not zone:
+                raise fail(f"no folder with FHIR files in {path}")
+            sources += zone
+        label = f"{len({name for _, name in sources})} institutions"
     else:
-        sources = [(path, str(institution))]
+        sources = [(path, str(institution)) for path in found]
         label = str(institution)
-    files = [f for folder, _ in sources for f in find_files(folder)] if path.exists() else []
+    files = [f for folder, _ in sources for f in find_files(folder)]
     total = sum(_count_lines(f) for f in files) or None
     run_ingest(
         home,
-        path,
+        found,
         label,
         json_output,
         lambda ws, advance: ingest_paths(ws, sources, progress=advance),
@@ -84,6 +93,8 @@ def _count_lines(file: Path) -> int:
 
 def build(home: Home = None, json_output: JsonOutput = False) -> None:
     """Build the integrated layer and the warehouse from everything ingested so far."""
+    from medlake.build.run import build_all
+
     ws = workspace_or_exit(home)
     with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
         built = build_all(ws, progress=advance)
@@ -124,8 +135,17 @@ def sql(
         ),
     ] = False,
     home: Home = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print the rows as JSON (the same as --format json)")
+    ] = False,
 ) -> None:
     """Query the lake's tables with one read-only SQL query (files, URLs and writes are refused)."""
+    from medlake.engine import QueryRefused
+
+    if json_output:
+        if output_format not in (Format.table, Format.json):
+            raise fail(f"--json and --format {output_format.value} ask for two formats: give one")
+        output_format = Format.json
     ws = workspace_or_exit(home)
     try:
         result = ws.sql(query, unrestricted=unrestricted)
@@ -136,11 +156,12 @@ def sql(
     if output_format is Format.json:
         print_json(rows)
     elif output_format is Format.csv:
-        # a file gets the values as they are; a terminal gets its controls escaped
+        # a file gets the values as they are; a terminal gets its controls escaped. Lines end
+        # with \n as text on this system does (the csv module's default is \r\n).
         escape = sys.stdout.isatty()
         columns = result.column_names
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([printable(c) if escape else c for c in columns])
         writer.writerows(
             [printable(row[c]) if escape and row[c] is not None else row[c] for c in columns] for row in rows
@@ -170,6 +191,8 @@ def quarantine(
     json_output: JsonOutput = False,
 ) -> None:
     """Every rejected record: institution, batch, file, line, stage, reason and the raw text."""
+    from medlake.lake.tables import QUARANTINE, Layer
+
     ws = workspace_or_exit(home)
     if warnings:
         _warnings(ws, institution, batch, json_output)
@@ -210,6 +233,8 @@ def quarantine(
 
 
 def _warnings(ws: Workspace, institution: str | None, batch: str | None, json_output: bool) -> None:
+    from medlake.ingest.warnings import data_quality_warnings
+
     found = data_quality_warnings(ws, institution, batch)
     if json_output:
         print_json(found)

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from medlake.cli.options import JsonOutput
 from medlake.cli.output import console, errors, print_json, table
-from medlake.demo import run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +25,10 @@ def demo(
     json_output: JsonOutput = False,
 ) -> None:
     """Synthesise a demo region, ingest every institution, build every layer, print a summary."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from medlake.demo import run_demo
+
     if json_output or not errors.is_terminal:
         summary = run_demo(directory.resolve(), residents, seed)
     else:

@@ -12,8 +12,6 @@ from medlake import secrets
 from medlake.cli.ingesting import print_batch_reports
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, workspace_or_exit
-from medlake.sources.devices.stream import MqttStream, StreamOptions, stop_on_signals
-from medlake.synth.devices import bedsides, publish_vitals, write_registry
 
 stream_app = typer.Typer(
     help="Long-running consumers that land streamed data in the raw layer.", no_args_is_help=True
@@ -76,6 +74,8 @@ def stream_mqtt(
     micro-batch, acknowledges it and disconnects. Bad payloads and unknown devices go to
     the quarantine. Runs until stopped unless --max-messages, --idle-exit or --duration.
     """
+    from medlake.sources.devices.stream import MqttStream, StreamOptions, stop_on_signals
+
     ws = workspace_or_exit(home)
     options = StreamOptions(
         topics=topic,
@@ -140,6 +140,9 @@ def synth_devices(
     json_output: JsonOutput = False,
 ) -> None:
     """Publish vital-sign streams (HR, RR, SpO2, temperature, systolic BP, ACVPU), some deteriorating."""
+    from medlake.sources.devices.stream import stop_on_signals
+    from medlake.synth.devices import bedsides, publish_vitals, write_registry
+
     if patient_ids is not None and not patient_ids.is_file():
         raise fail(f"no such file: {patient_ids}")
     ids = (

@@ -9,7 +9,6 @@ import typer
 
 from medlake.cli.ingesting import Institution, run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.sources.documents import ingest_dicom, ingest_notes
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
@@ -30,6 +29,8 @@ def ingest_notes_command(
     "type": "<LOINC document type>"}) or the name PATIENT_DATE[_TYPE][_anything].txt;
     notes with neither go to the quarantine.
     """
+    from medlake.sources.documents import ingest_notes
+
     run_ingest(
         home,
         path,
@@ -50,6 +51,8 @@ def ingest_dicom_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest DICOM headers as one ImagingStudy per study; pixels stay in the files, which are referenced."""
+    from medlake.sources.documents import ingest_dicom
+
     run_ingest(
         home,
         path,

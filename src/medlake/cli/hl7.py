@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -13,9 +12,11 @@ import typer
 from medlake.cli.ingesting import Institution, print_batch_reports
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, progress_bar, workspace_or_exit
-from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE
-from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
-from medlake.sources.hl7v2.listener import DEFAULT_PORT, serve
+
+#: The converter's and the listener's defaults (medlake.sources.hl7v2; a test keeps them equal),
+#: spelt out so that --help need not load the HL7 stack.
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_PORT = 2575
 
 Timezone = Annotated[
     str,
@@ -57,6 +58,8 @@ def ingest_hl7(
     Each message is kept whole as a Binary and converted to Patient, Encounter, Observation
     and DiagnosticReport; what cannot be converted is quarantined with the reason.
     """
+    from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
+
     ws = workspace_or_exit(home)
     if not path.exists():
         raise fail(f"no such file or folder: {path}")
@@ -90,6 +93,11 @@ def listen_hl7(
     AE when a message (or part of it) was quarantined, AR when it cannot be read, is of a type
     not processed, or could not be stored (resend later). Stops cleanly on SIGTERM or Ctrl-C.
     """
+    import asyncio
+
+    from medlake.sources.hl7v2.files import check_timezone
+    from medlake.sources.hl7v2.listener import serve
+
     ws = workspace_or_exit(home)
     check_timezone(timezone)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)

@@ -2,36 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import glob
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
-from medlake.ingest import BatchReport
-from medlake.workspace import Workspace
+
+if TYPE_CHECKING:
+    from medlake.ingest import BatchReport
+    from medlake.workspace import Workspace
 
 Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
-Ingest = Callable[[Workspace, Callable[[int], None]], list[BatchReport]]
+Ingest = Callable[["Workspace", Callable[[int], None]], "list[BatchReport]"]
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """The paths given, each checked to exist before anything is read; a pattern the shell did not
+    expand (quoted, or a shell without globbing) is expanded here. Raises the ``no such file``
+    exit for the first that is missing, so a typo loses nothing and ingests nothing."""
+    found: list[Path] = []
+    for path in paths:
+        if path.exists():
+            found.append(path)
+            continue
+        matches = sorted(glob.glob(str(path))) if glob.has_magic(str(path)) else []
+        if not matches:
+            raise fail(f"no such file or folder: {path}")
+        found += [Path(m) for m in matches]
+    return list(dict.fromkeys(found))  # a file named twice goes in once
 
 
 def run_ingest(
     home: Path | None,
-    path: Path,
+    path: Path | Sequence[Path],
     sender: str,
     json_output: bool,
     ingest: Ingest,
     *,
     total: int | None = None,
 ) -> list[BatchReport]:
-    """Open the workspace, check the input exists, run ``ingest`` with a progress bar, print reports.
+    """Open the workspace, check the inputs exist, run ``ingest`` with a progress bar, print reports.
 
     ``sender`` names who sent it, for the progress bar (an institution's id, usually).
     """
     ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
+    expand_paths([path] if isinstance(path, Path) else path)
     with progress_bar(f"ingesting {sender}", total, enabled=not json_output) as advance:
         reports = ingest(ws, advance)
     print_batch_reports(reports, json_output)

@@ -12,17 +12,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, table, workspace_or_exit
-from medlake.ledger import Ledger, LedgerDamaged, ProofError, SigningKeyError, open_ledger
-from medlake.ledger.cosigning import CosignatureStore, WitnessRegistry
-from medlake.ledger.heads import SignedHead
-from medlake.ledger.merkle import verify_inclusion
-from medlake.ledger.verify import verify as verify_ledger
+
+if TYPE_CHECKING:
+    from medlake.ledger import Ledger
+    from medlake.ledger.heads import SignedHead
 
 app = typer.Typer(no_args_is_help=True, help="The ledger: an append-only, verifiable log (RFC 9162).")
 witnesses_app = typer.Typer(no_args_is_help=True, help="Witnesses whose co-signatures this hub accepts.")
@@ -34,6 +33,8 @@ def register(root: typer.Typer) -> None:
 
 
 def _ledger(home: Path | None) -> Ledger:
+    from medlake.ledger import open_ledger
+
     return open_ledger(workspace_or_exit(home))
 
 
@@ -53,6 +54,8 @@ def _head_rows(head: SignedHead) -> list[tuple[str, Any]]:
 @app.command("head")
 def head_command(home: Home = None, json_output: JsonOutput = False) -> None:
     """The latest signed tree head and the witnesses' co-signatures."""
+    from medlake.ledger.cosigning import CosignatureStore
+
     with _ledger(home) as ledger:
         head = ledger.head()
         cosigned = CosignatureStore(ledger).latest()
@@ -85,6 +88,9 @@ def prove_command(
     json_output: JsonOutput = False,
 ) -> None:
     """An RFC 9162 inclusion proof of one entry, checked before it is printed."""
+    from medlake.ledger import ProofError
+    from medlake.ledger.merkle import verify_inclusion
+
     with _ledger(home) as ledger:
         try:
             proof = ledger.inclusion_proof(entry, size)
@@ -125,6 +131,8 @@ def verify_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Recompute the whole tree from the journal and check every head, index and co-signature."""
+    from medlake.ledger.verify import verify as verify_ledger
+
     with _ledger(home) as ledger:
         report = verify_ledger(ledger, from_size)
     if json_output:
@@ -150,6 +158,8 @@ def verify_command(
 @app.command("rotate-key")
 def rotate_key_command(home: Home = None, json_output: JsonOutput = False) -> None:
     """Sign from now on with a new key, endorsed by the current one (old heads stay verifiable)."""
+    from medlake.ledger import LedgerDamaged, SigningKeyError
+
     with _ledger(home) as ledger:
         try:
             record = ledger.rotate_key()
@@ -180,6 +190,7 @@ def witness_command(
     interval: Annotated[float, typer.Option(help="seconds between checks")] = 30.0,
 ) -> None:
     """An independent witness: verify each new head extends the last one seen, co-sign it, alarm if not."""
+    from medlake.ledger import SigningKeyError
     from medlake.ledger.witness import default_paths, run
 
     if not logging.getLogger().handlers:
@@ -203,6 +214,9 @@ def witnesses_add(
     home: Home = None,
 ) -> None:
     """Accept co-signatures from this witness."""
+    from medlake.ledger import open_ledger
+    from medlake.ledger.cosigning import WitnessRegistry
+
     ws = workspace_or_exit(home)
     try:
         witness = WitnessRegistry(open_ledger(ws).root).add(name, public_key)
@@ -214,6 +228,8 @@ def witnesses_add(
 @witnesses_app.command("list")
 def witnesses_list(home: Home = None, json_output: JsonOutput = False) -> None:
     """The registered witnesses and the last head each co-signed."""
+    from medlake.ledger.cosigning import CosignatureStore
+
     with _ledger(home) as ledger:
         store = CosignatureStore(ledger)
         latest = {w.key_id: c for w, c in store.latest()}

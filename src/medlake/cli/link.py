@@ -10,17 +10,17 @@ before trusting it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from medlake.cli.mpi import history, review_app, split
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.link.evaluate import evaluate_csv
-from medlake.link.settings import IdentifierCheck, LinkSettings
-from medlake.mpi import MasterPatientIndex, link_settings
-from medlake.person import refresh_person
+
+#: medlake.config.IdentifierCheck (a test keeps the two equal), spelt out so that --help need not
+#: load the settings model.
+IdentifierCheck = Literal["none", "luhn", "mod11-2"]
 
 app = typer.Typer(help="The master patient index: link person records to persons.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
@@ -75,10 +75,13 @@ def evaluate(
             help="check digit a trusted identifier must pass to count as verified "
             "(luhn; mod11-2 for 18-character resident ids; none: every id)",
         ),
-    ] = LinkSettings.identifier_check,
+    ] = "luhn",
     json_output: JsonOutput = False,
 ) -> None:
     """Link a CSV's records and print pairwise precision, recall and F1 against --truth."""
+    from medlake.link.evaluate import evaluate_csv
+    from medlake.link.settings import LinkSettings
+
     if not csv_path.is_file():
         raise fail(f"no such file: {csv_path}")
     settings = LinkSettings(
@@ -111,12 +114,12 @@ def run(
     home: Home = None,
     match_threshold: Annotated[
         float | None,
-        typer.Option(help="match probability to link automatically [default: link_match_threshold, 0.95]"),
+        typer.Option(help="match probability to link automatically (default: link.match_threshold, 0.95)"),
     ] = None,
     review_threshold: Annotated[
         float | None,
         typer.Option(
-            help="match probability from which pairs go to review [default: link_review_threshold, 0.5]"
+            help="match probability from which pairs go to review (default: link.review_threshold, 0.5)"
         ),
     ] = None,
     identifier_check: Annotated[
@@ -124,8 +127,8 @@ def run(
         typer.Option(
             "--identifier-check",
             help="check digit a national id must pass to be trusted (the region's ids carry a Luhn "
-            "digit; a mistyped id fails it and is weighed as evidence instead) [default: "
-            "link_identifier_check, luhn]",
+            "digit; a mistyped id fails it and is weighed as evidence instead; default: "
+            "link.identifier_check, luhn)",
         ),
     ] = None,
     full: Annotated[
@@ -138,7 +141,7 @@ def run(
         bool,
         typer.Option(
             "--person-build/--no-person-build",
-            help="then rebuild the golden records and the person serving store (`medlake person build`)",
+            help="then rebuild the golden records and the person serving store (medlake person build)",
         ),
     ] = True,
     json_output: JsonOutput = False,
@@ -147,10 +150,13 @@ def run(
 
     The first run links everyone; later runs link only new and changed records against the
     existing persons, whose global ids never change (merges and splits are recorded: see
-    `medlake link history`). Uncertain pairs go to `medlake link review`. Thresholds default to
-    the workspace settings (medlake.toml: link_match_threshold, link_review_threshold,
-    link_identifier_check), so that every run of a region uses the same ones.
+    medlake link history). Uncertain pairs go to medlake link review. Thresholds default to
+    the workspace settings (link.match_threshold, link.review_threshold and
+    link.identifier_check: see medlake config show), so that every run of a region uses the same ones.
     """
+    from medlake.mpi import MasterPatientIndex, link_settings
+    from medlake.person import refresh_person
+
     ws = workspace_or_exit(home)
     settings = link_settings(ws).with_changes(
         **{

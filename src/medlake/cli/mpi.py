@@ -7,15 +7,16 @@ queue, looks at the evidence of one pair, and accepts or rejects it; a wrong lin
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medlake.catalog.statuses import ReviewStatus
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, print_json, table, workspace_or_exit
-from medlake.mpi import MasterPatientIndex
-from medlake.mpi.store import ReviewItem
+
+if TYPE_CHECKING:
+    from medlake.mpi import MasterPatientIndex
+    from medlake.mpi.store import ReviewItem
 
 review_app = typer.Typer(
     help="Pairs of patient records a clerk must decide on: list, show, accept, reject.",
@@ -23,12 +24,15 @@ review_app = typer.Typer(
 )
 
 Actor = Annotated[
-    str | None, typer.Option("--by", help="who decides (default: $MEDLAKE_ACTOR or the OS user)")
+    str | None,
+    typer.Option("--by", help="who decides (default: the actor setting, MEDLAKE_ACTOR, or the OS user)"),
 ]
 Note = Annotated[str | None, typer.Option("--note", help="why: kept in the audit trail")]
 
 
 def _index(home) -> MasterPatientIndex:
+    from medlake.mpi import MasterPatientIndex
+
     return MasterPatientIndex(workspace_or_exit(home))
 
 
@@ -63,6 +67,8 @@ def review_list(
     json_output: JsonOutput = False,
 ) -> None:
     """List review items (pending ones by default), most probable match first."""
+    from medlake.catalog.statuses import ReviewStatus
+
     if ctx.invoked_subcommand is not None:
         return
     mpi = _index(home)

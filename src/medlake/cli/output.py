@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from medlake.workspace import Workspace, open_workspace
+if TYPE_CHECKING:
+    from medlake.workspace import Workspace
 
 console = Console()
 errors = Console(stderr=True)
@@ -71,13 +72,15 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(Text.assemble(("error:", "red"), " ", printable(message)))
+    errors.print(Text.assemble(("error:", "red"), " ", printable(message)), soft_wrap=True)  # one line
     return typer.Exit(code)
 
 
 def workspace_or_exit(home: Path | None) -> Workspace:
     """The workspace at ``home`` (or ``MEDLAKE_HOME``); a missing one is a
     :class:`~medlake.errors.WorkspaceError` that says how to create it."""
+    from medlake.workspace import open_workspace  # here: --help needs no catalog, lake or engine
+
     return open_workspace(home)
 
 

@@ -9,15 +9,16 @@ linking. ``build`` cannot be mistaken for an id: global ids are ``P`` and upper-
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, progress_bar, table, workspace_or_exit
-from medlake.person import FIELD_GROUPS, build_golden, person_record, refresh_serving_store
-from medlake.person.record import PersonRecord
-from medlake.workspace import Workspace
+
+if TYPE_CHECKING:
+    from medlake.person.record import PersonRecord
+    from medlake.workspace import Workspace
 
 BUILD = "build"
 
@@ -31,7 +32,7 @@ def person(
         str,
         typer.Argument(
             metavar="GLOBAL_ID|build",
-            help="a global person id (warehouse.person_link.person_id), or `build` to rebuild the golden "
+            help="a global person id (warehouse.person_link.person_id), or build to rebuild the golden "
             "table and the serving store after linking",
         ),
     ],
@@ -42,7 +43,9 @@ def person(
     limit: Annotated[int, typer.Option(help="timeline rows to print (all with --json)")] = 50,
     json_output: JsonOutput = False,
 ) -> None:
-    """One person's record across institutions (or `medlake person build`)."""
+    """One person's record across institutions (or medlake person build)."""
+    from medlake.person import person_record
+
     ws = workspace_or_exit(home)
     if target == BUILD:
         _build(ws, json_output)
@@ -57,6 +60,8 @@ def person(
 
 
 def _build(ws: Workspace, json_output: bool) -> None:
+    from medlake.person import build_golden, refresh_serving_store
+
     golden = build_golden(ws)
     with progress_bar("serving store rows", None, enabled=not json_output) as advance:
         store = refresh_serving_store(ws, advance)
@@ -79,6 +84,8 @@ def _build(ws: Workspace, json_output: bool) -> None:
 
 
 def _show(record: PersonRecord, limit: int) -> None:
+    from medlake.person import FIELD_GROUPS
+
     sources = record.sources()
     rows = []
     for group, (fields, rule) in FIELD_GROUPS.items():

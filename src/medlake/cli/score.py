@@ -11,17 +11,17 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.markup import escape
 
 from medlake.cli.options import JsonOutput
 from medlake.cli.output import console, errors, fail, print_json, table
-from medlake.warn.scores import SCORES, ScoreError, get_score, score_frame
-from medlake.warn.scores import units as ucum
-from medlake.warn.scores.registry import STATUS, Score
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from medlake.warn.scores.registry import Score
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +65,10 @@ def score(
     json_output: JsonOutput = False,
 ) -> None:
     """Score every row of INPUT.csv with a clinical score (NEWS2, PCE, PREVENT, QRISK3, ...)."""
+    import pandas as pd
+
+    from medlake.warn.scores import ScoreError, get_score, score_frame
+
     if list_scores:
         _list(name, json_output)
         return
@@ -90,6 +94,8 @@ def score(
 
 
 def _units(pairs: list[str]) -> dict[str, str]:
+    from medlake.warn.scores import ScoreError
+
     units: dict[str, str] = {}
     for pair in pairs:
         column, sep, code = pair.partition("=")
@@ -102,6 +108,8 @@ def _units(pairs: list[str]) -> dict[str, str]:
 def _read(path: Path) -> pd.DataFrame:
     """The CSV as text, so every input cell is written back exactly as it came (a byte-order mark is not
     part of the first column's name)."""
+    import pandas as pd
+
     source = sys.stdin if str(path) == "-" else path
     return pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
@@ -119,6 +127,8 @@ def _write_atomically(frame: pd.DataFrame, out: Path) -> None:
 
 
 def _summary(chosen: Score, scored: pd.DataFrame, out: Path | None) -> dict[str, object]:
+    from medlake.warn.scores.registry import STATUS
+
     counts = scored[STATUS].value_counts()
     return {
         "score": chosen.name,
@@ -140,6 +150,11 @@ def _summary_line(summary: dict[str, object]) -> str:
 
 
 def _list(name: str | None, json_output: bool) -> None:
+    from rich.markup import escape
+
+    from medlake.warn.scores import SCORES, ScoreError, get_score
+    from medlake.warn.scores import units as ucum
+
     try:
         chosen = [get_score(name)] if name else list(SCORES.values())
     except ScoreError as exc:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.sources.registry import KINDS
-from medlake.sources.sync import SourceRun, parse_interval, sync, watch
+from medlake.sources.registry import KINDS, checked_source
 
-sources_app = typer.Typer(
-    help="Register each institution's sources for `medlake sync`.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from medlake.sources.sync import SourceRun
+
+sources_app = typer.Typer(help="Register each institution's sources for medlake sync.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +30,15 @@ def add(
     location: Annotated[str, typer.Option(help="folder, file or URL; write passwords as ${VAR}")],
     mapping: Annotated[str | None, typer.Option(help="mapping file, for kinds that need one")] = None,
     schedule: Annotated[
-        str | None, typer.Option(help="how often `sync --watch` runs it: 30s, 15m, 1h, 1d")
+        str | None, typer.Option(help="how often sync --watch runs it: 30s, 15m, 1h, 1d")
     ] = None,
     option: Annotated[list[str] | None, typer.Option(help="kind-specific KEY=VALUE (repeatable)")] = None,
     home: Home = None,
 ) -> None:
     """Register a source (or replace the one with this id)."""
+    from medlake.sources.base import SourceConfig
+    from medlake.sources.sync import parse_interval
+
     ws = workspace_or_exit(home)
     if kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
@@ -49,7 +52,11 @@ def add(
             raise fail(f"--option takes KEY=VALUE, not {item!r}")
         secrets.check_no_literal_secret(f"option {key}", item)
         options[key] = value
-    ws.catalog.add_source(source_id, institution, kind, location, mapping, schedule, options)
+    # everything that can be checked without connecting, before anything is recorded
+    source = checked_source(SourceConfig(source_id, institution, kind, location, mapping, schedule, options))
+    ws.catalog.add_source(
+        source.id, source.institution, source.kind, source.location, source.mapping, source.schedule, options
+    )
     console.print(f"source {source_id} ({kind}) registered for {institution}")
 
 
@@ -134,6 +141,8 @@ def sync_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Run every registered source incrementally and report what was new, unchanged, quarantined."""
+    from medlake.sources.sync import sync, watch
+
     ws = workspace_or_exit(home)
     if watch_mode:
         try:

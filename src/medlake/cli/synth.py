@@ -9,7 +9,6 @@ import typer
 
 from medlake.cli.options import JsonOutput
 from medlake.cli.output import console, print_json, progress_bar, table
-from medlake.synth import estimate_resources, generate_region
 
 synth_app = typer.Typer(
     help="Synthesise a region (the default), or streams and systems to feed it (subcommands).",
@@ -36,6 +35,8 @@ def synth(
     json_output: JsonOutput = False,
 ) -> None:
     """Synthesise a region: FHIR R4 NDJSON per institution, plus truth/ and region.json."""
+    from medlake.synth import estimate_resources, generate_region
+
     if ctx.invoked_subcommand is not None:
         return
     with progress_bar("synthesising residents", residents, enabled=not json_output) as advance:

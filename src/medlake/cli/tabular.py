@@ -17,13 +17,6 @@ from medlake import secrets
 from medlake.cli.ingesting import Institution, print_batch_reports, run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, print_json, progress_bar, workspace_or_exit
-from medlake.config import resolve_home
-from medlake.sources.database import Overrides, import_sql
-from medlake.sources.database.connection import display_url
-from medlake.sources.tabular.files import ingest_csv, ingest_excel
-from medlake.sources.tabular.mapping import load_mapping
-from medlake.synth.exports import write_demo_exports, write_demo_workbook
-from medlake.synth.his import apply_changes, create_and_fill
 
 MappingOption = Annotated[
     str,
@@ -54,6 +47,9 @@ def ingest_csv_command(
     Rows that do not convert (broken quoting, a value of the wrong type, an unknown code or
     unit, a column missing from the header) are quarantined as received, with the reason.
     """
+    from medlake.sources.tabular.files import ingest_csv
+    from medlake.sources.tabular.mapping import load_mapping
+
     run_ingest(
         home,
         path,
@@ -76,6 +72,9 @@ def ingest_excel_command(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest one sheet of Excel workbooks: each row becomes FHIR resources by the mapping."""
+    from medlake.sources.tabular.files import ingest_excel
+    from medlake.sources.tabular.mapping import load_mapping
+
     run_ingest(
         home,
         path,
@@ -124,10 +123,14 @@ def ingest_sql_command(
 ) -> None:
     """Import tables of a hospital database (the Sqoop job): full, or incremental by a check column.
 
-    ``append`` reads rows whose check column (a growing id) is above the last value;
-    ``lastmodified`` rows whose timestamp is at or after it, so changed rows become newer
+    Mode append reads rows whose check column (a growing id) is above the last value;
+    mode lastmodified rows whose timestamp is at or after it, so changed rows become newer
     versions. The last value advances in the catalog only after the rows are committed.
     """
+    from medlake.sources.database import Overrides, import_sql
+    from medlake.sources.database.connection import display_url
+    from medlake.sources.tabular.mapping import load_mapping
+
     ws = workspace_or_exit(home)
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -158,6 +161,10 @@ def synth_his(
     json_output: JsonOutput = False,
 ) -> None:
     """Create and fill the demo hospital information system, or change it as a day in the hospital would."""
+    from medlake.config import resolve_home
+    from medlake.sources.database.connection import display_url
+    from medlake.synth.his import apply_changes, create_and_fill
+
     resolved = secrets.resolve(url, resolve_home())
     summary = apply_changes(resolved, seed) if changes else create_and_fill(resolved, patients, seed)
     if json_output:
@@ -180,6 +187,8 @@ def synth_exports(
     json_output: JsonOutput = False,
 ) -> None:
     """Write the region's demo CSV and Excel exports (mappings: region-patients, region-lab-results)."""
+    from medlake.synth.exports import write_demo_exports, write_demo_workbook
+
     written = {name: str(path) for name, path in write_demo_exports(out, patients, seed).items()}
     written["workbook"] = str(write_demo_workbook(out / "exports.xlsx", patients, seed))
     if json_output:

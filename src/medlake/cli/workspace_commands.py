@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
-from medlake.workspace import init_workspace
+
+#: The lake's layers (``medlake.lake.Layer``; a test keeps the two equal), spelt out here so
+#: that ``--help`` and the check of ``--layer`` need not load the lake.
+LayerName = Literal["raw", "integrated", "warehouse", "marts"]
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +28,8 @@ def init(
     json_output: JsonOutput = False,
 ) -> None:
     """Create a workspace: settings file, catalog (migrated to the newest schema) and lake."""
+    from medlake.workspace import init_workspace
+
     ws = init_workspace(home, catalog_url=catalog_url, lake_uri=lake_uri)
     summary = {
         "home": str(ws.home),
@@ -48,7 +53,7 @@ def _safe_url(url: str) -> str:
 
 def catalog(
     name: Annotated[str | None, typer.Argument(help="one dataset, e.g. warehouse.patient")] = None,
-    layer: Annotated[str | None, typer.Option(help="only this layer")] = None,
+    layer: Annotated[LayerName | None, typer.Option(help="only this layer")] = None,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from medlake.config import IdentifierCheck, check_link_thresholds
 from medlake.errors import InputError
 
 Backend = Literal["duckdb", "spark"]
 #: How a national identifier proves it was copied correctly: not at all, a Luhn check digit (10-digit
 #: national ids, most card and social-insurance numbers), or ISO 7064 MOD 11-2 (18-character
-#: resident ids, ORCID/ISNI; the last character may be X).
-IdentifierCheck = Literal["none", "luhn", "mod11-2"]
+#: resident ids, ORCID/ISNI; the last character may be X). ``IdentifierCheck`` is defined with the
+#: settings, whose ``[link]`` table takes the same values.
 IDENTIFIER_CHECKS: tuple[str, ...] = get_args(IdentifierCheck)
 
 
@@ -74,13 +75,10 @@ class LinkSettings:
     )
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.match_threshold < 1.0:
-            raise InputError(f"match_threshold must be in (0, 1), got {self.match_threshold}")
-        if not 0.0 < self.review_threshold <= self.match_threshold:
-            raise InputError(
-                f"review_threshold must be in (0, match_threshold={self.match_threshold}], "
-                f"got {self.review_threshold}"
-            )
+        try:  # the same rule as the workspace's [link] settings
+            check_link_thresholds(self.match_threshold, self.review_threshold)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
         if self.identifier_check not in IDENTIFIER_CHECKS:
             raise InputError(
                 f"identifier_check must be one of {', '.join(IDENTIFIER_CHECKS)}, "

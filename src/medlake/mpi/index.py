@@ -63,18 +63,22 @@ class MasterPatientIndex:
 
     def accept(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
         """Same person: merge the two persons now; every later run keeps them linked."""
-        item = self.store.decide(review_id, ReviewStatus.ACCEPTED, actor or current_actor(), note)
+        item = self.store.decide(
+            review_id, ReviewStatus.ACCEPTED, actor or current_actor(self.workspace.settings), note
+        )
         self._publish("link-review")
         return item
 
     def reject(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
         """Different persons: every later run keeps the two records apart."""
-        return self.store.decide(review_id, ReviewStatus.REJECTED, actor or current_actor(), note)
+        return self.store.decide(
+            review_id, ReviewStatus.REJECTED, actor or current_actor(self.workspace.settings), note
+        )
 
     def split(self, patient_id: str, actor: str | None = None, note: str | None = None) -> str:
         """Take one record out of its person into a new person; returns the new global id."""
         new_id = mint_person_id(patient_id, IssuedIds(self.store))
-        self.store.split(patient_id, new_id, actor or current_actor(), note)
+        self.store.split(patient_id, new_id, actor or current_actor(self.workspace.settings), note)
         self._publish("link-split")
         return new_id
 

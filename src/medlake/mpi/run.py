@@ -80,12 +80,12 @@ class IndexRunReport:
 
 
 def link_settings(workspace: Workspace) -> LinkSettings:
-    """The region's linkage settings from the workspace (medlake.toml / MEDLAKE_LINK_*)."""
+    """The region's linkage settings from the workspace (``[link]`` in medlake.toml, MEDLAKE_LINK__*)."""
     config = workspace.settings
     return LinkSettings(
-        match_threshold=config.link_match_threshold,
-        review_threshold=config.link_review_threshold,
-        identifier_check=config.link_identifier_check,
+        match_threshold=config.link.match_threshold,
+        review_threshold=config.link.review_threshold,
+        identifier_check=config.link.identifier_check,
         # Splink's DuckDB and linkage's own queries get the workspace's engine limits
         threads=config.engine_threads,
         memory_limit=config.engine_memory_limit,
@@ -116,7 +116,7 @@ def run_index(
         with _timed(seconds, "group"):
             grouped = _group(run, scored, settings, mode)
         with _timed(seconds, "store"):
-            review = _store(run, scored, grouped, mode, job.id, actor or current_actor())
+            review = _store(run, scored, grouped, mode, job.id, actor or current_actor(workspace.settings))
         with _timed(seconds, "write"):
             built, version = _publish(workspace, run.store, grouped.after, job.id)
         report = _report(run, scored, grouped, review, mode, version, seconds)

@@ -24,14 +24,17 @@ from sqlalchemy.orm import Session
 from medlake.catalog.models import MpiEvent, MpiMember, MpiModel, MpiPerson, MpiReview
 from medlake.catalog.statuses import EventKind, PersonStatus, ReviewStatus
 from medlake.catalog.store import Catalog, utcnow
+from medlake.config import Settings
 from medlake.errors import DecisionError, InputError, NotFound
 from medlake.mpi.reconcile import Change
 
 
-def current_actor() -> str:
-    """Who is acting, for the audit trail: MEDLAKE_ACTOR, else the operating-system user."""
+def current_actor(settings: Settings | None = None) -> str:
+    """Who is acting, for the audit trail: the ``actor`` setting (``MEDLAKE_ACTOR``), else the
+    operating-system user."""
+    configured = settings.actor if settings is not None else os.environ.get("MEDLAKE_ACTOR")
     try:
-        return os.environ.get("MEDLAKE_ACTOR") or getpass.getuser()
+        return configured or getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
         return "unknown"
 

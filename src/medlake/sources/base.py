@@ -36,6 +36,19 @@ class SourceKind(ABC):
 
     kind: ClassVar[str]
     description: ClassVar[str]
+    #: True: the location is a local file or folder, which must exist when the source is added.
+    #: False: it is a server's URL (a database, a broker), checked for its form only.
+    location_is_path: ClassVar[bool] = True
+    #: Whether ``--mapping`` is required (tabular kinds) or refused (the others).
+    needs_mapping: ClassVar[bool] = False
+    #: The ``--option KEY=VALUE`` keys the kind reads; any other key is refused when added.
+    option_names: ClassVar[frozenset[str]] = frozenset()
+
+    def check(self, source: SourceConfig) -> None:
+        """Refuse now what ``sync`` would refuse later: options of the wrong form, a mapping that
+        cannot be read. The common checks (location, mapping present, option names) are done
+        before, by :func:`medlake.sources.registry.checked_source`; kinds extend this one."""
+        return None  # a kind without options or mapping has nothing more to check
 
     @abstractmethod
     def sync(

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
+from medlake.sources.database.connection import parse
 from medlake.sources.database.importer import Overrides, import_sql
+from medlake.sources.tabular.mapping import load_mapping
 from medlake.workspace import Workspace
 
 
@@ -28,9 +30,25 @@ def _int_option(source: SourceConfig, name: str) -> int | None:
         raise InputError(f"source {source.id}: option {name} must be a whole number, not {value!r}") from None
 
 
+def _tables(source: SourceConfig) -> list[str]:
+    return [t.strip() for t in str(source.options.get("tables") or "").split(",") if t.strip()]
+
+
 class SqlDatabase(SourceKind):
     kind = "sql"
     description = "tables of a relational database (HIS) through SQLAlchemy; full or incremental by a mapping"
+    location_is_path = False
+    needs_mapping = True
+    option_names = frozenset({"tables", "chunk_size", "commit_rows"})
+
+    def check(self, source: SourceConfig) -> None:
+        """A database URL, a mapping that reads, tables it has, whole numbers (nothing connects)."""
+        parse(source.location)
+        mapping = load_mapping(str(source.mapping))
+        for table in _tables(source):
+            mapping.table(table)
+        _int_option(source, "chunk_size")
+        _int_option(source, "commit_rows")
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None
@@ -39,7 +57,7 @@ class SqlDatabase(SourceKind):
             raise InputError(
                 f"source {source.id}: kind sql needs a mapping (--mapping FILE or a shipped name)"
             )
-        tables = [t.strip() for t in str(source.options.get("tables") or "").split(",") if t.strip()]
+        tables = _tables(source)
         overrides = Overrides(
             chunk_size=_int_option(source, "chunk_size"), commit_rows=_int_option(source, "commit_rows")
         )

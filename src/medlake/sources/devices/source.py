@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
+from medlake.sources.devices.broker import parse_broker
 from medlake.sources.devices.stream import MqttStream, StreamOptions
 from medlake.workspace import Workspace
 
@@ -36,15 +38,23 @@ def drain_options(source: SourceConfig) -> StreamOptions:
     registry = opts.get("registry")
     return StreamOptions(
         topics=list(topics),
-        batch_size=int(opts.get("batch_size", 2000)),
-        inflight=int(opts.get("inflight", 10_000)),
-        max_latency=float(opts.get("max_latency", 1.0)),
+        batch_size=_number(source, "batch_size", 2000, int),
+        inflight=_number(source, "inflight", 10_000, int),
+        max_latency=_number(source, "max_latency", 1.0, float),
         client_id=str(opts.get("client_id") or f"medlake-source-{source.id}"),
-        session_expiry=int(opts.get("session_expiry", 7 * 24 * 3600)),
+        session_expiry=_number(source, "session_expiry", 7 * 24 * 3600, int),
         registry_file=Path(registry) if registry else None,
-        idle_timeout=float(opts.get("idle", 2.0)),
-        max_duration=float(opts.get("max_duration", 300.0)),
+        idle_timeout=_number(source, "idle", 2.0, float),
+        max_duration=_number(source, "max_duration", 300.0, float),
     )
+
+
+def _number(source: SourceConfig, name: str, default: float, kind: type[int] | type[float]) -> Any:
+    value = source.options.get(name, default)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InputError(f"source {source.id}: option {name} must be a number, not {value!r}") from None
 
 
 class MqttDevices(SourceKind):
@@ -52,6 +62,26 @@ class MqttDevices(SourceKind):
 
     kind = "mqtt"
     description = "device readings from an MQTT broker (drains the persistent session; QoS 1)"
+    location_is_path = False
+    option_names = frozenset(
+        {
+            "topic",
+            "topics",
+            "batch_size",
+            "inflight",
+            "max_latency",
+            "client_id",
+            "session_expiry",
+            "registry",
+            "idle",
+            "max_duration",
+        }
+    )
+
+    def check(self, source: SourceConfig) -> None:
+        """A broker URL and the options a drain needs (a topic; numbers where numbers go)."""
+        parse_broker(source.location)
+        drain_options(source)
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None

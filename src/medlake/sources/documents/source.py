@@ -59,6 +59,10 @@ class DicomFolder(SourceKind):
 
     kind = "dicom"
     description = "DICOM files → ImagingStudy (metadata only; one per study; files referenced, not copied)"
+    option_names = frozenset({"timezone"})
+
+    def check(self, source: SourceConfig) -> None:
+        zone_named(source.options.get("timezone"))
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None

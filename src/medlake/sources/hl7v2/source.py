@@ -32,6 +32,10 @@ class Hl7Files(SourceKind):
 
     kind = SOURCE_KIND
     description = "HL7 v2 message files (ADT, ORU; plain, batch or MLLP-framed) in a folder"
+    option_names = frozenset({"timezone"})
+
+    def check(self, source: SourceConfig) -> None:
+        check_timezone(str(source.options.get("timezone") or DEFAULT_TIMEZONE))
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None

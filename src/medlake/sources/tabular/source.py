@@ -16,6 +16,7 @@ from medlake.errors import InputError
 from medlake.ingest import BatchReport
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.tabular.files import ingest_csv, ingest_excel
+from medlake.sources.tabular.mapping import load_mapping
 from medlake.workspace import Workspace
 
 
@@ -27,9 +28,18 @@ def _mapping(source: SourceConfig) -> str:
     return source.mapping
 
 
-class CsvFiles(SourceKind):
+class _TabularFiles(SourceKind):
+    needs_mapping = True
+
+    def check(self, source: SourceConfig) -> None:
+        """The mapping reads, and names the table to use (the option, or its only one)."""
+        load_mapping(_mapping(source)).table(source.options.get("table"))
+
+
+class CsvFiles(_TabularFiles):
     kind = "csv"
     description = "CSV exports (a file or a folder of .csv/.tsv/.txt) converted to FHIR by a mapping"
+    option_names = frozenset({"table"})
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None
@@ -40,9 +50,10 @@ class CsvFiles(SourceKind):
         )
 
 
-class ExcelFiles(SourceKind):
+class ExcelFiles(_TabularFiles):
     kind = "excel"
     description = "Excel workbooks (.xlsx, .xlsm; one sheet each) converted to FHIR by a mapping"
+    option_names = frozenset({"table", "sheet"})
 
     def sync(
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None
