@@ -46,6 +46,8 @@ class BuiltTable:
 
     ``inputs`` are ``(kind, name, version)`` triples, as :class:`LineageInput` takes them.
     ``uri`` is where it was just written; the catalog records its :attr:`location` instead.
+    ``written`` is False for a table an incremental build checked and left as it was (its
+    ``version`` is the one already in the lake; its ``inputs`` say what it now shows).
     """
 
     name: str
@@ -56,6 +58,7 @@ class BuiltTable:
     rows_by_institution: dict[str, int]
     schema: pa.Schema
     inputs: list[tuple[str, str, int | None]]
+    written: bool = True
 
     @property
     def location(self) -> str:
