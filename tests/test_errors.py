@@ -146,7 +146,7 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug, not the user's doing")
 
-    monkeypatch.setattr("medlake.cli.data.build_all", broken)
+    monkeypatch.setattr("medlake.cli.building.build_all", broken)
     result = CliRunner().invoke(app, ["build", "--home", str(tmp_path / "ws")])
     assert isinstance(result.exception, ValueError), "a ValueError that is no MedlakeError is not tidied"
     assert "error:" not in result.output

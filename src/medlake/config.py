@@ -68,6 +68,22 @@ class Settings(BaseSettings):
         description="seconds a meta.lastUpdated may lie after the version's arrival; a later one is "
         "distrusted: the version ranks by its arrival and is reported as a data-quality warning",
     )
+    build_person: Literal["mark", "refresh"] = Field(
+        default="mark",
+        description="after a build that moved the person tables' inputs: mark them stale (say so), or "
+        "refresh them (link again, then rebuild golden records and the serving store)",
+    )
+    maintain_after_build: bool = Field(
+        default=False, description="compact small files and vacuum old ones after every build"
+    )
+    maintain_target_file_mb: int = Field(
+        default=128, ge=1, description="size `medlake maintain` compacts small data files up to"
+    )
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="how long files a newer version replaced are kept: time travel reaches back this far",
+    )
     link_match_threshold: float = Field(
         default=0.95, gt=0, lt=1, description="match probability from which the index links automatically"
     )

@@ -17,6 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from medlake.cli import (
+    building,
     conformance,
     data,
     demo,
@@ -61,6 +62,7 @@ app = typer.Typer(
 
 workspace_commands.register(app)
 data.register(app)
+building.register(app)
 synth.register(app)
 synth.synth_app.command("devices")(devices.synth_devices)
 synth.synth_app.command("his")(tabular.synth_his)

@@ -1,4 +1,4 @@
-"""``medlake ingest``, ``build``, ``sql`` and ``quarantine``: moving and reading data."""
+"""``medlake ingest``, ``sql`` and ``quarantine``: moving and reading data (``build``: cli.building)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Annotated
 
 import typer
 
-from medlake.build.run import build_all
 from medlake.cli.ingesting import run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, table, workspace_or_exit
 from medlake.engine import QueryRefused
 from medlake.fhir.reading import find_files
 from medlake.ingest import ingest_paths, institution_folders
@@ -27,7 +26,6 @@ ingest_app = typer.Typer(help="Receive data from an institution into the raw lay
 
 def register(app: typer.Typer) -> None:
     app.add_typer(ingest_app, name="ingest")
-    app.command("build")(build)
     app.command("sql")(sql)
     app.command("quarantine")(quarantine)
 
@@ -80,29 +78,6 @@ def _count_lines(file: Path) -> int:
         with file.open("rb") as handle:
             return sum(1 for _ in handle)
     return 0
-
-
-def build(home: Home = None, json_output: JsonOutput = False) -> None:
-    """Build the integrated layer and the warehouse from everything ingested so far."""
-    ws = workspace_or_exit(home)
-    with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
-        built = build_all(ws, progress=advance)
-    summary = [
-        {"table": t.name, "version": t.version, "rows": t.rows, "rows_by_institution": t.rows_by_institution}
-        for t in built
-    ]
-    if json_output:
-        print_json(summary)
-        return
-    rows = [(s["table"], s["version"], s["rows"]) for s in summary]
-    console.print(table("tables built", ["table", "version", "rows"], rows))
-    job = next((j for j in ws.catalog.jobs(10) if j.kind == "build"), None)
-    left_out = (job.details or {}).get("rejected_rows", 0) if job is not None else 0
-    if left_out:
-        console.print(
-            f"{left_out} rows a view could not convert were left out of the warehouse; "
-            "medlake quarantine lists them (stage build) with the reason"
-        )
 
 
 class Format(StrEnum):
