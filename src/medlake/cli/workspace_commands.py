@@ -8,6 +8,7 @@ import typer
 
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.person.freshness import SERVING_STORE, stale_person_tables
 from medlake.workspace import init_workspace
 
 
@@ -62,6 +63,7 @@ def catalog(
     entries = []
     for d in datasets:
         lineage = ws.catalog.lineage(d.name)
+        moved = ws.catalog.stale_inputs(d.name)
         entries.append(
             {
                 "name": d.name,
@@ -75,6 +77,7 @@ def catalog(
                 "description": d.description,
                 "last_build_at": d.last_build_at,
                 "job_id": d.job_id,
+                "stale": [{"input": i, "shows": shown, "now": now} for i, shown, now in moved],
                 "lineage": {
                     "datasets": [
                         {"name": i.input_name, "version": i.input_version}
@@ -88,6 +91,7 @@ def catalog(
     if json_output:
         print_json(entries)
         return
+    store = [s for s in stale_person_tables(ws) if s.name == SERVING_STORE] if not name else []
     rows = []
     for e in entries:
         inputs = ", ".join(f"{i['name']}@v{i['version']}" for i in e["lineage"]["datasets"])
@@ -102,11 +106,18 @@ def catalog(
                 institutions,
                 lineage_text,
                 f"{e['last_build_at']:%Y-%m-%d %H:%M:%S}",
+                ", ".join(f"{m['input']} v{m['shows']}->v{m['now']}" for m in e["stale"]) or "",
             )
         )
     console.print(
-        table("catalog", ["dataset", "version", "rows", "rows by institution", "lineage", "built"], rows)
+        table(
+            "catalog",
+            ["dataset", "version", "rows", "rows by institution", "lineage", "built", "stale (input moved)"],
+            rows,
+        )
     )
+    if store:
+        console.print(f"stale: {store[0]}", markup=False)
     if name and entries:
         schema_rows = [(c["name"], c["type"], c["nullable"]) for c in entries[0]["schema"] or []]
         console.print(table("schema", ["column", "type", "nullable"], schema_rows))
