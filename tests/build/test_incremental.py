@@ -175,6 +175,8 @@ def test_only_the_changed_institution_and_type_are_rewritten(region, workspace, 
     recorded = workspace.catalog.dataset("integrated.Observation")
     assert recorded.version == after["integrated.Observation"]
     assert recorded.rows_by_institution["chc-west"] == len({o["id"] for o in observations}) + 1
+    stale = {d.name: workspace.catalog.stale_inputs(d.name) for d in workspace.catalog.datasets()}
+    assert {name: moved for name, moved in stale.items() if moved} == {}, "every table shows its inputs"
 
 
 def test_full_rewrites_every_table(region, workspace) -> None:

@@ -357,6 +357,10 @@ def _write_types(
         built.append(table)
         if written:
             written(table)
+    for resource_type in sorted(set(plan.incremental) - set(types)):  # no resource of it to redo
+        built.append(_settled(workspace, engine, resource_type, raw_version))
+        if settled:
+            settled(resource_type)
     return built
 
 
