@@ -73,7 +73,7 @@ def build(
     if derived.linked is not None:
         console.print("person tables refreshed: linked again, golden records and serving store rebuilt")
     for stale in derived.stale_after:
-        console.print(f"stale: {stale}", markup=False)
+        console.print(f"stale: {stale}", markup=False, soft_wrap=True)
     if maintained:
         compacted = sum(m.files_before - m.files_after for m in maintained)
         vacuumed = sum(m.files_vacuumed for m in maintained)

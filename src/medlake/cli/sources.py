@@ -171,7 +171,7 @@ def _print_chain(report: ChainReport, json_output: bool) -> None:
     if report.person.linked is not None:
         console.print("person tables: linked again, golden records and serving store rebuilt")
     for stale in report.person.stale_after:
-        console.print(f"stale: {stale}", markup=False)
+        console.print(f"stale: {stale}", markup=False, soft_wrap=True)
     console.print(f"job {report.job_id} (medlake catalog keeps its history)", markup=False)
 
 

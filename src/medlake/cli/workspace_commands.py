@@ -117,7 +117,7 @@ def catalog(
         )
     )
     if store:
-        console.print(f"stale: {store[0]}", markup=False)
+        console.print(f"stale: {store[0]}", markup=False, soft_wrap=True)
     if name and entries:
         schema_rows = [(c["name"], c["type"], c["nullable"]) for c in entries[0]["schema"] or []]
         console.print(table("schema", ["column", "type", "nullable"], schema_rows))
