@@ -33,6 +33,7 @@ FLOORS: dict[str, int] = {
     "synth": 7,
     "warn": 7,
     "knowledge": 8,
+    "chain": 8,
     "demo": 9,
     "api": 9,
     "cli": 10,

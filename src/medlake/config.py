@@ -184,6 +184,22 @@ class Settings(BaseSettings):
         "distrusted: the version ranks by its arrival and is reported as a data-quality warning",
     )
     link: LinkConfig = Field(default_factory=LinkConfig, description="the master patient index's linkage")
+    build_person: Literal["mark", "refresh"] = Field(
+        default="mark",
+        description="after a build that moved the person tables' inputs: mark them stale (say so), or "
+        "refresh them (link again, then rebuild golden records and the serving store)",
+    )
+    maintain_after_build: bool = Field(
+        default=False, description="compact small files and vacuum old ones after every build"
+    )
+    maintain_target_file_mb: int = Field(
+        default=128, ge=1, description="size `medlake maintain` compacts small data files up to"
+    )
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="how long files a newer version replaced are kept: time travel reaches back this far",
+    )
     person_source_trust: list[str] = Field(
         default_factory=list,
         description="institutions, most trusted first, for the golden birth date, sex and national id",

@@ -72,8 +72,10 @@ def test_ingest_build_query_catalog_quarantine(home) -> None:
     again = json.loads(medlake("ingest", "fhir", str(CORPUS / "mixed.ndjson"), "-i", "hosp-a", "--json"))
     assert again[0]["status"] == "unchanged"
 
-    built = {t["table"]: t["rows"] for t in json.loads(medlake("build", "--json"))}
+    built = {t["table"]: t["rows"] for t in json.loads(medlake("build", "--json"))["built"]}
     assert built["integrated.Patient"] == 1 and built["warehouse.observation"] == 2
+    again = json.loads(medlake("build", "--json"))
+    assert again["built"] == [] and again["unchanged"] == len(built), "nothing new: nothing written"
 
     rows = json.loads(medlake("sql", "SELECT id, institution FROM warehouse.patient", "--format", "json"))
     assert rows == [{"id": "hosp-a.p1", "institution": "hosp-a"}]

@@ -71,8 +71,7 @@ def without_failing_rows(
     d = engine.dialect
     kind = d.string_literal(compiled.resource)
     numbered = (
-        "SELECT row_number() OVER () AS n, institution, local_id, content_hash, resource "
-        f"FROM {source}"
+        f"SELECT row_number() OVER () AS n, institution, local_id, content_hash, resource FROM {source}"
     )
     with engine.temporary(_ROWS, numbered):
         total = engine.sql(f"SELECT count(*) AS n FROM {_ROWS}").column(0)[0].as_py()

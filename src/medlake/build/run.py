@@ -1,5 +1,9 @@
 """``medlake build``: integrated layer, then warehouse, then the catalog records them.
 
+Only what changed is rebuilt (``build.changes``): an integrated table merges the resources
+with new raw rows, a view recomputes the institutions whose integrated rows changed, and a
+table whose input has not moved is left alone, so a build with nothing new commits nothing.
+
 A view needs only its own resource type's integrated table, so it need not wait for the
 whole integrated layer: the views over a type run on a second engine, in a second thread,
 as soon as that type's table is committed, while the main thread rewrites the next type.
@@ -22,32 +26,63 @@ from medlake.catalog import BuiltTable
 from medlake.workspace import Workspace
 
 
-def build_all(workspace: Workspace, progress: Callable[[int], None] | None = None) -> list[BuiltTable]:
-    """Build every layer after raw from committed state and record it in the catalog."""
+def build_all(
+    workspace: Workspace, progress: Callable[[int], None] | None = None, *, full: bool = False
+) -> list[BuiltTable]:
+    """Bring every layer after raw up to the committed raw layer and record it in the catalog.
+
+    Incremental (see ``build.integrated`` and ``build.warehouse``): only what new raw rows change
+    is rewritten, and a build with nothing new commits nothing to the lake. ``full`` recomputes
+    every table. Returns the tables written.
+    """
     catalog = workspace.catalog
     rejects: list[BuildReject] = []
-    with catalog.job("build") as job:
-        integrated, warehouse = _build(workspace, job.id, progress, rejects)
-        # after every table: a re-run after a crash finds the same rows and adds none twice
-        quarantined = quarantine_rejects(workspace, sorted(rejects), job.id)
-        for table in integrated + warehouse:
-            catalog.record_built(table, job.id)
-        job.summary["tables"] = [t.name for t in integrated + warehouse]
+    quarantined = [0]
+    with catalog.job("build", {"full": full}) as job:
+        integrated, warehouse = _build(workspace, job.id, progress, rejects, full, quarantined)
+        tables = integrated + warehouse
+        for table in tables:
+            if table.written or _catalog_differs(workspace, table):
+                catalog.record_built(table, job.id)
+        written = [t for t in tables if t.written]
+        job.summary["tables"] = [t.name for t in written]
+        job.summary["unchanged"] = len(tables) - len(written)
         job.summary["rejected_rows"] = len(rejects)
-        job.summary["quarantined"] = quarantined
-    return integrated + warehouse
+        job.summary["quarantined"] = quarantined[0]
+    return written
+
+
+def _catalog_differs(workspace: Workspace, table: BuiltTable) -> bool:
+    """Whether the catalog's entry is not this table: another version (a build killed between its
+    commit and the catalog), or other inputs (the table was found to show a newer input)."""
+    recorded = workspace.catalog.dataset(table.name)
+    if recorded is None or recorded.version != table.version:
+        return True
+    lineage = {(i.input_kind, i.input_name, i.input_version) for i in workspace.catalog.lineage(table.name)}
+    return lineage != set(table.inputs)
 
 
 def _build(
-    workspace: Workspace, job_id: str, progress: Callable[[int], None] | None, rejects: list[BuildReject]
+    workspace: Workspace,
+    job_id: str,
+    progress: Callable[[int], None] | None,
+    rejects: list[BuildReject],
+    full: bool = False,
+    quarantined: list[int] | None = None,
 ) -> tuple[list[BuiltTable], list[BuiltTable]]:
-    views = _Views(workspace, job_id, rejects)
+    views = _Views(workspace, job_id, rejects, full, quarantined if quarantined is not None else [0])
     helper = threading.Thread(target=views.run, name="medlake-build-views", daemon=True)
     helper.start()
     try:
         with workspace.engine() as engine:
             integrated = build_integrated(
-                workspace, engine, job_id, progress, written=lambda t: views.ready(t.name.split(".", 1)[1])
+                workspace,
+                engine,
+                job_id,
+                progress,
+                written=lambda t: views.ready(t.name.split(".", 1)[1]),
+                full=full,
+                settled=views.ready,
             )
         views.ready_all()
         views.run()
@@ -68,8 +103,16 @@ class _Views:
 
     _DONE = ("", {})
 
-    def __init__(self, workspace: Workspace, job_id: str, rejects: list[BuildReject]) -> None:
-        self.workspace, self.job_id, self.rejects = workspace, job_id, rejects
+    def __init__(
+        self,
+        workspace: Workspace,
+        job_id: str,
+        rejects: list[BuildReject],
+        full: bool = False,
+        quarantined: list[int] | None = None,
+    ) -> None:
+        self.workspace, self.job_id, self.rejects, self.full = workspace, job_id, rejects, full
+        self.quarantined = quarantined if quarantined is not None else [0]
         self.pending = views_by_resource()
         self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.results: dict[str, BuiltTable] = {}
@@ -112,7 +155,9 @@ class _Views:
                 if self.failure is not None:
                     continue  # drain: nothing new starts after a failure
                 try:
-                    table = build_view(self.workspace, engine, name, view, self.job_id, self._rejected)
+                    table = build_view(
+                        self.workspace, engine, name, view, self.job_id, self._rejected, self.full
+                    )
                 except BaseException as exc:  # handed to the thread that reports it
                     self.failure = exc
                     continue
@@ -121,8 +166,12 @@ class _Views:
                         self.results[name] = table
 
     def _rejected(self, rows: list[BuildReject]) -> None:
+        """Quarantine a view's rejects before its table is written: a build killed in between
+        finds them again on its re-run (the quarantine adds none twice), one killed after it
+        leaves the view alone and would not."""
         with self.lock:
             self.rejects.extend(rows)
+            self.quarantined[0] += quarantine_rejects(self.workspace, sorted(rows), self.job_id)
 
     def built(self) -> list[BuiltTable]:
         if self.failure is not None:

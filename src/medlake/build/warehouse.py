@@ -7,10 +7,19 @@ row so tenants stay separable. ``build.run`` decides when each view runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
+from medlake.build.changes import (
+    INSTITUTIONS,
+    SOURCE_VERSION,
+    VIEW_HASH,
+    changed_institutions,
+    reflected_version,
+    view_hash,
+)
 from medlake.build.rejects import BuildReject, without_failing_rows
 from medlake.catalog import BuiltTable
 from medlake.engine import Engine
@@ -38,10 +47,15 @@ def build_view(
     view: dict,
     job_id: str,
     rejected: Callable[[list[BuildReject]], None] | None = None,
+    full: bool = False,
 ) -> BuiltTable | None:
-    """Run one view over its integrated table and replace its warehouse table (None: no source yet).
+    """Bring one view's warehouse table up to its integrated table (None: no source yet).
 
-    Rows the view cannot convert are left out and handed to ``rejected`` (see ``build.rejects``).
+    Only the institutions whose integrated rows changed since the version the table shows are
+    recomputed, and only their partitions replaced; a table that shows its source's version is
+    left alone (``written`` False); a new view, a changed definition or ``full`` recomputes all.
+    Rows the view cannot convert are left out and handed to ``rejected`` (see ``build.rejects``)
+    before the table is written, so a re-run after a crash still hands them over.
     """
     lake = workspace.lake
     compiled = compile_view(view, engine.dialect)
@@ -50,10 +64,22 @@ def build_view(
     if source is None:
         return None
     source_version = source.version()
+    uri = lake.uri(Layer.WAREHOUSE, name)
+    fingerprint = view_hash(view)
+    redo = (
+        None
+        if full
+        else _institutions_to_redo(workspace, name, compiled.resource, source_version, fingerprint)
+    )
+    inputs: list[tuple[str, str, int | None]] = [
+        ("dataset", f"integrated.{compiled.resource}", source_version)
+    ]
+    if redo is not None and not redo:
+        return _settled(workspace, name, inputs)
     # every row of an integrated table has the table's type: the view need not parse it to check
     resource_type = engine.dialect.string_literal(compiled.resource)
     relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
-    with scanned(engine, "integrated_source", source_uri, source):
+    with scanned(engine, "integrated_source", source_uri, source, redo):
         try:
             result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
         except engine.data_errors as exc:
@@ -62,14 +88,23 @@ def build_view(
             )
             if rejected is not None:
                 rejected(rejects)
-    uri = lake.uri(Layer.WAREHOUSE, name)
+    metadata = {
+        "medlake.job": job_id,
+        "medlake.view": name,
+        SOURCE_VERSION: str(source_version),
+        VIEW_HASH: fingerprint,
+    }
+    predicate = None
+    if redo is not None:
+        metadata[INSTITUTIONS] = json.dumps(sorted(redo))
+        predicate = (
+            "institution IN (" + ", ".join(engine.dialect.string_literal(i) for i in sorted(redo)) + ")"
+        )
     version = lake.write(
-        uri,
-        result,
-        mode="overwrite",
-        partition_by=["institution"],
-        metadata={"medlake.job": job_id, "medlake.view": name},
+        uri, result, mode="overwrite", partition_by=["institution"], metadata=metadata, predicate=predicate
     )
+    if redo is not None:
+        return _settled(workspace, name, inputs, version)
     return BuiltTable(
         name=f"warehouse.{name}",
         layer=Layer.WAREHOUSE,
@@ -78,7 +113,47 @@ def build_view(
         rows=result.num_rows,
         rows_by_institution=_rows_by_institution(result),
         schema=result.schema,
-        inputs=[("dataset", f"integrated.{compiled.resource}", source_version)],
+        inputs=inputs,
+    )
+
+
+def _institutions_to_redo(
+    workspace: Workspace, name: str, resource: str, source_version: int, fingerprint: str
+) -> set[str] | None:
+    """The institutions whose rows of view ``name`` must be recomputed (None: all of them)."""
+    lake = workspace.lake
+    uri = lake.uri(Layer.WAREHOUSE, name)
+    if lake.table(uri) is None:
+        return None
+    made_with = lake.commit_value(uri, VIEW_HASH)
+    if made_with is None or made_with[1] != fingerprint:
+        return None
+    source = f"{Layer.INTEGRATED.value}.{resource}"
+    shown = reflected_version(lake, workspace.catalog, uri, f"warehouse.{name}", SOURCE_VERSION, source)
+    if shown is None:
+        return None
+    if shown >= source_version:
+        return set()
+    return changed_institutions(lake, lake.uri(Layer.INTEGRATED, resource), shown)
+
+
+def _settled(
+    workspace: Workspace, name: str, inputs: list[tuple[str, str, int | None]], version: int | None = None
+) -> BuiltTable:
+    """A view's table as the lake holds it (``version`` None: left as it was), from its log."""
+    uri = workspace.lake.uri(Layer.WAREHOUSE, name)
+    stats = workspace.lake.stats(uri)
+    assert stats is not None
+    return BuiltTable(
+        name=f"warehouse.{name}",
+        layer=Layer.WAREHOUSE,
+        uri=uri,
+        version=stats.version,
+        rows=stats.rows,
+        rows_by_institution=stats.rows_by_institution,
+        schema=stats.schema,
+        inputs=inputs,
+        written=version is not None,
     )
 
 

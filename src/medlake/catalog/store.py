@@ -49,6 +49,8 @@ class BuiltTable:
 
     ``inputs`` are ``(kind, name, version)`` triples, as :class:`LineageInput` takes them.
     ``uri`` is where it was just written; the catalog records its :attr:`location` instead.
+    ``written`` is False for a table an incremental build checked and left as it was (its
+    ``version`` is the one already in the lake; its ``inputs`` say what it now shows).
     """
 
     name: str
@@ -59,6 +61,7 @@ class BuiltTable:
     rows_by_institution: dict[str, int]
     schema: pa.Schema
     inputs: list[tuple[str, str, int | None]]
+    written: bool = True
 
     @property
     def location(self) -> str:
@@ -338,6 +341,49 @@ class Catalog:
     def lineage(self, name: str) -> list[Lineage]:
         with self.session() as s:
             return list(s.scalars(select(Lineage).where(Lineage.dataset == name).order_by(Lineage.id)))
+
+    def stale_inputs(self, name: str) -> list[tuple[str, int, int]]:
+        """The dataset inputs of ``name`` that moved on since it was built: ``(input, version it
+        shows, version now)`` each. Derived data is never silently stale: this is how it shows."""
+        moved = []
+        with self.session() as s:
+            lineage = s.scalars(
+                select(Lineage).where(Lineage.dataset == name, Lineage.input_kind == "dataset")
+            )
+            for item in lineage:
+                current = s.get(Dataset, item.input_name)
+                if (
+                    current is not None
+                    and item.input_version is not None
+                    and current.version > item.input_version
+                ):
+                    moved.append((item.input_name, item.input_version, current.version))
+        return sorted(moved)
+
+    def advance_lineage(self, input_name: str, old_version: int, new_version: int) -> int:
+        """Point lineage that names ``input_name`` at ``old_version`` at ``new_version`` instead.
+
+        For a new version with the same rows (a compaction): what was built from the old one
+        shows the new one as well. Returns how many lineage rows moved.
+        """
+        with self.session() as s:
+            rows = list(
+                s.scalars(
+                    select(Lineage).where(
+                        Lineage.input_name == input_name, Lineage.input_version == old_version
+                    )
+                )
+            )
+            for row in rows:
+                row.input_version = new_version
+            return len(rows)
+
+    def set_version(self, name: str, version: int) -> None:
+        """Record a new version of a dataset whose rows did not change (a compaction or vacuum)."""
+        with self.session() as s:
+            row = s.get(Dataset, name)
+            if row is not None:
+                row.version = version
 
     # sources and their incremental state ---------------------------------------------
     def add_source(

@@ -17,6 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup, TyperOption
 
 from medlake.cli import (
+    building,
     configuration,
     conformance,
     data,
@@ -96,6 +97,7 @@ def _options(
 workspace_commands.register(app)
 configuration.register(app)
 data.register(app)
+building.register(app)
 synth.register(app)
 synth.synth_app.command("devices")(devices.synth_devices)
 synth.synth_app.command("his")(tabular.synth_his)

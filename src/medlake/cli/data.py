@@ -1,4 +1,4 @@
-"""``medlake ingest``, ``build``, ``sql`` and ``quarantine``: moving and reading data."""
+"""``medlake ingest``, ``sql`` and ``quarantine``: moving and reading data (``build``: cli.building)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ ingest_app = typer.Typer(help="Receive data from an institution into the raw lay
 
 def register(app: typer.Typer) -> None:
     app.add_typer(ingest_app, name="ingest")
-    app.command("build")(build)
     app.command("sql")(sql)
     app.command("quarantine")(quarantine)
 

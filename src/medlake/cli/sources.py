@@ -12,6 +12,7 @@ from medlake.cli.output import console, fail, print_json, table, workspace_or_ex
 from medlake.sources.registry import KINDS, checked_source
 
 if TYPE_CHECKING:
+    from medlake.chain import ChainReport
     from medlake.sources.sync import SourceRun
 
 sources_app = typer.Typer(help="Register each institution's sources for medlake sync.", no_args_is_help=True)
@@ -137,6 +138,14 @@ def sync_command(
         bool, typer.Option("--watch", help="keep running sources on their schedules")
     ] = False,
     tick: Annotated[float, typer.Option(help="seconds between schedule checks in --watch")] = 5.0,
+    chain: Annotated[
+        bool,
+        typer.Option(
+            "--chain",
+            help="then build what changed, link again and rebuild the person tables, as one job "
+            "(with --watch: after every pass)",
+        ),
+    ] = False,
     home: Home = None,
     json_output: JsonOutput = False,
 ) -> None:
@@ -144,6 +153,9 @@ def sync_command(
     from medlake.sources.sync import sync, watch
 
     ws = workspace_or_exit(home)
+    if chain:
+        _chain(ws, institution, watch_mode, tick, json_output)
+        return
     if watch_mode:
         try:
             watch(ws, institution, lambda runs: _print_runs(runs, json_output), tick=tick)
@@ -154,3 +166,39 @@ def sync_command(
     _print_runs(runs, json_output)
     if any(r.error for r in runs):
         raise typer.Exit(1)
+
+
+def _print_chain(report: ChainReport, json_output: bool) -> None:
+    if json_output:
+        print_json(report.as_dict())
+        return
+    _print_runs(report.runs, False)
+    built = ", ".join(t.name for t in report.built) or "nothing (no table changed)"
+    console.print(f"built: {built}", markup=False)
+    if report.person.linked is not None:
+        console.print("person tables: linked again, golden records and serving store rebuilt")
+    for stale in report.person.stale_after:
+        console.print(f"stale: {stale}", markup=False, soft_wrap=True)
+    console.print(f"job {report.job_id} (medlake catalog keeps its history)", markup=False)
+
+
+def _chain(ws, institution: str | None, watch_mode: bool, tick: float, json_output: bool) -> None:
+    """``sync --chain``: sources, build, link, person as one job; with ``--watch``, a job per pass."""
+    import time
+
+    from medlake.chain import run_chain
+    from medlake.sources.sync import is_due
+
+    while True:
+        due = [s for s in ws.catalog.sources(institution) if s.enabled and is_due(ws, s)]
+        if due or not watch_mode:  # an idle pass of --watch starts no job
+            report = run_chain(ws, institution, only_due=watch_mode)
+            _print_chain(report, json_output)
+        if not watch_mode:
+            if report.failed_sources:
+                raise typer.Exit(1)
+            return
+        try:
+            time.sleep(tick)
+        except KeyboardInterrupt:
+            return

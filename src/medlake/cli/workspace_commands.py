@@ -67,6 +67,7 @@ def catalog(
     entries = []
     for d in datasets:
         lineage = ws.catalog.lineage(d.name)
+        moved = ws.catalog.stale_inputs(d.name)
         entries.append(
             {
                 "name": d.name,
@@ -80,6 +81,7 @@ def catalog(
                 "description": d.description,
                 "last_build_at": d.last_build_at,
                 "job_id": d.job_id,
+                "stale": [{"input": i, "shows": shown, "now": now} for i, shown, now in moved],
                 "lineage": {
                     "datasets": [
                         {"name": i.input_name, "version": i.input_version}
@@ -93,6 +95,9 @@ def catalog(
     if json_output:
         print_json(entries)
         return
+    from medlake.person.freshness import SERVING_STORE, stale_person_tables
+
+    store = [s for s in stale_person_tables(ws) if s.name == SERVING_STORE] if not name else []
     rows = []
     for e in entries:
         inputs = ", ".join(f"{i['name']}@v{i['version']}" for i in e["lineage"]["datasets"])
@@ -107,11 +112,18 @@ def catalog(
                 institutions,
                 lineage_text,
                 f"{e['last_build_at']:%Y-%m-%d %H:%M:%S}",
+                ", ".join(f"{m['input']} v{m['shows']}->v{m['now']}" for m in e["stale"]) or "",
             )
         )
     console.print(
-        table("catalog", ["dataset", "version", "rows", "rows by institution", "lineage", "built"], rows)
+        table(
+            "catalog",
+            ["dataset", "version", "rows", "rows by institution", "lineage", "built", "stale (input moved)"],
+            rows,
+        )
     )
+    if store:
+        console.print(f"stale: {store[0]}", markup=False, soft_wrap=True)
     if name and entries:
         schema_rows = [(c["name"], c["type"], c["nullable"]) for c in entries[0]["schema"] or []]
         console.print(table("schema", ["column", "type", "nullable"], schema_rows))

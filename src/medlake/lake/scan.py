@@ -11,7 +11,7 @@ newer protocol, an empty table) is registered as the Arrow dataset, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
@@ -22,25 +22,34 @@ from medlake.lake.store import is_local
 
 
 @contextmanager
-def scanned(engine: Engine, name: str, uri: str, table: DeltaTable) -> Iterator[bool]:
+def scanned(
+    engine: Engine, name: str, uri: str, table: DeltaTable, institutions: Collection[str] | None = None
+) -> Iterator[bool]:
     """``table`` (the committed version at ``uri``) queryable as ``name`` inside the block.
 
-    Yields True if ``name`` is a view over the Parquet files, False if it is the Arrow dataset.
+    ``institutions``: only those partitions of a table partitioned by ``institution`` (an
+    incremental build reads only the institutions that changed). Yields True if ``name`` is a
+    view over the Parquet files, False if it is the Arrow dataset.
     """
-    relation = _parquet_relation(engine, uri, table)
+    only = [("institution", "in", sorted(institutions))] if institutions is not None else None
+    relation = _parquet_relation(engine, uri, table, only)
     if relation is None:
-        with engine.registered(name, table.to_pyarrow_dataset()):
+        with engine.registered(name, table.to_pyarrow_dataset(partitions=only)):
             yield False
     else:
         with engine.temporary(name, relation, materialise=False):
             yield True
 
 
-def _parquet_relation(engine: Engine, uri: str, table: DeltaTable) -> str | None:
+def _parquet_relation(engine: Engine, uri: str, table: DeltaTable, only: list | None = None) -> str | None:
     dialect = engine.dialect
     if not dialect.reads_parquet_files or not is_local(uri) or table.protocol().min_reader_version != 1:
         return None
-    files = table.file_uris()
+    if only:
+        values = ", ".join("'" + v.replace("'", "''") + "'" for v in only[0][2])
+        files = table.file_uris(file_pruning_predicate=f"institution IN ({values})")
+    else:
+        files = table.file_uris()
     if not files:
         return None
     schema = pa.schema(table.schema().to_arrow())

@@ -148,6 +148,80 @@ class Lake:
         assert table is not None
         return table.version()
 
+    def merge(
+        self,
+        uri: str,
+        data: pa.Table,
+        *,
+        keys: Sequence[str],
+        partition: str,
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Upsert ``data`` into ``uri`` in one transaction: rows whose ``keys`` match are replaced,
+        the others added; returns the new version.
+
+        The partition column's values in ``data`` are named in the predicate as literals, so only
+        those partitions' files are read (and only files holding a matched row are rewritten).
+        """
+        table = self.table(uri)
+        assert table is not None, "merge needs an existing table"
+        values = sorted(set(data.column(partition).to_pylist()))
+        literals = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+        joined = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        predicate = f"{joined} AND t.{partition} IN ({literals})"
+        with self._reaching():
+            (
+                table.merge(
+                    data,
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=CommitProperties(custom_metadata=metadata),
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        return table.version()
+
+    def added_since(self, uri: str, version: int) -> pads.Dataset | None:
+        """The rows of files the current version has and ``version`` had not (None: that version's
+        log is gone, so the caller must read everything).
+
+        After appends these are exactly the new rows; a compaction (``medlake maintain``) rewrites
+        old rows into new files, so it may return more than what is new, never less.
+        """
+        table = self.table(uri)
+        if table is None:
+            return None
+        try:
+            with self._reaching():
+                before = DeltaTable(uri, version=version, storage_options=self.storage_options)
+        except Exception:  # the log of that version was cleaned up: nothing to compare with
+            return None
+        current = table.to_pyarrow_dataset()
+        seen = {fragment.path for fragment in before.to_pyarrow_dataset().get_fragments()}
+        fresh = [fragment for fragment in current.get_fragments() if fragment.path not in seen]
+        return pads.FileSystemDataset(fresh, current.schema, current.format, current.filesystem)
+
+    def commit_value(self, uri: str, key: str) -> tuple[int, str] | None:
+        """The newest commit of ``uri`` whose metadata has ``key``: its version and the value."""
+        table = self.table(uri)
+        if table is None:
+            return None
+        for commit in table.history():
+            if key in commit:
+                return int(commit["version"]), str(commit[key])
+        return None
+
+    def commits_since(self, uri: str, version: int) -> list[dict]:
+        """The commit records of versions after ``version``, oldest first (with their metadata)."""
+        table = self.table(uri)
+        if table is None or table.version() <= version:
+            return []
+        newer = [c for c in table.history(max(table.version() - version, 0)) if int(c["version"]) > version]
+        return sorted(newer, key=lambda c: int(c["version"]))
+
     def file_target(self, uri: str, partition: dict[str, str]) -> FileTarget:
         """Where files of one partition of ``uri`` are written before :meth:`commit_files` adds them."""
         options = tuple(sorted((self.storage_options or {}).items()))
