@@ -19,6 +19,7 @@ from medlake.build.integrated import build_integrated
 from medlake.build.rejects import BuildReject, quarantine_rejects
 from medlake.build.warehouse import build_view, views_by_resource
 from medlake.catalog import BuiltTable
+from medlake.views.library import load_library
 from medlake.workspace import Workspace
 
 
@@ -26,8 +27,10 @@ def build_all(workspace: Workspace, progress: Callable[[int], None] | None = Non
     """Build every layer after raw from committed state and record it in the catalog."""
     catalog = workspace.catalog
     rejects: list[BuildReject] = []
+    # a broken view of the user's (views_dir) stops the build here, before any table is rewritten
+    views = views_by_resource(load_library(workspace.settings.resolved_views_dir))
     with catalog.job("build") as job:
-        integrated, warehouse = _build(workspace, job.id, progress, rejects)
+        integrated, warehouse = _build(workspace, job.id, progress, rejects, views)
         # after every table: a re-run after a crash finds the same rows and adds none twice
         quarantined = quarantine_rejects(workspace, sorted(rejects), job.id)
         for table in integrated + warehouse:
@@ -39,9 +42,13 @@ def build_all(workspace: Workspace, progress: Callable[[int], None] | None = Non
 
 
 def _build(
-    workspace: Workspace, job_id: str, progress: Callable[[int], None] | None, rejects: list[BuildReject]
+    workspace: Workspace,
+    job_id: str,
+    progress: Callable[[int], None] | None,
+    rejects: list[BuildReject],
+    by_resource: dict[str, list[tuple[str, dict]]],
 ) -> tuple[list[BuiltTable], list[BuiltTable]]:
-    views = _Views(workspace, job_id, rejects)
+    views = _Views(workspace, job_id, rejects, by_resource)
     helper = threading.Thread(target=views.run, name="medlake-build-views", daemon=True)
     helper.start()
     try:
@@ -68,9 +75,15 @@ class _Views:
 
     _DONE = ("", {})
 
-    def __init__(self, workspace: Workspace, job_id: str, rejects: list[BuildReject]) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        job_id: str,
+        rejects: list[BuildReject],
+        by_resource: dict[str, list[tuple[str, dict]]],
+    ) -> None:
         self.workspace, self.job_id, self.rejects = workspace, job_id, rejects
-        self.pending = views_by_resource()
+        self.pending = {resource: list(views) for resource, views in by_resource.items()}
         self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.results: dict[str, BuiltTable] = {}
         self.failure: BaseException | None = None
