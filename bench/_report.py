@@ -212,7 +212,13 @@ def _version(name: str) -> str | None:
 
 
 def write_section(path: Path, block: str) -> None:
-    """Replace the generated block in ``path``; the file must already have the markers."""
+    """Replace the generated block in ``path``; a file that does not exist yet is created
+    holding the block alone, but an existing file must have the markers (its other text is
+    someone's writing, and the block's place in it is theirs to choose)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(block + "\n")
+        return
     text = path.read_text()
     if START not in text or END not in text:
         raise ValueError(

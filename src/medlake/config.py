@@ -208,6 +208,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the person serving store; default sqlite:///<home>/person.db",
     )
+    views_dir: Path | None = Field(
+        default=None,
+        description="a folder of SQL-on-FHIR ViewDefinitions (<table>.json) added to the view library "
+        "(a file named like a library view replaces it); relative to the workspace directory",
+    )
     search_url: str | None = Field(
         default=None,
         description="OpenSearch/Elasticsearch URL (…/index; a password only as ${SECRET}) for the article "
@@ -228,6 +233,12 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: object) -> Path:
         return resolve_home(value)  # type: ignore[arg-type]
+
+    @property
+    def resolved_views_dir(self) -> Path | None:
+        if self.views_dir is None:
+            return None
+        return self.views_dir if self.views_dir.is_absolute() else self.home / self.views_dir
 
     @property
     def resolved_catalog_url(self) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from medlake.build.run import build_all
 from medlake.ingest import BatchReport, ingest_paths
+from medlake.lake.tables import QUARANTINE, Layer
 from medlake.mpi import MasterPatientIndex
 from medlake.person import refresh_person
 from medlake.synth import generate_region
@@ -26,7 +27,24 @@ class DemoSummary:
     institutions: dict[str, dict[str, int]] = field(default_factory=dict)
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
     persons: dict[str, int] = field(default_factory=dict)
+    quarantine: list[dict[str, str]] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+
+
+#: Records the demo plants on purpose in one institution's export, so the first run shows the
+#: quarantine at work: each is set aside with its reason, and received = stored + quarantined.
+BAD_RECORDS_FILE = "late-feed.ndjson"
+BAD_RECORDS = (
+    # a line cut off in transfer: not JSON
+    b'{"resourceType": "Patient", "id": "cut-off", "name": [{"family": "Ha\n',
+    # a misspelt resource type
+    b'{"resourceType": "Pateint", "id": "typo-1", "gender": "female"}\n',
+    # month 13: not a FHIR dateTime
+    b'{"resourceType": "Observation", "id": "bad-date-1", "status": "final", "code": {"coding": '
+    b'[{"system": "http://loinc.org", "code": "8867-4"}]}, "effectiveDateTime": "2024-13-01T08:00:00Z"}\n',
+    # an observation without its required status and code
+    b'{"resourceType": "Observation", "id": "no-code-1", "valueQuantity": {"value": 37.2}}\n',
+)
 
 
 def run_demo(
@@ -43,6 +61,8 @@ def run_demo(
             exports, residents=residents, seed=seed, progress=_step(progress, "synthesising residents")
         )
     region = json.loads(region_file.read_text())
+    planted = exports / region["institutions"][0]["id"] / BAD_RECORDS_FILE
+    planted.write_bytes(b"".join(BAD_RECORDS))
     workspace = init_workspace(directory / "workspace")
     summary = DemoSummary(workspace=str(workspace.home), exports=str(exports))
     for institution in region["institutions"]:
@@ -56,6 +76,7 @@ def run_demo(
     )
     for inst_id in ids:
         summary.institutions[inst_id] = _totals([r for r in reports if r.institution == inst_id])
+    summary.quarantine = _quarantine(workspace)
     build_all(workspace, progress=_step(progress, "building"))
     linked = MasterPatientIndex(workspace).run()
     refresh_person(workspace)
@@ -99,6 +120,22 @@ def _step(progress: Callable[[str, int], None] | None, label: str) -> Callable[[
 def _totals(reports: list[BatchReport]) -> dict[str, int]:
     keys = ("received", "stored", "quarantined", "duplicates", "unresolved_references")
     return {k: sum(getattr(r, k) for r in reports) for k in keys} | {"files": len(reports)}
+
+
+def _quarantine(workspace: Workspace) -> list[dict[str, str]]:
+    """Every quarantined record: institution, file and line, and the reason."""
+    table = workspace.lake.read(workspace.lake.uri(Layer.RAW, QUARANTINE))
+    if table is None:
+        return []
+    rows = table.select(["institution", "source_file", "line", "reason"]).to_pylist()
+    return [
+        {
+            "institution": r["institution"],
+            "where": f"{Path(r['source_file']).name}:{r['line']}",
+            "reason": r["reason"],
+        }
+        for r in sorted(rows, key=lambda r: (r["institution"], r["source_file"], r["line"]))
+    ]
 
 
 def _layers(workspace: Workspace) -> dict[str, dict[str, int]]:

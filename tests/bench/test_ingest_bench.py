@@ -119,6 +119,11 @@ def test_the_doc_block_is_replaced_in_place(tmp_path: Path) -> None:
     doc.write_text(f"# B\n\n## Ingest\n\n{START}\nold\n{END}\n\n## HL7\n\nkept\n")
     write_section(doc, f"{START}\nnew\n{END}")
     assert doc.read_text() == f"# B\n\n## Ingest\n\n{START}\nnew\n{END}\n\n## HL7\n\nkept\n"
+    fresh = tmp_path / "new" / "figures.md"  # --out FILE where FILE does not exist yet
+    write_section(fresh, f"{START}\nnew\n{END}")
+    assert fresh.read_text() == f"{START}\nnew\n{END}\n"
+    write_section(fresh, f"{START}\nnewer\n{END}")
+    assert fresh.read_text() == f"{START}\nnewer\n{END}\n"
     (tmp_path / "bare.md").write_text("# no markers\n")
     with pytest.raises(ValueError, match="no generated block"):
         write_section(tmp_path / "bare.md", "x")

@@ -11,7 +11,7 @@ import pytest
 
 from medlake.engine.duckdb_engine import DuckDBEngine
 from medlake.views import compile_view, run_view
-from medlake.views.library import library_view, load_library
+from medlake.views.library import DIRECTORY_VIEWS, library_view, load_library
 
 ONE_ROW_PER_RESOURCE = {
     "patient": "Patient",
@@ -53,8 +53,8 @@ def test_library_view_compiles_cleanly(table: str) -> None:
     compiled = compile_view(library_view(table))
     assert compiled.warnings == (), compiled.warnings
     names = compiled.column_names
-    assert "patient_id" in names
-    assert "id" in names or "observation_id" in names
+    assert ("patient_id" in names) == (table not in DIRECTORY_VIEWS)
+    assert {"id", "observation_id", "diagnostic_report_id"} & set(names)
     assert all(c.type is not None for c in compiled.columns), "library columns are typed"
 
 

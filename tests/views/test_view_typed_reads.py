@@ -162,6 +162,43 @@ def _positions(node: Any) -> list[tuple[Any, Any]]:
     return found
 
 
+#: for types the Synthea samples lack: as the DICOM source writes it (sources/documents/dicom.py)
+IMAGING_STUDY = {
+    "resourceType": "ImagingStudy",
+    "id": "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
+    "identifier": [
+        {"system": "urn:dicom:uid", "value": "urn:oid:1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"}
+    ],
+    "status": "available",
+    "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"}],
+    "subject": {"reference": "Patient/1CT1"},
+    "started": "2004-01-19T07:27:30+00:00",
+    "numberOfSeries": 1,
+    "numberOfInstances": 2,
+    "description": "CT head",
+    "series": [
+        {
+            "uid": "1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322",
+            "number": 1,
+            "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "CT"},
+            "numberOfInstances": 2,
+            "bodySite": {"system": "http://snomed.info/sct", "code": "69536005", "display": "Head"},
+            "instance": [
+                {
+                    "uid": "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322",
+                    "sopClass": {"code": "1.2.840.10008.5.1.4.1.1.2"},
+                },
+                {
+                    "uid": "1.3.6.1.4.1.5962.1.1.1.1.2.20040119072730.12322",
+                    "sopClass": {"code": "1.2.840.10008.5.1.4.1.1.2"},
+                },
+            ],
+        }
+    ],
+}
+MISSING_FROM_SYNTHEA = {"ImagingStudy": IMAGING_STUDY}
+
+
 def variants(resource: dict[str, Any]) -> list[str]:
     """``resource`` as JSON text, and with each element in turn null, missing, of the
     wrong shape (an array's first item for the array, an object wrapped in an array, a
@@ -251,6 +288,8 @@ def test_rows_are_those_of_the_json_reading(
     examples = [r for r in synthea_bulk + synthea_bundles if r["resourceType"] == view["resource"]][:2]
     if view["resource"] == "Patient":
         examples.append(PATIENT)
+    if view["resource"] in MISSING_FROM_SYNTHEA:
+        examples.append(MISSING_FROM_SYNTHEA[view["resource"]])
     texts = [t for example in examples for t in variants(example)]
     assert texts, f"no {view['resource']} to vary"
     try:

@@ -23,6 +23,7 @@ from medlake.build.integrated import build_integrated
 from medlake.build.rejects import BuildReject, quarantine_rejects
 from medlake.build.warehouse import build_view, views_by_resource
 from medlake.catalog import BuiltTable
+from medlake.views.library import load_library
 from medlake.workspace import Workspace
 
 
@@ -38,8 +39,10 @@ def build_all(
     catalog = workspace.catalog
     rejects: list[BuildReject] = []
     quarantined = [0]
+    # a broken view of the user's (views_dir) stops the build here, before any table is rewritten
+    views = views_by_resource(load_library(workspace.settings.resolved_views_dir))
     with catalog.job("build", {"full": full}) as job:
-        integrated, warehouse = _build(workspace, job.id, progress, rejects, full, quarantined)
+        integrated, warehouse = _build(workspace, job.id, progress, rejects, views, full, quarantined)
         tables = integrated + warehouse
         for table in tables:
             if table.written or _catalog_differs(workspace, table):
@@ -67,10 +70,13 @@ def _build(
     job_id: str,
     progress: Callable[[int], None] | None,
     rejects: list[BuildReject],
+    by_resource: dict[str, list[tuple[str, dict]]],
     full: bool = False,
     quarantined: list[int] | None = None,
 ) -> tuple[list[BuiltTable], list[BuiltTable]]:
-    views = _Views(workspace, job_id, rejects, full, quarantined if quarantined is not None else [0])
+    views = _Views(
+        workspace, job_id, rejects, by_resource, full, quarantined if quarantined is not None else [0]
+    )
     helper = threading.Thread(target=views.run, name="medlake-build-views", daemon=True)
     helper.start()
     try:
@@ -108,12 +114,13 @@ class _Views:
         workspace: Workspace,
         job_id: str,
         rejects: list[BuildReject],
+        by_resource: dict[str, list[tuple[str, dict]]],
         full: bool = False,
         quarantined: list[int] | None = None,
     ) -> None:
         self.workspace, self.job_id, self.rejects, self.full = workspace, job_id, rejects, full
         self.quarantined = quarantined if quarantined is not None else [0]
-        self.pending = views_by_resource()
+        self.pending = {resource: list(views) for resource, views in by_resource.items()}
         self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.results: dict[str, BuiltTable] = {}
         self.failure: BaseException | None = None

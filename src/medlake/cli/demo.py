@@ -57,6 +57,13 @@ def demo(
     for layer in ("raw", "integrated", "warehouse", "marts"):
         if layer in summary.layers:
             console.print(table(f"{layer} layer", ["table", "rows"], sorted(summary.layers[layer].items())))
+    quarantined = summary.quarantine
+    console.print(
+        f"quarantine: {len(quarantined)} records set aside with their reason, none lost "
+        "(received = stored + quarantined + duplicates); a few are planted on purpose:"
+    )
+    for row in quarantined[:6]:
+        console.print(f"  {row['institution']} {row['where']}: {row['reason']}", markup=False, soft_wrap=True)
     p = summary.persons
     console.print(
         f"persons: {p['persons']:,} residents from {p['patient_records']:,} patient records "
