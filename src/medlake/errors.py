@@ -29,6 +29,7 @@ them, named in brackets)::
     │   ├── InstitutionError         an institution id outside the id alphabet
     │   ├── MissingInput (FileNotFoundError)  a file or folder that is not there
     │   ├── MissingSecret (KeyError) [medlake.secrets]
+    │   ├── IdentityError            [medlake.access.errors] a user, client, key or consent that cannot be registered
     │   ├── DatabaseUrlError         [medlake.sources.database.connection]
     │   ├── TableReadError           [medlake.sources.database.reader]
     │   ├── MappingError             [medlake.sources.tabular.mapping]
@@ -61,6 +62,9 @@ them, named in brackets)::
     │   ├── SigningKeyError (RuntimeError)  [medlake.ledger.keys]
     │   ├── WitnessAlarm (RuntimeError)     [medlake.ledger.witness] a fork, a rewrite or a replayed head
     │   └── HubError (RuntimeError)         [medlake.ledger.witness] the hub cannot be asked
+    ├── AccessError                  a caller the access rules refuse
+    │   ├── Unauthenticated (PermissionError)  [medlake.access.errors] no valid token or credentials
+    │   └── Forbidden (PermissionError)        [medlake.access.errors] may not read or do this
     └── ViewError                    [medlake.views.errors]
         ├── ViewDefinitionError (ValueError)
         └── ViewEvaluationError (RuntimeError)
@@ -129,6 +133,10 @@ class MissingInput(InputError, FileNotFoundError):
 
 class InvalidRecord(MedlakeError, ValueError):
     """One received record that cannot be taken; it goes to the quarantine with this reason."""
+
+
+class AccessError(MedlakeError):
+    """A caller the access rules refuse: not authenticated, or not allowed this read or write."""
 
 
 class LedgerError(MedlakeError):
