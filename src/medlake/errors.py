@@ -29,7 +29,7 @@ them, named in brackets)::
     │   ├── InstitutionError         an institution id outside the id alphabet
     │   ├── MissingInput (FileNotFoundError)  a file or folder that is not there
     │   ├── MissingSecret (KeyError) [medlake.secrets]
-    │   ├── IdentityError            [medlake.access.errors] a user, client, key or consent that cannot be registered
+    │   ├── IdentityError            [medlake.access.errors] a user, client, key or consent refused
     │   ├── DatabaseUrlError         [medlake.sources.database.connection]
     │   ├── TableReadError           [medlake.sources.database.reader]
     │   ├── MappingError             [medlake.sources.tabular.mapping]
