@@ -23,74 +23,74 @@ def system(tenant: str = "hosp-a", scopes: frozenset[str] = frozenset({"system/*
     return Principal("hosp-a-ehr", frozenset({Role.INSTITUTION}), tenant=tenant, scopes=scopes)
 
 
-def test_a_resident_reads_their_own_person_only_across_institutions() -> None:
-    scope = authorize(None, resident(), "Observation", "search")
+def test_a_resident_reads_their_own_person_only_across_institutions(workspace) -> None:
+    scope = authorize(workspace, resident(), "Observation", "search")
     assert scope == AccessScope("Observation", frozenset({"P-1"}), None)
     assert scope.admits("P-1", "hosp-b") and not scope.admits("P-2", "hosp-a")
 
 
-def test_a_resident_not_bound_to_a_person_reads_nothing() -> None:
+def test_a_resident_not_bound_to_a_person_reads_nothing(workspace) -> None:
     with pytest.raises(Forbidden, match="not bound to a person"):
-        authorize(None, resident(patient=None), "Observation", "read")
+        authorize(workspace, resident(patient=None), "Observation", "read")
 
 
-def test_a_clinician_and_a_system_read_their_own_institution() -> None:
-    assert authorize(None, clinician(), "Patient", "read") == AccessScope(
+def test_a_clinician_and_a_system_read_their_own_institution(workspace) -> None:
+    assert authorize(workspace, clinician(), "Patient", "read") == AccessScope(
         "Patient", None, frozenset({"hosp-a"})
     )
-    assert authorize(None, system(), "Observation", "export") == AccessScope(
+    assert authorize(workspace, system(), "Observation", "export") == AccessScope(
         "Observation", None, frozenset({"hosp-a"})
     )
     with pytest.raises(Forbidden, match="not bound to an institution"):
-        authorize(None, clinician(tenant=None), "Patient", "read")
+        authorize(workspace, clinician(tenant=None), "Patient", "read")
 
 
-def test_admin_analyst_and_steward_read_no_clinical_record() -> None:
+def test_admin_analyst_and_steward_read_no_clinical_record(workspace) -> None:
     for role in (Role.ADMIN, Role.ANALYST, Role.STEWARD):
         who = Principal(
             "x", frozenset({role}), tenant="hosp-a", scopes=frozenset({"user/*.cruds", "system/*.cruds"})
         )
         for interaction in ("read", "search", "export"):
             with pytest.raises(Forbidden):
-                authorize(None, who, "Patient", interaction)
+                authorize(workspace, who, "Patient", interaction)
     steward = Principal("s", frozenset({Role.STEWARD}), scopes=frozenset({"user/AuditEvent.rs"}))
-    assert authorize(None, steward, "AuditEvent", "search") == AccessScope("AuditEvent", None, None)
+    assert authorize(workspace, steward, "AuditEvent", "search") == AccessScope("AuditEvent", None, None)
 
 
-def test_scopes_narrow_roles_and_never_widen_them() -> None:
+def test_scopes_narrow_roles_and_never_widen_them(workspace) -> None:
     only_patients = clinician(scopes=frozenset({"user/Patient.r"}))
-    assert authorize(None, only_patients, "Patient", "read").institutions == frozenset({"hosp-a"})
+    assert authorize(workspace, only_patients, "Patient", "read").institutions == frozenset({"hosp-a"})
     with pytest.raises(Forbidden, match="no scope"):
-        authorize(None, only_patients, "Patient", "search")  # r, not s
+        authorize(workspace, only_patients, "Patient", "search")  # r, not s
     with pytest.raises(Forbidden, match="no scope"):
-        authorize(None, only_patients, "Observation", "read")
+        authorize(workspace, only_patients, "Observation", "read")
     with pytest.raises(Forbidden, match="no scope"):  # a person's token cannot use system/ scopes
-        authorize(None, clinician(scopes=frozenset({"system/*.rs"})), "Patient", "read")
+        authorize(workspace, clinician(scopes=frozenset({"system/*.rs"})), "Patient", "read")
     with pytest.raises(Forbidden, match="no scope"):  # fine-grained scopes grant nothing yet
         authorize(
-            None,
+            workspace,
             resident(scopes=frozenset({"patient/Observation.rs?category=laboratory"})),
             "Observation",
             "search",
         )
     with pytest.raises(Forbidden, match="no scope"):  # no scope at all: deny
-        authorize(None, resident(scopes=frozenset()), "Observation", "read")
+        authorize(workspace, resident(scopes=frozenset()), "Observation", "read")
 
 
-def test_v1_scopes_are_still_understood() -> None:
+def test_v1_scopes_are_still_understood(workspace) -> None:
     assert authorize(
-        None, resident(scopes=frozenset({"patient/*.read"})), "Condition", "search"
+        workspace, resident(scopes=frozenset({"patient/*.read"})), "Condition", "search"
     ).patients == {"P-1"}
 
 
-def test_unknown_types_and_interactions_are_refused() -> None:
+def test_unknown_types_and_interactions_are_refused(workspace) -> None:
     with pytest.raises(Forbidden, match="not a resource type"):
-        authorize(None, clinician(), "Binary", "read")
+        authorize(workspace, clinician(), "Binary", "read")
     with pytest.raises(Forbidden, match="interaction"):
-        authorize(None, clinician(), "Patient", "delete")
+        authorize(workspace, clinician(), "Patient", "delete")
 
 
-def test_roles_whose_grants_cannot_be_one_filter_are_refused_not_merged() -> None:
+def test_roles_whose_grants_cannot_be_one_filter_are_refused_not_merged(workspace) -> None:
     both = Principal(
         "odd",
         frozenset({Role.RESIDENT, Role.CLINICIAN}),
@@ -99,9 +99,9 @@ def test_roles_whose_grants_cannot_be_one_filter_are_refused_not_merged() -> Non
         scopes=frozenset({"patient/*.rs", "user/*.rs"}),
     )
     with pytest.raises(Forbidden, match="cannot be combined"):
-        authorize(None, both, "Observation", "search")
+        authorize(workspace, both, "Observation", "search")
     # a role that grants nothing more does not disturb the other
     clinician_admin = Principal(
         "c", frozenset({Role.CLINICIAN, Role.ADMIN}), tenant="hosp-a", scopes=frozenset({"user/*.rs"})
     )
-    assert authorize(None, clinician_admin, "Observation", "search").institutions == {"hosp-a"}
+    assert authorize(workspace, clinician_admin, "Observation", "search").institutions == {"hosp-a"}

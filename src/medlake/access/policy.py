@@ -6,7 +6,10 @@ the intersection of three things, and denies by default when any of them is miss
 
 1. the **role** (what a resident, clinician, institution system... may ever see),
 2. the **SMART scopes** of the token (which can only narrow the role, never widen it),
-3. the resident's **consent** (which narrows a clinician of another institution).
+3. the resident's **consent** (which lets a clinician reach the person's records held by
+   other institutions, or keeps them out), and break-glass for emergencies.
+
+Every decision, allowed or denied, is written to the audit outbox before it is returned.
 
 Several roles in one principal give the widest of their grants only when one contains the
 others; two grants that cannot be expressed as one filter are refused rather than merged wrongly.
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from medlake.access import scopes
+from medlake.access import audit, consent, emergency, scopes
 from medlake.access.errors import Forbidden
 from medlake.access.principal import Principal, Role
 
@@ -89,15 +92,70 @@ def _within(inner: frozenset[str] | None, outer: frozenset[str] | None) -> bool:
 
 
 def authorize(
-    ws: Workspace | None,
+    ws: Workspace,
     principal: Principal,
     resource_type: str,
     interaction: str,
+    *,
+    patient: str | None = None,
+    break_glass: str | None = None,
 ) -> AccessScope:
     """The one authorisation and consent check. interaction in {"read","search","export"}.
 
-    Raises medlake.access.errors.Forbidden (a MedlakeError) when nothing may be read.
+    Raises medlake.access.errors.Forbidden (a MedlakeError) when nothing may be read. Every
+    decision, allowed or denied, is in the audit outbox (committed) before this returns.
+
+    ``patient`` (a global person id) is the person a request is about, when it is about one
+    (``$everything``, ``?patient=``, a read of a Patient): it lets a clinician reach that
+    person's records held by other institutions, when the person has a record at the
+    clinician's institution and their consent shares it. ``break_glass`` is a clinician's
+    stated reason for an emergency access to ``patient``'s whole record (time-limited,
+    flagged and reported).
     """
+    emergency = False
+    try:
+        scope = _grant(principal, resource_type, interaction)
+        if break_glass is not None and patient is None:
+            raise Forbidden("break-glass names the person it opens (patient=...)")
+        if patient is not None:
+            scope, emergency = _about_person(ws, principal, scope, patient, break_glass)
+    except Forbidden as refusal:
+        audit.record(
+            ws,
+            principal,
+            action="authorize",
+            outcome="denied",
+            resource_type=resource_type,
+            interaction=interaction,
+            patients=[patient] if patient else None,
+            reason=str(refusal),
+            break_glass=break_glass is not None,
+        )
+        raise
+    audit.record(
+        ws,
+        principal,
+        action="break-glass" if emergency else "authorize",
+        outcome="allowed",
+        resource_type=resource_type,
+        interaction=interaction,
+        patients=scope.patients,
+        institutions=scope.institutions,
+        purpose="break-glass" if emergency else _purpose(principal),
+        break_glass=emergency,
+        reason=break_glass,
+    )
+    return scope
+
+
+def _purpose(principal: Principal) -> str:
+    if Role.RESIDENT in principal.roles:
+        return "patient-request"
+    return "treatment" if principal.roles & {Role.CLINICIAN, Role.INSTITUTION} else "operations"
+
+
+def _grant(principal: Principal, resource_type: str, interaction: str) -> AccessScope:
+    """What the roles and scopes allow, before any person is named."""
     if interaction not in INTERACTIONS:
         raise Forbidden(f"unknown interaction {interaction!r}")
     grants = []
@@ -119,6 +177,31 @@ def authorize(
             f"{principal.subject!r} has roles whose grants cannot be combined; use one role per account"
         )
     return widest
+
+
+def _about_person(
+    ws: Workspace, principal: Principal, scope: AccessScope, person: str, break_glass: str | None
+) -> tuple[AccessScope, bool]:
+    """The scope narrowed to one person; across institutions where consent or an emergency allows."""
+    if scope.patients is not None and person not in scope.patients:
+        raise Forbidden("this person's record is not yours to read")
+    one = frozenset({person})
+    if Role.CLINICIAN in principal.roles and scope.institutions == {principal.tenant}:
+        if break_glass is not None:
+            emergency.open_access(ws, principal, person, break_glass)
+            return AccessScope(scope.resource_type, one, None), True
+        if emergency.is_open(ws, principal, person) is not None:
+            return AccessScope(scope.resource_type, one, None), True
+        tenant = str(principal.tenant)
+        if (
+            _kind(scope.resource_type) == "person"
+            and consent.cares_for(ws, person, tenant)
+            and consent.permits(ws, person, "treatment", tenant)
+        ):
+            return AccessScope(scope.resource_type, one, None), False
+    elif break_glass is not None:
+        raise Forbidden("only a clinician of an institution may break the glass")
+    return AccessScope(scope.resource_type, one, scope.institutions), False
 
 
 def _role_grant(principal: Principal, role: Role, resource_type: str, interaction: str) -> AccessScope:

@@ -1,0 +1,184 @@
+"""Residents' consent: their choices as data, the question the policy asks, and who cares for whom.
+
+A choice is ``permit`` or ``deny`` of one purpose (``treatment`` outside the institution that
+holds the record, ``research``, ``public-health`` beyond what law mandates), either for every
+institution or for one. A new choice for the same purpose and institution supersedes the old
+one, which is kept (the history a resident or an auditor may ask for).
+
+The answer for a person, a purpose and an institution: the choice naming that institution wins
+over a general one; with none, the region's default (``consent_default``: ``opt-out`` shares
+for treatment unless refused, ``opt-in`` only when permitted). Research and public-health use
+beyond the law are never presumed: they need a ``permit``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Select, select
+
+from medlake.access.errors import Forbidden, IdentityError
+from medlake.access.principal import Principal, Role
+from medlake.catalog.models import AccessConsent, MpiMember
+from medlake.catalog.store import utcnow
+
+if TYPE_CHECKING:
+    from medlake.workspace import Workspace
+
+PURPOSES = ("treatment", "research", "public-health")
+DECISIONS = ("permit", "deny")
+_PURPOSE_CODES = {"treatment": "TREAT", "research": "HRESCH", "public-health": "PUBHLTH"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    person: str
+    decision: str
+    purpose: str
+    institution: str | None
+    recorded_by: str
+    recorded_at: str
+    active: bool
+
+    def as_fhir(self) -> dict:
+        """The choice as a FHIR R4 Consent (scope patient-privacy)."""
+        provision: dict = {
+            "type": self.decision,
+            "purpose": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": _PURPOSE_CODES[self.purpose],
+                }
+            ],
+        }
+        if self.institution:
+            provision["actor"] = [
+                {
+                    "role": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                "code": "IRCP",
+                            }
+                        ]
+                    },
+                    "reference": {"reference": f"Organization/{self.institution}"},
+                }
+            ]
+        return {
+            "resourceType": "Consent",
+            "id": self.id,
+            "status": "active" if self.active else "inactive",
+            "scope": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                        "code": "patient-privacy",
+                    }
+                ]
+            },
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Person/{self.person}"},
+            "dateTime": self.recorded_at,
+            "performer": [{"display": self.recorded_by}],
+            "policyRule": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]
+            },
+            "provision": provision,
+        }
+
+
+def cares_for(ws: Workspace, person: str, institution: str) -> bool:
+    """True when the institution holds a patient record of the person (its care relationship).
+
+    The person index (``medlake link run``) maps every institution's patient record to its
+    global person; a record there is the relationship the issue asks for, a first cut of
+    "an encounter there in the last N years".
+    """
+    with ws.catalog.session() as s:
+        found = s.scalar(
+            select(MpiMember.patient_id)
+            .where(MpiMember.person_id == person, MpiMember.institution == institution)
+            .limit(1)
+        )
+    return found is not None
+
+
+def record(
+    ws: Workspace,
+    by: Principal,
+    person: str,
+    decision: str,
+    purpose: str,
+    institution: str | None = None,
+    note: str | None = None,
+) -> Choice:
+    """Record a choice for ``person``; the resident or a clinician who cares for them may."""
+    if decision not in DECISIONS:
+        raise IdentityError(f"a consent decision is {' or '.join(DECISIONS)}, not {decision!r}")
+    if purpose not in PURPOSES:
+        raise IdentityError(f"a consent purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
+    if not _may_record(ws, by, person):
+        raise Forbidden(f"{by.subject!r} may not record consent for this person")
+    now = utcnow()
+    with ws.catalog.session() as s:
+        for old in s.scalars(_current(person).where(AccessConsent.purpose == purpose)):
+            if old.institution == institution:
+                old.superseded_at = now
+        row = AccessConsent(
+            id=str(uuid.uuid4()),
+            person=person,
+            decision=decision,
+            purpose=purpose,
+            institution=institution,
+            recorded_by=by.subject,
+            recorded_at=now,
+            superseded_at=None,
+            note=note[:1000] if note else None,
+        )
+        s.add(row)
+    return _choice(row)
+
+
+def _may_record(ws: Workspace, by: Principal, person: str) -> bool:
+    if Role.RESIDENT in by.roles and by.patient == person:
+        return True
+    return Role.CLINICIAN in by.roles and bool(by.tenant) and cares_for(ws, person, str(by.tenant))
+
+
+def _current(person: str) -> Select:
+    return select(AccessConsent).where(AccessConsent.person == person, AccessConsent.superseded_at.is_(None))
+
+
+def choices(ws: Workspace, person: str, *, history: bool = False) -> list[Choice]:
+    """The person's choices in force (with ``history``, every one ever recorded), oldest first."""
+    query = _current(person) if not history else select(AccessConsent).where(AccessConsent.person == person)
+    with ws.catalog.session() as s:
+        return [_choice(row) for row in s.scalars(query.order_by(AccessConsent.recorded_at))]
+
+
+def permits(ws: Workspace, person: str, purpose: str, institution: str) -> bool:
+    """Does ``person`` let ``institution`` use their records held elsewhere for ``purpose``?"""
+    current = [c for c in choices(ws, person) if c.purpose == purpose]
+    specific = [c for c in current if c.institution == institution]
+    general = [c for c in current if c.institution is None]
+    for rules in (specific, general):
+        if rules:
+            return all(c.decision == "permit" for c in rules)
+    return purpose == "treatment" and ws.settings.consent_default == "opt-out"
+
+
+def _choice(row: AccessConsent) -> Choice:
+    return Choice(
+        row.id,
+        row.person,
+        row.decision,
+        row.purpose,
+        row.institution,
+        row.recorded_by,
+        row.recorded_at.isoformat(),
+        row.superseded_at is None,
+    )
