@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
 
+from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
 from medlake.access.principal import Principal, Role
 from medlake.catalog.models import AccessConsent, MpiMember
@@ -109,20 +110,36 @@ def cares_for(ws: Workspace, person: str, institution: str) -> bool:
 
 def record(
     ws: Workspace,
-    by: Principal,
+    by: Principal | str,
     person: str,
     decision: str,
     purpose: str,
     institution: str | None = None,
     note: str | None = None,
 ) -> Choice:
-    """Record a choice for ``person``; the resident or a clinician who cares for them may."""
+    """Record a choice for ``person``; the resident or a clinician who cares for them may.
+
+    ``by`` as a plain name is the data center's own operator at the command line (a signed
+    form brought to the desk): trusted, and named in the record and the audit trail.
+    """
     if decision not in DECISIONS:
         raise IdentityError(f"a consent decision is {' or '.join(DECISIONS)}, not {decision!r}")
     if purpose not in PURPOSES:
         raise IdentityError(f"a consent purpose is one of {', '.join(PURPOSES)}, not {purpose!r}")
-    if not _may_record(ws, by, person):
-        raise Forbidden(f"{by.subject!r} may not record consent for this person")
+    principal = by if isinstance(by, Principal) else None
+    if principal is not None and not _may_record(ws, principal, person):
+        audit.record(
+            ws,
+            principal,
+            action="consent",
+            outcome="denied",
+            resource_type="Consent",
+            interaction="create",
+            patients=[person],
+            reason="may not record consent for this person",
+        )
+        raise Forbidden(f"{principal.subject!r} may not record consent for this person")
+    recorder = principal.subject if principal else f"operator:{by}"
     now = utcnow()
     with ws.catalog.session() as s:
         for old in s.scalars(_current(person).where(AccessConsent.purpose == purpose)):
@@ -134,12 +151,23 @@ def record(
             decision=decision,
             purpose=purpose,
             institution=institution,
-            recorded_by=by.subject,
+            recorded_by=recorder,
             recorded_at=now,
             superseded_at=None,
             note=note[:1000] if note else None,
         )
         s.add(row)
+    audit.record(
+        ws,
+        principal,
+        subject=recorder,
+        action="consent",
+        outcome="allowed",
+        resource_type="Consent",
+        interaction="create",
+        patients=[person],
+        reason=f"{decision} {purpose} {institution or 'any institution'}",
+    )
     return _choice(row)
 
 
