@@ -19,6 +19,7 @@ def _link(ws, person: str, *records: str) -> None:
     now = utcnow()
     with ws.catalog.session() as s:
         s.add(MpiPerson(id=person, status="active", created_at=now, updated_at=now))
+        s.flush()  # the members' foreign key needs the person first (PostgreSQL checks it)
         for record in records:
             s.add(
                 MpiMember(

@@ -27,7 +27,7 @@ from sqlalchemy import delete
 from medlake.access import keys
 from medlake.access import scopes as smart_scopes
 from medlake.access.errors import Unauthenticated
-from medlake.access.identity import client_row, principal_of, user_row
+from medlake.access.identity import principal_of, user_row
 from medlake.access.principal import Principal
 from medlake.catalog.models import AccessClient, AccessRefreshToken, AccessRevocation, AccessUser
 from medlake.catalog.store import utcnow
@@ -109,9 +109,12 @@ def issue(
 def verify(ws: Workspace, token: str) -> Principal:
     """The principal a bearer token stands for; :class:`Unauthenticated` for anything else."""
     claims = _verified_claims(ws, token)
-    if _revoked(ws, claims["jti"]):
+    kind = AccessUser if claims.get("kind") == "user" else AccessClient
+    with ws.catalog.session() as s:  # one round trip for both questions
+        revoked = s.get(AccessRevocation, claims["jti"]) is not None
+        row = s.get(kind, claims["sub"])
+    if revoked:
         raise Unauthenticated("the token has been revoked", "invalid_token")
-    row = user_row(ws, claims["sub"]) if claims.get("kind") == "user" else client_row(ws, claims["sub"])
     if row is None or row.disabled:
         raise Unauthenticated("the account of this token is disabled or gone", "invalid_token")
     if int(row.updated_at.timestamp()) > int(claims["iat"]):
@@ -182,11 +185,6 @@ def revoke(ws: Workspace, token: str) -> None:
                 )
             )
         s.execute(delete(AccessRevocation).where(AccessRevocation.expires_at < utcnow() - MAX_LIFETIME))
-
-
-def _revoked(ws: Workspace, jti: str) -> bool:
-    with ws.catalog.session() as s:
-        return s.get(AccessRevocation, jti) is not None
 
 
 # refresh tokens --------------------------------------------------------------------------
