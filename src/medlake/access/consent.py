@@ -22,7 +22,7 @@ from sqlalchemy import Select, select
 from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
 from medlake.access.principal import Principal, Role
-from medlake.catalog.models import AccessConsent, MpiMember
+from medlake.catalog.models import AccessConsent, MpiMember, MpiPerson
 from medlake.catalog.store import utcnow
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ class Choice:
     recorded_at: str
     active: bool
 
-    def as_fhir(self) -> dict:
-        """The choice as a FHIR R4 Consent (scope patient-privacy)."""
+    def as_fhir(self, regional_default: str = "opt-out") -> dict:
+        """The choice as a FHIR R4 Consent (scope patient-privacy) under the region's default policy."""
         provision: dict = {
             "type": self.decision,
             "purpose": [
@@ -86,23 +86,53 @@ class Choice:
             "dateTime": self.recorded_at,
             "performer": [{"display": self.recorded_by}],
             "policyRule": {
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                        "code": "OPTOUT" if regional_default == "opt-out" else "OPTIN",
+                    }
+                ]
             },
             "provision": provision,
         }
 
 
-def cares_for(ws: Workspace, person: str, institution: str) -> bool:
+def family(ws: Workspace, person: str) -> frozenset[str]:
+    """Every global id of one person: the surviving id and each id merged into it, or merged along.
+
+    The person index never deletes an id: a merged one points at its survivor. A resident bound
+    to an id that was merged since, a consent recorded under the old id, a request naming either:
+    all are the same person, so every rule is applied to the whole family.
+    """
+    with ws.catalog.session() as s:
+        seen = {person}
+        current = person
+        for _ in range(64):  # a chain longer than this would be a loop the index should not have
+            row = s.get(MpiPerson, current)
+            if row is None or row.merged_into is None or row.merged_into in seen:
+                break
+            current = row.merged_into
+            seen.add(current)
+        frontier = {current}
+        while frontier:
+            merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
+            seen |= merged
+            frontier = merged
+    return frozenset(seen)
+
+
+def cares_for(ws: Workspace, person: str | frozenset[str], institution: str) -> bool:
     """True when the institution holds a patient record of the person (its care relationship).
 
     The person index (``medlake link run``) maps every institution's patient record to its
     global person; a record there is the relationship the issue asks for, a first cut of
     "an encounter there in the last N years".
     """
+    ids = family(ws, person) if isinstance(person, str) else person
     with ws.catalog.session() as s:
         found = s.scalar(
             select(MpiMember.patient_id)
-            .where(MpiMember.person_id == person, MpiMember.institution == institution)
+            .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
             .limit(1)
         )
     return found is not None
@@ -172,7 +202,7 @@ def record(
 
 
 def _may_record(ws: Workspace, by: Principal, person: str) -> bool:
-    if Role.RESIDENT in by.roles and by.patient == person:
+    if Role.RESIDENT in by.roles and by.patient and person in family(ws, by.patient):
         return True
     return Role.CLINICIAN in by.roles and bool(by.tenant) and cares_for(ws, person, str(by.tenant))
 
@@ -188,9 +218,17 @@ def choices(ws: Workspace, person: str, *, history: bool = False) -> list[Choice
         return [_choice(row) for row in s.scalars(query.order_by(AccessConsent.recorded_at))]
 
 
-def permits(ws: Workspace, person: str, purpose: str, institution: str) -> bool:
-    """Does ``person`` let ``institution`` use their records held elsewhere for ``purpose``?"""
-    current = [c for c in choices(ws, person) if c.purpose == purpose]
+def permits(ws: Workspace, person: str | frozenset[str], purpose: str, institution: str) -> bool:
+    """Does ``person`` let ``institution`` use their records held elsewhere for ``purpose``?
+
+    Choices under any id of the person count; where two disagree at the same level, deny wins.
+    """
+    ids = family(ws, person) if isinstance(person, str) else person
+    query = select(AccessConsent).where(
+        AccessConsent.person.in_(ids), AccessConsent.superseded_at.is_(None), AccessConsent.purpose == purpose
+    )
+    with ws.catalog.session() as s:
+        current = [_choice(row) for row in s.scalars(query)]
     specific = [c for c in current if c.institution == institution]
     general = [c for c in current if c.institution is None]
     for rules in (specific, general):

@@ -115,6 +115,8 @@ def authorize(
     emergency = False
     try:
         scope = _grant(principal, resource_type, interaction)
+        if scope.patients is not None and principal.patient:
+            scope = AccessScope(resource_type, consent.family(ws, principal.patient), scope.institutions)
         if break_glass is not None and patient is None:
             raise Forbidden("break-glass names the person it opens (patient=...)")
         if patient is not None:
@@ -183,25 +185,25 @@ def _about_person(
     ws: Workspace, principal: Principal, scope: AccessScope, person: str, break_glass: str | None
 ) -> tuple[AccessScope, bool]:
     """The scope narrowed to one person; across institutions where consent or an emergency allows."""
-    if scope.patients is not None and person not in scope.patients:
+    ids = consent.family(ws, person)  # the person under every id the index ever gave them
+    if scope.patients is not None and not ids & scope.patients:
         raise Forbidden("this person's record is not yours to read")
-    one = frozenset({person})
     if Role.CLINICIAN in principal.roles and scope.institutions == {principal.tenant}:
         if break_glass is not None:
             emergency.open_access(ws, principal, person, break_glass)
-            return AccessScope(scope.resource_type, one, None), True
-        if emergency.is_open(ws, principal, person) is not None:
-            return AccessScope(scope.resource_type, one, None), True
+            return AccessScope(scope.resource_type, ids, None), True
+        if emergency.is_open(ws, principal, ids) is not None:
+            return AccessScope(scope.resource_type, ids, None), True
         tenant = str(principal.tenant)
         if (
             _kind(scope.resource_type) == "person"
-            and consent.cares_for(ws, person, tenant)
-            and consent.permits(ws, person, "treatment", tenant)
+            and consent.cares_for(ws, ids, tenant)
+            and consent.permits(ws, ids, "treatment", tenant)
         ):
-            return AccessScope(scope.resource_type, one, None), False
+            return AccessScope(scope.resource_type, ids, None), False
     elif break_glass is not None:
         raise Forbidden("only a clinician of an institution may break the glass")
-    return AccessScope(scope.resource_type, one, scope.institutions), False
+    return AccessScope(scope.resource_type, ids, scope.institutions), False
 
 
 def _role_grant(principal: Principal, role: Role, resource_type: str, interaction: str) -> AccessScope:
