@@ -87,6 +87,12 @@ def test_client_credentials_over_http(server, rsa_key: ClientKey) -> None:
     assert answer.json()["scope"] == "system/*.rs" and "refresh_token" not in answer.json()
     replay = httpx.post(url, data=form)
     assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
+    other_id = {
+        **form,
+        "client_assertion": rsa_key.assertion("hosp-a-ehr", aud=url),
+        "client_id": "hosp-b-bulk",
+    }
+    assert httpx.post(url, data=other_id).json()["error"] == "invalid_client"
     wrong_audience = {
         **form,
         "client_assertion": rsa_key.assertion("hosp-a-ehr", aud="http://elsewhere/auth/token"),

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import jwt
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from medlake.access import keys
 from medlake.access import scopes as smart_scopes
@@ -210,16 +210,30 @@ def _new_refresh_token(ws: Workspace, subject: str, granted: frozenset[str]) -> 
 
 
 def refresh(ws: Workspace, refresh_token: str, requested: str | None = None) -> IssuedToken:
-    """A new access token (and a new refresh token) for a refresh token, which is used up."""
+    """A new access token (and a new refresh token) for a refresh token, which is used up.
+
+    A refresh token used twice means two parties hold it (the user and a thief): every refresh
+    token of that account is revoked, so both must sign in again. A password change or any other
+    change to the account also ends its refresh tokens.
+    """
+    refused = Unauthenticated("the refresh token is not valid", "invalid_grant")
+    reused = False
     with ws.catalog.session() as s:
         row = s.get(AccessRefreshToken, _digest(refresh_token)) if len(refresh_token) < 200 else None
-        if row is None or row.revoked or row.expires_at <= utcnow():
-            raise Unauthenticated("the refresh token is not valid", "invalid_grant")
+        if row is None or row.expires_at <= utcnow():
+            raise refused
+        subject, allowed, created = row.subject, frozenset(row.scopes), row.created_at
+        if row.revoked:
+            reused = True
+            s.execute(
+                update(AccessRefreshToken).where(AccessRefreshToken.subject == subject).values(revoked=True)
+            )
         row.revoked = True
-        subject, allowed = row.subject, frozenset(row.scopes)
+    if reused:
+        raise refused
     account = user_row(ws, subject)
-    if account is None or account.disabled:
-        raise Unauthenticated("the refresh token is not valid", "invalid_grant")
+    if account is None or account.disabled or account.updated_at > created:
+        raise refused
     granted = smart_scopes.narrow(" ".join(sorted(allowed)), frozenset(account.scopes))
     if requested:
         granted = smart_scopes.narrow(requested, granted)
