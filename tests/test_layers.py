@@ -24,6 +24,7 @@ FLOORS: dict[str, int] = {
     "catalog": 3,
     "workspace": 4,
     "views": 5,
+    "access": 5,
     "ingest": 5,
     "link": 5,
     "build": 6,

@@ -228,6 +228,22 @@ class Settings(BaseSettings):
         description="who is acting, for the audit trail of link runs and clerk decisions; default the "
         "operating-system user",
     )
+    access_public_url: str | None = Field(
+        default=None,
+        description="the URL clients reach the server at (https://fhir.example.org): the token issuer, "
+        "its audience (<url>/fhir) and the token endpoint clients sign for; default urn:medlake and the "
+        "request's URL",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=1440, description="access token lifetime")
+    access_refresh_hours: int = Field(default=12, ge=1, le=720, description="refresh token lifetime")
+    consent_default: Literal["opt-out", "opt-in"] = Field(
+        default="opt-out",
+        description="the regional consent policy where a resident has said nothing: opt-out shares their "
+        "record for treatment with the institutions that care for them, opt-in does not",
+    )
+    break_glass_minutes: int = Field(
+        default=60, ge=1, le=1440, description="how long a break-glass access lasts"
+    )
 
     @field_validator("home", mode="before")
     @classmethod

@@ -33,6 +33,7 @@ them, named in brackets)::
     │   ├── SettingsError            a key medlake.toml may not hold, or a setting's value out of range
     │   ├── MissingSecret (KeyError) [medlake.secrets]
     │   ├── LiteralSecret            [medlake.secrets] a password in clear where the catalog would keep it
+    │   ├── IdentityError            [medlake.access.errors] a user, client, key or consent refused
     │   ├── DatabaseUrlError         [medlake.sources.database.connection]
     │   ├── TableReadError           [medlake.sources.database.reader]
     │   ├── MappingError             [medlake.sources.tabular.mapping]
@@ -65,6 +66,9 @@ them, named in brackets)::
     │   ├── SigningKeyError (RuntimeError)  [medlake.ledger.keys]
     │   ├── WitnessAlarm (RuntimeError)     [medlake.ledger.witness] a fork, a rewrite or a replayed head
     │   └── HubError (RuntimeError)         [medlake.ledger.witness] the hub cannot be asked
+    ├── AccessError                  a caller the access rules refuse
+    │   ├── Unauthenticated (PermissionError)  [medlake.access.errors] no valid token or credentials
+    │   └── Forbidden (PermissionError)        [medlake.access.errors] may not read or do this
     └── ViewError                    [medlake.views.errors]
         ├── ViewDefinitionError (ValueError)
         └── ViewEvaluationError (RuntimeError)
@@ -143,6 +147,10 @@ class SettingsError(InputError):
 
 class InvalidRecord(MedlakeError, ValueError):
     """One received record that cannot be taken; it goes to the quarantine with this reason."""
+
+
+class AccessError(MedlakeError):
+    """A caller the access rules refuse: not authenticated, or not allowed this read or write."""
 
 
 class LedgerError(MedlakeError):

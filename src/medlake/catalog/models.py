@@ -293,3 +293,125 @@ class MpiModel(Base):
     records: Mapped[int] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(String(36))
+
+
+# Access control (medlake.access): who may sign in, the residents' consents, and the audit
+# outbox. Secrets are never kept here in clear: passwords as argon2 hashes, refresh tokens as
+# SHA-256 digests, clients by their public keys only.
+
+
+class AccessUser(Base):
+    """A person who signs in: their roles and what they are bound to (an institution, a person)."""
+
+    __tablename__ = "access_users"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list] = mapped_column(JSON)
+    tenant: Mapped[str | None] = mapped_column(String(24), index=True)
+    patient: Mapped[str | None] = mapped_column(String(24), index=True)
+    scopes: Mapped[list] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessClient(Base):
+    """A system client (SMART Backend Services): authenticates with a JWT signed by a key in ``jwks``."""
+
+    __tablename__ = "access_clients"
+
+    client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    roles: Mapped[list] = mapped_column(JSON)
+    tenant: Mapped[str | None] = mapped_column(String(24), index=True)
+    scopes: Mapped[list] = mapped_column(JSON)
+    jwks: Mapped[dict] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessSeenAssertion(Base):
+    """A client assertion's ``jti`` already used, kept until the assertion expires (replay protection)."""
+
+    __tablename__ = "access_seen_assertions"
+
+    client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class AccessRevocation(Base):
+    """A token id (``jti``) revoked before it expires: access tokens and refresh tokens alike."""
+
+    __tablename__ = "access_revocations"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessRefreshToken(Base):
+    """A refresh token, by the SHA-256 of its value (the value itself is only ever in the response)."""
+
+    __tablename__ = "access_refresh_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    scopes: Mapped[list] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessConsent(Base):
+    """One resident's choice (FHIR Consent-like); a newer one supersedes, the old one stays as history.
+
+    ``decision`` is ``permit`` or ``deny``; ``purpose`` is ``treatment``, ``research`` or
+    ``public-health``; ``institution`` narrows it to sharing with one institution (None: any).
+    """
+
+    __tablename__ = "access_consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person: Mapped[str] = mapped_column(String(24), index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    purpose: Mapped[str] = mapped_column(String(20))
+    institution: Mapped[str | None] = mapped_column(String(24))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AccessBreakGlass(Base):
+    """An emergency access: who opened which person's record, why, and until when."""
+
+    __tablename__ = "access_break_glass"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    tenant: Mapped[str | None] = mapped_column(String(24))
+    person: Mapped[str] = mapped_column(String(24), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditOutbox(Base):
+    """An audit event written in the request's own transaction, before the answer; flushed to the lake.
+
+    ``flush_batch`` is set when a flush claims the row, before it writes the lake, so a flush
+    killed part-way is finished (not repeated) by the next one.
+    """
+
+    __tablename__ = "audit_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    event: Mapped[dict] = mapped_column(JSON)
+    flush_batch: Mapped[str | None] = mapped_column(String(36), index=True)
+    flushed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

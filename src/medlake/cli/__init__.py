@@ -17,6 +17,7 @@ from rich.text import Text
 from typer.core import TyperGroup, TyperOption
 
 from medlake.cli import (
+    accounts,
     building,
     configuration,
     conformance,
@@ -115,6 +116,7 @@ person.register(app)
 score.register(app)
 ledger.register(app)
 knowledge.register(app)
+accounts.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
