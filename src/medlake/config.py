@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the person serving store; default sqlite:///<home>/person.db",
     )
+    serving_index_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the FHIR serving index (SQLite or PostgreSQL); "
+        "default sqlite:///<home>/serving.db",
+    )
     search_url: str | None = Field(
         default=None,
         description="OpenSearch/Elasticsearch URL (…/index; a password only as ${SECRET}) for the article "
