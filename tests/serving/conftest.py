@@ -58,3 +58,42 @@ def synthea_index(synthea_workspace: Workspace) -> ServingIndex:
     index = ServingIndex(synthea_workspace)
     index.refresh()
     return index
+
+
+@dataclass(frozen=True)
+class Region:
+    """The demo region, linked and indexed, with two institutions and persons to play roles."""
+
+    ws: Workspace
+    index: ServingIndex
+    home: str  # an institution
+    away: str  # another institution
+    person: str  # a global person with a Patient at ``home``
+    other: str  # another person with a Patient at ``home``
+    patients: dict[str, list[str]]  # person -> their integrated Patient ids
+
+
+@pytest.fixture(scope="session")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
+    from medlake.mpi import MasterPatientIndex
+    from tests.conftest import built_region
+
+    ws, _ = built_region(tmp_path_factory.mktemp("served_region"), residents=20, seed=7)
+    MasterPatientIndex(ws).run()
+    ws = Workspace(ws.settings)
+    index = ServingIndex(ws)
+    index.refresh()
+    patients: dict[str, list[str]] = {}
+    by_institution: dict[str, list[str]] = {}
+    for row in ws.table("warehouse.person_link").to_pylist():
+        patient = (
+            row["patient_id"] if "." in row["patient_id"] else f"{row['institution']}.{row['patient_id']}"
+        )
+        patients.setdefault(row["person_id"], []).append(patient)
+        by_institution.setdefault(row["institution"], []).append(row["person_id"])
+    from collections import Counter
+
+    encounters = Counter(ws.table("integrated.Encounter", ["institution"])["institution"].to_pylist())
+    home, away = [i for i, _ in encounters.most_common(2)]  # institutions with clinical activity
+    person, other = sorted(set(by_institution[home]))[:2]
+    return Region(ws, index, home, away, person, other, patients)

@@ -17,7 +17,7 @@ from tests.serving.conftest import EVERYTHING, INSTITUTION, Scope, records
 
 
 def ids(page) -> list[str]:  # type: ignore[no-untyped-def]
-    return [r["id"] for r in page.matches]
+    return [found.id for found in page.matches]
 
 
 def search_all(index: ServingIndex, resource_type: str, params: list[tuple[str, str]], scope=EVERYTHING):  # type: ignore[no-untyped-def]
@@ -152,9 +152,9 @@ def test_sort_paging_and_include(synthea_index: ServingIndex, synthea_folder: Pa
     second = synthea_index.search(query, EVERYTHING, 7, include_scope=lambda _type: EVERYTHING)
     assert len(first.matches) == len(second.matches) == 7 and first.has_next
     assert not set(ids(first)) & set(ids(second))
-    ends = [instant(r["period"]["end"]) for r in first.matches + second.matches]
+    ends = [instant(f.resource["period"]["end"]) for f in first.matches + second.matches]
     assert ends == sorted(ends, reverse=True)
-    assert [r["id"] for r in first.included] == [f"{INSTITUTION}.{patient}"]
+    assert [f.id for f in first.included] == [f"{INSTITUTION}.{patient}"]
     count = synthea_index.search(parse_search("Encounter", [("_summary", "count")]), EVERYTHING)
     assert count.total == len(encounters) and count.matches == []
 

@@ -82,11 +82,21 @@ def _count_lines(file: Path) -> int:
     return 0
 
 
-def build(home: Home = None, json_output: JsonOutput = False) -> None:
+def build(
+    home: Home = None,
+    json_output: JsonOutput = False,
+    serving_index: Annotated[
+        bool, typer.Option("--serving-index/--no-serving-index", help="then refresh the FHIR search index")
+    ] = True,
+) -> None:
     """Build the integrated layer and the warehouse from everything ingested so far."""
+    from medlake.cli.serving import refresh_serving_index
+
     ws = workspace_or_exit(home)
     with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
         built = build_all(ws, progress=advance)
+    if serving_index:
+        refresh_serving_index(ws, quiet=json_output)
     summary = [
         {"table": t.name, "version": t.version, "rows": t.rows, "rows_by_institution": t.rows_by_institution}
         for t in built

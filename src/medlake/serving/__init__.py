@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy.engine import Engine, make_url
 
@@ -22,10 +21,11 @@ from medlake.serving.definitions import SearchParameter, search_parameters, serv
 from medlake.serving.query import SearchError, SearchQuery, UnknownResourceType, check_type, parse_search
 from medlake.serving.refresh import RefreshReport, refresh_index
 from medlake.serving.schema import ServingIndexError, index_url, open_index
-from medlake.serving.search import Scope, SearchPage, read, search
+from medlake.serving.search import Found, Scope, SearchPage, read, search
 from medlake.workspace import Workspace
 
 __all__ = [
+    "Found",
     "RefreshReport",
     "Scope",
     "SearchError",
@@ -61,7 +61,7 @@ class ServingIndex:
         """Index what changed in the integrated layer and person_link since the last refresh."""
         return refresh_index(self.workspace, self.engine, full=full, progress=progress)
 
-    def read(self, resource_type: str, resource_id: str, scope: Scope) -> dict[str, Any] | None:
+    def read(self, resource_type: str, resource_id: str, scope: Scope) -> Found | None:
         return read(self.engine, check_type(resource_type), resource_id, scope)
 
     def search(

@@ -29,13 +29,23 @@ from medlake.serving.values import (
 )
 
 _RESOLVE_IS = re.compile(r"\.where\(resolve\(\) is ([A-Za-z]+)\)")
+_AS_OPERATOR = re.compile(r"\(([A-Za-z][A-Za-z0-9.]*) as ([A-Za-z]+)\)")
+_AS_FUNCTION = re.compile(r"\.as\(([A-Za-z]+)\)")
 
 
 def rewrite_resolve(expression: str) -> str:
-    """``.where(resolve() is T)`` as a test of the reference's type, relative or absolute."""
-    return _RESOLVE_IS.sub(
+    """The expression as the index evaluates it: R4's intent, where its letter does not run.
+
+    ``.where(resolve() is T)`` becomes a test of the reference's type, relative or absolute.
+    ``(X as T)`` and ``X.as(T)`` become ``X.ofType(T)``: in FHIRPath ``as`` takes one item, so
+    R4's ``(Observation.component.value as Quantity)`` fails on any Observation with two
+    components; R4B and R5 rewrote these expressions to ``ofType``, which is what they mean.
+    """
+    expression = _RESOLVE_IS.sub(
         lambda m: f".where(reference.startsWith('{m[1]}/') or reference.contains('/{m[1]}/'))", expression
     )
+    expression = _AS_OPERATOR.sub(lambda m: f"{m[1]}.ofType({m[2]})", expression)
+    return _AS_FUNCTION.sub(lambda m: f".ofType({m[1]})", expression)
 
 
 @dataclass

@@ -34,10 +34,26 @@ class Scope(Protocol):
 
 
 @dataclass(frozen=True)
+class Found:
+    """A resource as served, with the global person it belongs to (for the audit trail)."""
+
+    resource: dict[str, Any]
+    person_id: str | None
+
+    @property
+    def id(self) -> str:
+        return str(self.resource["id"])
+
+    @property
+    def resource_type(self) -> str:
+        return str(self.resource["resourceType"])
+
+
+@dataclass(frozen=True)
 class SearchPage:
     total: int
-    matches: list[dict[str, Any]]
-    included: list[dict[str, Any]]
+    matches: list[Found]
+    included: list[Found]
     offset: int
     has_next: bool
 
@@ -58,27 +74,27 @@ def visible(resource_type: str, scope: Scope) -> ColumnElement[bool]:
     return condition
 
 
-def read(engine: Engine, resource_type: str, resource_id: str, scope: Scope) -> dict[str, Any] | None:
+def read(engine: Engine, resource_type: str, resource_id: str, scope: Scope) -> Found | None:
     """One resource, or None if it does not exist *or* the scope does not reach it (answer 404)."""
-    statement = select(resources.c.resource).where(
+    statement = select(resources.c.resource, resources.c.person_id).where(
         visible(resource_type, scope), resources.c.id == resource_id
     )
     with engine.connect() as con:
-        text = con.execute(statement).scalar_one_or_none()
-    return orjson.loads(text) if text is not None else None
+        row = con.execute(statement).one_or_none()
+    return Found(orjson.loads(row[0]), row[1]) if row is not None else None
 
 
-def read_many(engine: Engine, resource_type: str, ids: Iterable[str], scope: Scope) -> list[dict[str, Any]]:
+def read_many(engine: Engine, resource_type: str, ids: Iterable[str], scope: Scope) -> list[Found]:
     wanted = sorted(set(ids))
     if not wanted:
         return []
     statement = (
-        select(resources.c.resource)
+        select(resources.c.resource, resources.c.person_id)
         .where(visible(resource_type, scope), resources.c.id.in_(wanted))
         .order_by(resources.c.id)
     )
     with engine.connect() as con:
-        return [orjson.loads(text) for text in con.execute(statement).scalars()]
+        return [Found(orjson.loads(text), person) for text, person in con.execute(statement)]
 
 
 def search(
@@ -100,14 +116,16 @@ def search(
         total = con.execute(select(func.count()).select_from(resources).where(condition)).scalar_one()
         if query.summary_count or query.count == 0:
             return SearchPage(total, [], [], offset, False)
-        statement: Select[Any] = select(resources.c.id, resources.c.resource).where(condition)
+        statement: Select[Any] = select(resources.c.id, resources.c.resource, resources.c.person_id).where(
+            condition
+        )
         for parameter, descending in query.sort:
             key = _sort_key(query.resource_type, parameter, descending)
             statement = statement.order_by(key.desc().nulls_last() if descending else key.asc().nulls_last())
         statement = statement.order_by(resources.c.id).limit(query.count).offset(offset)
         rows = con.execute(statement).all()
-    matches = [orjson.loads(text) for _, text in rows]
-    included = _included(engine, query, [i for i, _ in rows], include_scope) if query.include else []
+    matches = [Found(orjson.loads(text), person) for _, text, person in rows]
+    included = _included(engine, query, [i for i, _, _ in rows], include_scope) if query.include else []
     return SearchPage(total, matches, included, offset, offset + len(rows) < total)
 
 
@@ -128,7 +146,7 @@ def _included(
                 statement = statement.where(references.c.target_type == target)
             for target_type, target_id in con.execute(statement):
                 wanted.setdefault(target_type, set()).add(target_id)
-    included: list[dict[str, Any]] = []
+    included: list[Found] = []
     for target_type in sorted(wanted):
         scope = include_scope(target_type)
         if scope is not None:
