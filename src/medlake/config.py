@@ -213,6 +213,11 @@ class Settings(BaseSettings):
         description="a folder of SQL-on-FHIR ViewDefinitions (<table>.json) added to the view library "
         "(a file named like a library view replaces it); relative to the workspace directory",
     )
+    serving_index_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the FHIR serving index (SQLite or PostgreSQL); "
+        "default sqlite:///<home>/serving.db",
+    )
     search_url: str | None = Field(
         default=None,
         description="OpenSearch/Elasticsearch URL (…/index; a password only as ${SECRET}) for the article "

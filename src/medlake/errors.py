@@ -19,11 +19,13 @@ them, named in brackets)::
     │   └── GraphError               [medlake.knowledge.search] the knowledge graph's tables disagree
     ├── NotFound (KeyError)          an id no person, review item or record has
     │   ├── UnknownPersonError       [medlake.person.record]
-    │   └── UnknownTermError         [medlake.knowledge.graph] a term the knowledge graph does not have
+    │   ├── UnknownTermError         [medlake.knowledge.graph] a term the knowledge graph does not have
+    │   └── UnknownResourceType      [medlake.serving.query] a FHIR resource type the server does not serve
     ├── DecisionError (ValueError)   a steward's decision the index cannot apply
     ├── Busy (TimeoutError)          another writer holds a lock in the catalog past the wait
     │   └── LeaseLost                [medlake.catalog.leases] the lock expired while its holder worked
     ├── StoreError                   [medlake.person.store] the person serving store is missing or unusable
+    ├── ServingIndexError            [medlake.serving.schema] the FHIR serving index has no usable home
     ├── SourceError                  a source that stopped part-way, or could not start
     │   ├── Unreachable (ConnectionError)  a server a source talks to does not answer
     │   └── SqlImportError           [medlake.sources.database.importer]
@@ -41,6 +43,7 @@ them, named in brackets)::
     │   ├── TemplateError            [medlake.sources.tabular.template]
     │   ├── WorkbookError            [medlake.sources.tabular.excel_files]
     │   ├── RecordError              [medlake.link.records]
+    │   ├── SearchError              [medlake.serving.query] a FHIR search the index cannot answer as asked
     │   ├── ScoreError               [medlake.warn.scores.registry] an input a score cannot take as a whole
     │   ├── UnitError                [medlake.warn.scores.units] a unit that is not UCUM or not convertible
     │   ├── EntryError               [medlake.ledger.entries] an entry the ledger refuses

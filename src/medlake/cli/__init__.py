@@ -31,6 +31,7 @@ from medlake.cli import (
     link,
     person,
     score,
+    serving,
     sources,
     synth,
     tabular,
@@ -117,6 +118,7 @@ score.register(app)
 ledger.register(app)
 knowledge.register(app)
 accounts.register(app)
+serving.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 

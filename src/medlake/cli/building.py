@@ -29,16 +29,22 @@ def build(
             show_default=False,
         ),
     ] = None,
+    serving_index: Annotated[
+        bool, typer.Option("--serving-index/--no-serving-index", help="then refresh the FHIR search index")
+    ] = True,
     json_output: JsonOutput = False,
 ) -> None:
     """Bring the integrated layer and the warehouse up to everything ingested (only what changed)."""
     from medlake.build.maintain import maintain
     from medlake.build.run import build_all
     from medlake.chain import refresh_person_tables
+    from medlake.cli.serving import refresh_serving_index
 
     ws = workspace_or_exit(home)
     with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
         built = build_all(ws, progress=advance, full=full)
+    if serving_index:
+        refresh_serving_index(ws, quiet=json_output)
     refresh = person if person is not None else ws.settings.build_person == "refresh"
     derived = refresh_person_tables(ws, refresh=refresh)
     maintained = maintain(ws) if ws.settings.maintain_after_build else None

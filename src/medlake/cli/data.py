@@ -13,7 +13,7 @@ import typer
 
 from medlake.cli.ingesting import expand_paths, run_ingest
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, table, workspace_or_exit
 
 if TYPE_CHECKING:
     from medlake.workspace import Workspace
@@ -88,31 +88,6 @@ def _count_lines(file: Path) -> int:
         with file.open("rb") as handle:
             return sum(1 for _ in handle)
     return 0
-
-
-def build(home: Home = None, json_output: JsonOutput = False) -> None:
-    """Build the integrated layer and the warehouse from everything ingested so far."""
-    from medlake.build.run import build_all
-
-    ws = workspace_or_exit(home)
-    with progress_bar("building integrated layer", None, enabled=not json_output) as advance:
-        built = build_all(ws, progress=advance)
-    summary = [
-        {"table": t.name, "version": t.version, "rows": t.rows, "rows_by_institution": t.rows_by_institution}
-        for t in built
-    ]
-    if json_output:
-        print_json(summary)
-        return
-    rows = [(s["table"], s["version"], s["rows"]) for s in summary]
-    console.print(table("tables built", ["table", "version", "rows"], rows))
-    job = next((j for j in ws.catalog.jobs(10) if j.kind == "build"), None)
-    left_out = (job.details or {}).get("rejected_rows", 0) if job is not None else 0
-    if left_out:
-        console.print(
-            f"{left_out} rows a view could not convert were left out of the warehouse; "
-            "medlake quarantine lists them (stage build) with the reason"
-        )
 
 
 class Format(StrEnum):
