@@ -29,6 +29,7 @@ from medlake.cli import (
     person,
     score,
     sources,
+    surveil,
     synth,
     tabular,
     workspace_commands,
@@ -78,6 +79,7 @@ person.register(app)
 score.register(app)
 ledger.register(app)
 knowledge.register(app)
+surveil.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
