@@ -114,3 +114,30 @@ def test_detect_refuses_bad_input_in_one_line(
     printed = medlake("surveil", "detect", str(path), "--method", "farrington-flexible", *args, code=1)
     assert printed.startswith("error:") and message in printed
     assert "Traceback" not in printed
+
+
+def test_detect_refuses_a_start_without_enough_history(agona_csv: Path) -> None:
+    printed = medlake(
+        "surveil", "detect", str(agona_csv), "--method", "farrington-flexible", "--from", "1991-01-07", code=1
+    )
+    assert printed.startswith("error:") and "reference time points did not exist" in printed
+    printed = medlake(
+        "surveil", "detect", str(agona_csv), "--method", "ears-c3", "--from", "1990-01-22", code=1
+    )
+    assert "needs 11 periods before the first evaluated one" in printed
+
+
+def test_detect_cusum_to_stdout(agona_csv: Path) -> None:
+    printed = medlake("surveil", "detect", str(agona_csv), "--method", "cusum")
+    lines = printed.splitlines()
+    assert lines[0] == "date,count,expected,upperbound,alarm"
+    assert lines[1].startswith("1991-12-30,0,1.94031816098")  # R's mu0 (fixtures/agona_cusum.csv)
+    alarms = int((reference.expected_output("agona_cusum.csv")["alarm"] == "true").sum())
+    assert f"cusum: 208 periods evaluated, {alarms} alarm(s)" in printed
+
+
+def test_rt_daily_input_must_be_consecutive_days(tmp_path: Path) -> None:
+    path = tmp_path / "weekly.csv"
+    path.write_text("date,count\n2020-01-06,1\n2020-01-13,2\n")
+    printed = medlake("surveil", "rt", str(path), "--si-mean", "2.6", "--si-sd", "1.5", code=1)
+    assert "1 day(s) apart" in printed

@@ -78,7 +78,10 @@ def detect(
     ] = None,
     b: Annotated[int | None, _opt("--b", "Farrington: years back")] = None,
     w: Annotated[int | None, _opt("--w", "Farrington: half-window in periods")] = None,
-    alpha: Annotated[float | None, _opt("--alpha", "one-sided level of the bound")] = None,
+    alpha: Annotated[
+        float | None,
+        _opt("--alpha", "one-sided level of the bound; CUSUM: the negative binomial's dispersion"),
+    ] = None,
     no_periods: Annotated[int | None, _opt("--no-periods", "Farrington: noPeriods")] = None,
     past_weeks_not_included: Annotated[
         int | None, _opt("--past-weeks-not-included", "Farrington: pastWeeksNotIncluded")
