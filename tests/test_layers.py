@@ -34,6 +34,7 @@ FLOORS: dict[str, int] = {
     "person": 7,
     "synth": 7,
     "warn": 7,
+    "surveil": 7,
     "knowledge": 8,
     "chain": 8,
     "demo": 9,

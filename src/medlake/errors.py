@@ -49,7 +49,8 @@ them, named in brackets)::
     │   ├── EntryError               [medlake.ledger.entries] an entry the ledger refuses
     │   ├── ProofError               [medlake.ledger.merkle] a proof of sizes the tree does not have
     │   ├── CosignatureRejected      [medlake.ledger.cosigning] a co-signature the hub will not keep
-    │   └── DumpError                [medlake.knowledge.mediawiki] a MediaWiki export that cannot be read
+    │   ├── DumpError                [medlake.knowledge.mediawiki] a MediaWiki export that cannot be read
+    │   └── SurveilError             [medlake.surveil.series] a series or setting an algorithm cannot take
     ├── InvalidRecord (ValueError)   one received record that cannot be taken: quarantined with
     │   │                            this reason, never raised out of an ingest
     │   ├── InvalidResource          [medlake.fhir.validation]

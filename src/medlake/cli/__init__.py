@@ -33,6 +33,7 @@ from medlake.cli import (
     score,
     serving,
     sources,
+    surveil,
     synth,
     tabular,
     workspace_commands,
@@ -119,6 +120,7 @@ ledger.register(app)
 knowledge.register(app)
 accounts.register(app)
 serving.register(app)
+surveil.register(app)
 app.add_typer(conformance.app, name="conformance", help="Run conformance suites against medlake's engines.")
 
 
