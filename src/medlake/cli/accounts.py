@@ -13,17 +13,16 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medlake.access import audit, consent, emergency, identity, keys, tokens
-from medlake.access import scopes as smart_scopes
-from medlake.access.client_keys import read_key_file
-from medlake.access.errors import IdentityError
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, print_json, table, workspace_or_exit
-from medlake.workspace import Workspace
+
+if TYPE_CHECKING:
+    from medlake.access import identity
+    from medlake.workspace import Workspace
 
 users_app = typer.Typer(
     help="People who sign in: residents, clinicians, analysts, stewards, admins.", no_args_is_help=True
@@ -67,6 +66,8 @@ def _workspace(home: Path | None) -> Workspace:
 
 
 def _password(from_stdin: bool) -> str:
+    from medlake.access.errors import IdentityError
+
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("password: ")
@@ -107,6 +108,8 @@ def users_add(
     home: Home = None,
 ) -> None:
     """Add a person who signs in with a password (stored as an Argon2 hash)."""
+    from medlake.access import identity
+
     ws = _workspace(home)
     account = identity.add_user(
         ws, name, role, _password(password_stdin), tenant=institution, patient=person, scopes=scope
@@ -117,12 +120,16 @@ def users_add(
 @users_app.command("list")
 def users_list(json_output: JsonOutput = False, home: Home = None) -> None:
     """Every user: roles, binding, scopes (never a hash)."""
+    from medlake.access import identity
+
     _accounts(identity.users(_workspace(home)), json_output, "users")
 
 
 @users_app.command("disable")
 def users_disable(name: str, home: Home = None) -> None:
     """Disable a user or a client: its tokens stop working at their next request."""
+    from medlake.access import identity
+
     identity.set_disabled(_workspace(home), name, True)
     console.print(f"disabled {name}", markup=False)
 
@@ -130,6 +137,8 @@ def users_disable(name: str, home: Home = None) -> None:
 @users_app.command("enable")
 def users_enable(name: str, home: Home = None) -> None:
     """Enable a disabled user or client again."""
+    from medlake.access import identity
+
     identity.set_disabled(_workspace(home), name, False)
     console.print(f"enabled {name}", markup=False)
 
@@ -137,6 +146,8 @@ def users_enable(name: str, home: Home = None) -> None:
 @users_app.command("set-password")
 def users_set_password(name: str, password_stdin: PasswordStdin = False, home: Home = None) -> None:
     """Set a user's password; their live tokens stop working."""
+    from medlake.access import identity
+
     identity.set_password(_workspace(home), name, _password(password_stdin))
     console.print(f"password of {name} set", markup=False)
 
@@ -154,6 +165,10 @@ def users_token(
     home: Home = None,
 ) -> None:
     """Print a bearer access token for a user, for scripts (it is a credential: keep it out of logs)."""
+    from medlake.access import audit, identity, tokens
+    from medlake.access import scopes as smart_scopes
+    from medlake.access.errors import IdentityError
+
     ws = _workspace(home)
     match = _TTL.match(ttl)
     if not match:
@@ -178,6 +193,8 @@ def users_token(
 @users_app.command("rotate-key")
 def users_rotate_key(home: Home = None) -> None:
     """Make a new token signing key in the secrets file; the old one verifies until the next rotation."""
+    from medlake.access import keys
+
     ws = workspace_or_exit(home)
     console.print(
         f"new token signing key {keys.rotate(ws.home)} (the previous one still verifies)", markup=False
@@ -197,6 +214,9 @@ def clients_add(
     home: Home = None,
 ) -> None:
     """Register a system client that signs its token requests with one of these keys (RS384/ES384)."""
+    from medlake.access import identity
+    from medlake.access.client_keys import read_key_file
+
     ws = _workspace(home)
     account = identity.add_client(ws, name, read_key_file(jwks), tenant=institution, roles=role, scopes=scope)
     console.print(
@@ -207,12 +227,16 @@ def clients_add(
 @clients_app.command("list")
 def clients_list(json_output: JsonOutput = False, home: Home = None) -> None:
     """Every system client: roles, institution, scopes (keys are public; not shown)."""
+    from medlake.access import identity
+
     _accounts(identity.clients(_workspace(home)), json_output, "clients")
 
 
 @clients_app.command("disable")
 def clients_disable(name: str, home: Home = None) -> None:
     """Disable a client: no new tokens, and its live ones stop working."""
+    from medlake.access import identity
+
     identity.set_disabled(_workspace(home), name, True)
     console.print(f"disabled {name}", markup=False)
 
@@ -234,6 +258,8 @@ def consent_set(
     home: Home = None,
 ) -> None:
     """Record a resident's choice brought to the data center (the operator is named in the record)."""
+    from medlake.access import consent
+
     ws = _workspace(home)
     choice = consent.record(ws, getpass.getuser(), person, decision, purpose, institution, note)
     console.print(
@@ -250,6 +276,8 @@ def consent_list(
     home: Home = None,
 ) -> None:
     """A resident's choices (as FHIR Consent resources with --json)."""
+    from medlake.access import consent
+
     ws = _workspace(home)
     choices = consent.choices(ws, person, history=history)
     if json_output:
@@ -289,6 +317,8 @@ def audit_command(
     home: Home = None,
 ) -> None:
     """Who read what: the audit trail (every decision, allowed and denied)."""
+    from medlake.access import audit, emergency
+
     ws = _workspace(home)
     if break_glass:
         opened = emergency.accesses(ws)
@@ -344,6 +374,8 @@ def audit_command(
 
 
 def _since(text: str | None) -> datetime | None:
+    from medlake.access.errors import IdentityError
+
     if text is None:
         return None
     match = re.fullmatch(r"(\d+)([hd])", text)

@@ -65,7 +65,7 @@ def serving_index(
     ] = False,
     json_output: JsonOutput = False,
 ) -> None:
-    """Bring the FHIR serving index up to date with the integrated layer (what `medlake build` does last)."""
+    """Bring the FHIR serving index up to date with the integrated layer (what medlake build does last)."""
     ws = workspace_or_exit(home)
     report = refresh_serving_index(ws, full=full, quiet=json_output)
     if json_output:

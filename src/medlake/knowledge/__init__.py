@@ -1,0 +1,1 @@
+"""The medical knowledge graph, health-information articles, search with expansion, recommendations."""
