@@ -16,8 +16,9 @@ from medlake.cli.ingesting import run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
 from medlake.engine import QueryRefused
-from medlake.fhir.reading import find_files
+from medlake.fhir.reading import is_gzip, is_ndjson
 from medlake.ingest import ingest_paths, institution_folders
+from medlake.ingest.delivery import find_files
 from medlake.ingest.warnings import data_quality_warnings
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.workspace import Workspace
@@ -76,7 +77,7 @@ def ingest_fhir(
 
 def _count_lines(file: Path) -> int:
     """A cheap size estimate for the progress bar (exact for plain NDJSON)."""
-    if file.name.endswith(".ndjson"):
+    if is_ndjson(file) and not is_gzip(file):
         with file.open("rb") as handle:
             return sum(1 for _ in handle)
     return 0

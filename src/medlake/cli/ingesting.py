@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
-from medlake.ingest import BatchReport
+from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
+from medlake.ingest import BatchOutcome, BatchReport
 from medlake.workspace import Workspace
 
 Institution = Annotated[str, typer.Option("--institution", "-i", help="the sending institution's id")]
@@ -61,3 +61,6 @@ def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
     rows.append(("total", "", *totals, sum(r.unresolved_references for r in reports)))
     columns = ["file", "status", "received", "stored", "quarantined", "duplicates", "unresolved refs"]
     console.print(table("batches", columns, rows))
+    for r in reports:
+        if r.status == BatchOutcome.SKIPPED:
+            console.print(printable(f"skipped {r.source}: {r.reason}"), markup=False, highlight=False)
