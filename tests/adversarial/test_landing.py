@@ -161,3 +161,21 @@ def test_the_cli_says_what_it_skipped_instead_of_a_silent_total_of_zero(tmp_path
     result = runner.invoke(app, ["ingest", "fhir", str(inbox), "-i", "hosp-a"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "export.ndj" in result.output and "not a file name this source takes" in result.output
+
+
+def test_sync_counts_and_reports_what_it_skipped(workspace, tmp_path, outside) -> None:
+    from medlake.sources.sync import sync
+
+    for kind in ("fhir", "hl7", "notes", "dicom"):
+        folder = tmp_path / f"drop-{kind}"
+        folder.mkdir()
+        (folder / "passwd.ndjson").symlink_to(outside)
+        workspace.catalog.add_source(f"{kind}-drop", "hosp-a", kind, str(folder))
+    runs = sync(workspace)
+    assert {(r.kind, r.error, r.batches, r.skipped) for r in runs} == {
+        (kind, None, 0, 1) for kind in ("fhir", "hl7", "notes", "dicom")
+    }
+    for run in runs:
+        [report] = run.reports
+        assert report.status == BatchOutcome.SKIPPED and "outside the landing folder" in report.reason
+    assert "do-not-copy-me" not in _everything(workspace)

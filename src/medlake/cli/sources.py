@@ -8,7 +8,8 @@ import typer
 
 from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, table, workspace_or_exit
+from medlake.ingest import BatchOutcome
 from medlake.sources.registry import KINDS
 from medlake.sources.sync import SourceRun, parse_interval, sync, watch
 
@@ -104,6 +105,7 @@ def _print_runs(runs: list[SourceRun], json_output: bool) -> None:
             r.new,
             r.unchanged,
             r.quarantined,
+            r.skipped,
             r.error or "ok",
         )
         for r in runs
@@ -117,9 +119,15 @@ def _print_runs(runs: list[SourceRun], json_output: bool) -> None:
         "new",
         "unchanged",
         "quarantined",
+        "skipped files",
         "status",
     ]
     console.print(table("sync", columns, rows))
+    for run in runs:
+        for report in run.reports:
+            if report.status == BatchOutcome.SKIPPED:
+                line = f"{run.source}: skipped {report.source}: {report.reason}"
+                console.print(printable(line), markup=False, highlight=False)
 
 
 def sync_command(
