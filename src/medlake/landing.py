@@ -8,7 +8,9 @@ here, so they all obey the same rules:
   elsewhere (``ln -s /etc/passwd inbox/passwd.ndjson``), or a linked folder leading out,
   is skipped and reported, not read: otherwise anyone who can write to a landing folder
   can make the lake (or its quarantine) copy any file the ingesting user can read. The
-  setting ``ingest_follow_links_outside`` allows such links for a trusted layout.
+  setting ``ingest_follow_links_outside`` allows such links for a trusted layout. The same
+  holds for the landing folder itself when it is a link out of the folder it is found in
+  (an institution's folder of a landing zone linked to ``/``): name the real folder instead.
 * **Names are matched without regard to case** (``B.NDJSON``, ``scan.HL7``), and a file
   the source does not take is reported with the reason, so a delivery of ``.jsonl`` files
   under a source that did not take them never looks like an empty delivery.
@@ -85,6 +87,10 @@ def scan(
         return landing
     if not path.is_dir():
         raise MissingInput(f"no such file or folder: {path}")
+    if path.is_symlink():  # a landing folder that is itself a link out of where it is found
+        reason = _outside(path, path.parent.resolve(), follow_links_outside)
+        if reason:
+            return Landing(skipped=[Skipped(str(path), reason.replace("a link to", "a linked folder to"))])
     return _walk(path, takes, expected, follow_links_outside, companion or (lambda _name: False))
 
 

@@ -179,3 +179,17 @@ def test_sync_counts_and_reports_what_it_skipped(workspace, tmp_path, outside) -
         [report] = run.reports
         assert report.status == BatchOutcome.SKIPPED and "outside the landing folder" in report.reason
     assert "do-not-copy-me" not in _everything(workspace)
+
+
+def test_an_institution_folder_of_a_landing_zone_linked_out_is_skipped(workspace, tmp_path, outside) -> None:
+    from medlake.ingest import ingest_paths, institution_folders
+
+    zone = tmp_path / "zone"
+    (zone / "hosp-a").mkdir(parents=True)
+    (zone / "hosp-a" / "patients.ndjson").write_bytes(PATIENT)
+    (outside.parent / "stolen.ndjson").write_bytes(PATIENT.replace(b"p-1", b"stolen"))
+    (zone / "hosp-b").symlink_to(outside.parent, target_is_directory=True)
+    reports = ingest_paths(workspace, institution_folders(zone))
+    [skipped] = [r for r in reports if r.status == BatchOutcome.SKIPPED]
+    assert skipped.institution == "hosp-b" and "a linked folder to" in skipped.reason
+    assert "stolen" not in _everything(workspace) and sum(r.stored for r in reports) == 1

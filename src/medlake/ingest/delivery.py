@@ -99,4 +99,5 @@ def institution_folders(landing: Path) -> list[tuple[Path, str]]:
     """
     if not landing.is_dir():
         raise MissingInput(f"no such folder: {landing}")
-    return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and find_files(f))
+    # a linked folder is kept so that its ingest reports it (skipped, if it leads out of the zone)
+    return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and (f.is_symlink() or find_files(f)))
