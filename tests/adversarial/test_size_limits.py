@@ -147,3 +147,25 @@ def test_hl7_messages_and_notes_over_the_limits(make_workspace, tmp_path) -> Non
     assert sum(r.stored for r in reports) == 1 and sum(r.quarantined for r in reports) == 1
     [note] = [r for r in rows(workspace, QUARANTINE) if r["source_file"].endswith("big.txt")]
     assert note["reason"].startswith("the note of 20480 bytes exceeds the limit of 8192 bytes")
+
+
+def test_a_workbook_expanding_beyond_the_limit_is_quarantined_unread(make_workspace, tmp_path) -> None:
+    import zipfile
+
+    from medlake.sources.tabular.files import ingest_excel
+    from medlake.synth.exports import write_demo_workbook
+
+    workspace = make_workspace(ingest_max_document_bytes=1024 * KIB)
+    good = write_demo_workbook(tmp_path / "inbox" / "good.xlsx", patients=4, seed=3)
+    bomb = tmp_path / "inbox" / "bomb.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("xl/padding.xml", b" " * (8 * 1024 * KIB))  # 8 MiB of XML from a few KB
+    assert bomb.stat().st_size < 100 * KIB
+    reports = ingest_excel(workspace, tmp_path / "inbox", "region-patients", "practice", sheet="Patients")
+    by_file = {Path(r.source).name: r for r in reports}
+    assert by_file["good.xlsx#Patients"].stored == 4
+    assert (by_file["bomb.xlsx#Patients"].received, by_file["bomb.xlsx#Patients"].quarantined) == (1, 1)
+    [row] = rows(workspace, QUARANTINE)
+    assert "beyond the limit of 1048576 bytes (ingest_max_document_bytes)" in row["reason"]

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from medlake.fhir.reading import file_sha256
 from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
+from medlake.ingest.pipeline import read_limits
 from medlake.landing import Landing, scan, suffix_test
 from medlake.sources.tabular.csv_files import csv_records
-from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records
+from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records, too_large
 from medlake.sources.tabular.mapping import Mapping, TableMapping, load_mapping
 from medlake.workspace import Workspace
 
@@ -48,14 +49,20 @@ def csv_delivery(
 
 
 def excel_delivery(
-    path: Path, mapping: Mapping, table: TableMapping, institution: str, sheet: str, digest: str | None = None
+    path: Path,
+    mapping: Mapping,
+    table: TableMapping,
+    institution: str,
+    sheet: str,
+    digest: str | None = None,
+    max_bytes: int | None = None,
 ) -> Delivery:
     return Delivery(
         institution=institution,
         source_kind="excel",
         source_uri=f"{path}#{sheet}",
         fingerprint=fingerprint("excel", digest or file_sha256(path), table, mapping, sheet),
-        read=lambda: excel_records(path, table, sheet),
+        read=lambda: excel_records(path, table, sheet, max_bytes),
     )
 
 
@@ -100,12 +107,14 @@ def ingest_excel(
     chosen = _mapping(mapping)
     table_mapping = chosen.table(table)
     landing = find_files(Path(path), EXCEL_SUFFIXES, workspace.settings.ingest_follow_links_outside)
-    files = landing.files
-    sheets = [choose_sheet(f, sheet or table_mapping.excel.sheet) for f in files]  # fail before any ingest
+    files, limit = landing.files, read_limits(workspace).document
+    wanted = sheet or table_mapping.excel.sheet
+    # fail before any ingest; a workbook too large to open is quarantined by its delivery instead
+    sheets = [(wanted or "?") if too_large(f, limit) else choose_sheet(f, wanted) for f in files]
     deliveries = [
         *((institution, skipped) for skipped in landing.skipped),
         *(
-            excel_delivery(f, chosen, table_mapping, institution, s)
+            excel_delivery(f, chosen, table_mapping, institution, s, max_bytes=limit)
             for f, s in zip(files, sheets, strict=True)
         ),
     ]
