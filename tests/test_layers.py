@@ -17,6 +17,7 @@ FLOORS: dict[str, int] = {
     "errors": -1,
     "config": 0,
     "secrets": 1,
+    "landing": 1,
     "engine": 1,
     "fhir": 1,
     "lake": 2,

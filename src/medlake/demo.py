@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medlake.build.run import build_all
-from medlake.ingest import BatchReport, ingest_paths
+from medlake.ingest import BatchOutcome, BatchReport, ingest_paths
 from medlake.lake.tables import QUARANTINE, Layer
 from medlake.mpi import MasterPatientIndex
 from medlake.person import refresh_person
@@ -119,7 +119,8 @@ def _step(progress: Callable[[str, int], None] | None, label: str) -> Callable[[
 
 def _totals(reports: list[BatchReport]) -> dict[str, int]:
     keys = ("received", "stored", "quarantined", "duplicates", "unresolved_references")
-    return {k: sum(getattr(r, k) for r in reports) for k in keys} | {"files": len(reports)}
+    files = sum(1 for r in reports if r.status != BatchOutcome.SKIPPED)
+    return {k: sum(getattr(r, k) for r in reports) for k in keys} | {"files": files}
 
 
 def _quarantine(workspace: Workspace) -> list[dict[str, str]]:

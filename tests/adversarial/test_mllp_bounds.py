@@ -47,7 +47,7 @@ def test_connections_over_the_limit_are_closed_and_a_connected_sender_is_answere
         assert not any(_closed_by_peer(sock, 0.2) for sock in idle), "within it: kept"
         started = time.monotonic()
         assert ack_fields(mllp_send(good, second))["MSA"][1] == "AA"
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10, "answered at once, not after the crowd (25 s before)"
         for sock in idle + crowd:
             sock.close()
     refused = [r for r in _refusals(caplog) if "refused a connection" in r.getMessage()]

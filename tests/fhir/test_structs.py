@@ -26,10 +26,11 @@ from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 from fhirclient.models.fhirtime import FHIRTime
 
-from medlake.fhir.reading import find_files, read_records
+from medlake.fhir.reading import read_records
 from medlake.fhir.references import iter_references, reference_key
 from medlake.fhir.structs import Checked, check, date_pattern, struct_types
 from medlake.fhir.validation import certainly_valid, resource_classes
+from medlake.ingest.delivery import find_files
 from medlake.ingest.examine import Accepted, _Received, examine_parsed
 from medlake.synth import generate_region
 from tests.conftest import shared_path

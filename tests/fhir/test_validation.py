@@ -13,7 +13,7 @@ from fhirclient.models.fhirdatetime import FHIRDateTime
 from fhirclient.models.fhirinstant import FHIRInstant
 from fhirclient.models.fhirtime import FHIRTime
 
-from medlake.fhir.reading import find_files, read_records
+from medlake.fhir.reading import read_records
 from medlake.fhir.references import iter_references
 from medlake.fhir.validation import (
     InvalidResource,
@@ -23,6 +23,7 @@ from medlake.fhir.validation import (
     validate,
     validate_references,
 )
+from medlake.ingest.delivery import find_files
 from medlake.synth import generate_region
 from tests.conftest import SHARED
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import orjson
 
-from medlake.fhir.reading import find_files, read_records
+from medlake.fhir.reading import read_records
 from medlake.ingest import ingest_path
+from medlake.ingest.delivery import find_files
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from tests.conftest import shared_path
 

@@ -53,8 +53,8 @@ def ingest_fhir(
     json_output: JsonOutput = False,
 ) -> None:
     """Ingest FHIR R4 bulk NDJSON files and Bundles: validated, de-duplicated, reconciled per file."""
-    from medlake.fhir.reading import find_files
     from medlake.ingest import ingest_paths, institution_folders
+    from medlake.ingest.delivery import find_files
 
     if (institution is None) == (not per_folder):
         raise fail("give the sending institution (--institution ID), or --per-folder for a landing zone")
@@ -84,9 +84,11 @@ def ingest_fhir(
 
 def _count_lines(file: Path) -> int:
     """A cheap size estimate for the progress bar (exact for plain NDJSON)."""
-    if file.name.endswith(".ndjson"):
-        with file.open("rb") as handle:
-            return sum(1 for _ in handle)
+    from medlake.fhir.reading import is_gzip, is_ndjson
+
+    if is_ndjson(file) and not is_gzip(file):
+        with file.open("rb") as handle:  # by blocks: a line of any length is never held whole
+            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medlake.cli.output import console, fail, print_json, progress_bar, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, progress_bar, table, workspace_or_exit
 
 if TYPE_CHECKING:
     from medlake.ingest import BatchReport
@@ -79,3 +79,8 @@ def print_batch_reports(reports: list[BatchReport], json_output: bool) -> None:
     rows.append(("total", "", *totals, sum(r.unresolved_references for r in reports)))
     columns = ["file", "status", "received", "stored", "quarantined", "duplicates", "unresolved refs"]
     console.print(table("batches", columns, rows))
+    from medlake.ingest import BatchOutcome
+
+    for r in reports:
+        if r.status == BatchOutcome.SKIPPED:
+            console.print(printable(f"skipped {r.source}: {r.reason}"), markup=False, highlight=False)

@@ -8,7 +8,7 @@ import typer
 
 from medlake import secrets
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, fail, print_json, table, workspace_or_exit
+from medlake.cli.output import console, fail, print_json, printable, table, workspace_or_exit
 from medlake.sources.registry import KINDS, checked_source
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def _print_runs(runs: list[SourceRun], json_output: bool) -> None:
             r.new,
             r.unchanged,
             r.quarantined,
+            r.skipped,
             r.error or "ok",
         )
         for r in runs
@@ -125,9 +126,17 @@ def _print_runs(runs: list[SourceRun], json_output: bool) -> None:
         "new",
         "unchanged",
         "quarantined",
+        "skipped files",
         "status",
     ]
     console.print(table("sync", columns, rows))
+    from medlake.ingest import BatchOutcome
+
+    for run in runs:
+        for report in run.reports:
+            if report.status == BatchOutcome.SKIPPED:
+                line = f"{run.source}: skipped {report.source}: {report.reason}"
+                console.print(printable(line), markup=False, highlight=False)
 
 
 def sync_command(

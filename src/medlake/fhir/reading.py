@@ -1,8 +1,9 @@
 """Turning files into records: one record per received resource.
 
-NDJSON files (optionally gzip-compressed) give one record per non-blank line; a JSON file
-holds either one resource or a Bundle. Transaction, batch, collection and searchset
-Bundles are unpacked entry by entry, the way a FHIR server processes a transaction:
+NDJSON files (``.ndjson`` or ``.jsonl``, optionally gzip-compressed; names in any case) give
+one record per non-blank line; a JSON file holds either one resource or a Bundle.
+Transaction, batch, collection and searchset Bundles are unpacked entry by entry, the way
+a FHIR server processes a transaction:
 ``urn:uuid:`` references between entries are resolved to ``Type/id``, and an entry with no
 ``id`` takes the one its ``fullUrl`` names. Document and message Bundles are kept whole.
 """
@@ -31,7 +32,45 @@ UNPACKED_BUNDLE_TYPES = {
     "transaction-response",
     "batch-response",
 }
-SUFFIXES = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
+#: The FHIR file names taken, compared in lower case (``B.NDJSON`` is an NDJSON file).
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz", ".json", ".json.gz")
+MIB = 1024 * 1024
+
+
+class Limits(NamedTuple):
+    """How much one file may hold, enforced while reading (settings ``ingest_max_*``).
+
+    ``line``: bytes of one NDJSON line; a longer line is quarantined by its first bytes
+    and never held whole. ``file``: bytes a gzip file may expand to; what lies beyond is one
+    quarantined record. ``document``: bytes of a file read whole (a JSON Bundle).
+    """
+
+    line: int = 16 * MIB
+    file: int = 4 * 1024 * MIB
+    document: int = 256 * MIB
+
+
+DEFAULT_LIMITS = Limits()
+#: Bytes of an oversized line or document kept in the quarantine (enough to tell what it was).
+KEPT_PREFIX = 4096
+
+
+def is_ndjson(path: Path) -> bool:
+    """Whether ``path`` names an NDJSON file (compressed or not), whatever the case of its name."""
+    return path.name.lower().removesuffix(".gz").endswith(NDJSON_SUFFIXES)
+
+
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def too_long(what: str, size: int | str, limit: int, setting: str) -> str:
+    """The quarantine reason for input over a size limit (the record keeps its first bytes)."""
+    return (
+        f"{what} of {size} bytes exceeds the limit of {limit} bytes ({setting}): not read further; "
+        f"the quarantine keeps its first {KEPT_PREFIX} bytes"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +90,6 @@ class Record:
     error_stage: str = "read"
 
 
-def find_files(path: Path) -> list[Path]:
-    """The FHIR files under ``path`` (or ``path`` itself), in a stable order."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"no such file or folder: {path}")
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -69,16 +99,15 @@ def file_sha256(path: Path) -> str:
 
 
 def _open(path: Path) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")  # type: ignore[return-value]
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")  # type: ignore[return-value]
 
 
-def read_records(path: Path) -> Iterator[Record]:
+def read_records(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     """Records of one file; streamed for NDJSON, whole-file for JSON (a Bundle is one document)."""
-    name = path.name.removesuffix(".gz")
-    if name.endswith(".ndjson"):
-        yield from _read_ndjson(path)
+    if is_ndjson(path):
+        yield from _read_ndjson(path, limits)
     else:
-        yield from _read_json(path)
+        yield from _read_json(path, limits)
 
 
 class NdjsonBlock(NamedTuple):
@@ -91,6 +120,7 @@ class NdjsonBlock(NamedTuple):
     source_file: str
     first_line: int
     data: bytes
+    max_line: int = DEFAULT_LIMITS.line
 
 
 class NdjsonSpan(NamedTuple):
@@ -104,24 +134,42 @@ class NdjsonSpan(NamedTuple):
     first_line: int
     offset: int
     length: int
+    max_line: int = DEFAULT_LIMITS.line
 
 
 def ndjson_spans(
-    path: Path, lines: int, read_size: int = 1 << 22, digest: hashlib._Hash | None = None
-) -> Iterator[NdjsonSpan | NdjsonBlock]:
-    """An uncompressed NDJSON file as spans of ``lines`` lines (the last may hold fewer).
+    path: Path,
+    lines: int,
+    read_size: int = 1 << 22,
+    digest: hashlib._Hash | None = None,
+    max_line: int = DEFAULT_LIMITS.line,
+) -> Iterator[NdjsonSpan | NdjsonBlock | Record]:
+    """An uncompressed NDJSON file as spans of ``lines`` lines (some may hold fewer).
 
-    ``block_records(read_span(…))`` over them gives exactly the records :func:`read_records`
-    gives. If the file cannot be read to its end, the lines read so far come as a block with
-    their bytes, then an error block (``first_line`` -1), as reading line by line reports it.
-    ``digest``, if given, is fed every byte read, so one pass also fingerprints the file.
+    ``block_records(read_span(…))`` over them (and the records among them) gives exactly the
+    records :func:`read_records` gives. A line longer than ``max_line`` is never held whole: once
+    the part read exceeds the limit, the lines before it go as a span, the line itself as an
+    error :class:`Record` with its first bytes, and the rest of it is skipped. Lines waiting for a
+    span are handed over early when they add up to more than :data:`PENDING_BYTES`, so memory
+    stays bounded whatever the lines' lengths. If the file cannot be read to its end, the lines
+    read so far come as a block with their bytes, then an error block (``first_line`` -1), as
+    reading line by line reports it. ``digest``, if given, is fed every byte read, so one pass
+    also fingerprints the file.
     """
     source, number, pending, offset = str(path), 1, b"", 0  # offset: where ``pending`` starts
+    skipped, prefix = 0, b""  # inside an oversized line: its bytes so far, and the first of them
     try:
         with path.open("rb") as handle:
             while data := handle.read(read_size):
                 if digest is not None:
                     digest.update(data)
+                if skipped:  # the rest of an oversized line: skip to its end
+                    end = data.find(b"\n") + 1
+                    if not end:
+                        skipped, offset = skipped + len(data), offset + len(data)
+                        continue
+                    yield oversized_line(source, number, prefix, skipped + end - 1, max_line)
+                    number, skipped, offset, data = number + 1, 0, offset + end, data[end:]
                 buffer, start = pending + data, 0
                 while True:
                     end = start
@@ -131,16 +179,38 @@ def ndjson_spans(
                             break
                     if not end:
                         break
-                    yield NdjsonSpan(source, number, offset + start, end - start)
+                    yield NdjsonSpan(source, number, offset + start, end - start, max_line)
                     number, start = number + lines, end
                 pending, offset = buffer[start:], offset + start
+                whole = pending.rfind(b"\n") + 1  # the whole lines waiting, then a partial one
+                if len(pending) - whole > max_line or len(pending) > PENDING_BYTES:
+                    if whole:
+                        yield NdjsonSpan(source, number, offset, whole, max_line)
+                        number += pending.count(b"\n", 0, whole)
+                    if len(pending) - whole > max_line:
+                        skipped, prefix = len(pending) - whole, pending[whole : whole + KEPT_PREFIX]
+                        pending, offset = b"", offset + len(pending)
+                    else:
+                        pending, offset = pending[whole:], offset + whole
     except OSError as exc:  # what was read stands, as when reading line by line
         if pending:
-            yield NdjsonBlock(source, number, pending)
-        yield NdjsonBlock(source, -1, f"unreadable file after the last good line: {exc}".encode())
+            yield NdjsonBlock(source, number, pending, max_line)
+        yield NdjsonBlock(source, -1, f"unreadable file after the last good line: {exc}".encode(), max_line)
         return
-    if pending:
-        yield NdjsonSpan(source, number, offset, len(pending))
+    if skipped:
+        yield oversized_line(source, number, prefix, skipped, max_line)
+    elif pending:
+        yield NdjsonSpan(source, number, offset, len(pending), max_line)
+
+
+#: Bytes of whole lines the splitter keeps before handing them over as a (shorter) span.
+PENDING_BYTES = 64 * MIB
+
+
+def oversized_line(source: str, number: int, prefix: bytes, size: int, max_line: int) -> Record:
+    """The error record for line ``number``, of ``size`` bytes, over the limit: its first bytes kept."""
+    reason = too_long(f"line {number}", size, max_line, "ingest_max_line_bytes")
+    return Record(source, number, prefix[:KEPT_PREFIX], error=reason)
 
 
 def read_span(work: NdjsonSpan | NdjsonBlock) -> NdjsonBlock:
@@ -159,7 +229,7 @@ def read_span(work: NdjsonSpan | NdjsonBlock) -> NdjsonBlock:
         return NdjsonBlock(
             source, -1, f"the file was cut short while read, at line {work.first_line}".encode()
         )
-    return NdjsonBlock(source, work.first_line, data)
+    return NdjsonBlock(source, work.first_line, data, work.max_line)
 
 
 def block_records(block: NdjsonBlock) -> Iterator[Record]:
@@ -168,41 +238,85 @@ def block_records(block: NdjsonBlock) -> Iterator[Record]:
         yield Record(block.source_file, -1, b"", error=block.data.decode())
         return
     for line, text in block_lines(block):
-        yield Record(block.source_file, line, text)
+        if len(text) > block.max_line:
+            yield oversized_line(block.source_file, line, text, len(text), block.max_line)
+        else:
+            yield Record(block.source_file, line, text)
 
 
 def block_lines(block: NdjsonBlock) -> Iterator[tuple[int, bytes]]:
-    """(line number, text) of each non-blank line of a block (not of an error block)."""
-    first = block.first_line
+    """(line number, text) of each non-blank line of a block (not of an error block).
+
+    A line longer than the block's ``max_line`` comes unstripped, whole: the caller sees its
+    length is over the limit (a stripped line never is) and quarantines it.
+    """
+    first, limit = block.first_line, block.max_line
     lines = block.data.split(b"\n")
     if lines[-1] == b"":  # the block ends with a newline: nothing follows it
         lines.pop()
     for offset, line in enumerate(lines):
+        if len(line) > limit:
+            yield first + offset, line
+            continue
         text = line.strip()
         if text:
             yield first + offset, text.lstrip(b"\xef\xbb\xbf")
 
 
-def _read_ndjson(path: Path) -> Iterator[Record]:
-    source = str(path)
+def _read_ndjson(path: Path, limits: Limits) -> Iterator[Record]:
+    """Line by line, each line read up to the limit only (an oversized one is skipped to its end),
+    and a gzip file no further than it may expand."""
+    source, number, expanded, compressed = str(path), 0, 0, is_gzip(path)
     try:
         with _open(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                text = line.strip()
-                if text:
-                    yield Record(source, number, text.lstrip(b"\xef\xbb\xbf"))
+            while line := handle.readline(limits.line + 1):
+                number += 1
+                expanded += len(line)
+                if len(line) > limits.line and not line.endswith(b"\n"):
+                    size = len(line) + _skip_line(handle, limits.file - expanded if compressed else None)
+                    expanded += size - len(line)
+                    record = oversized_line(source, number, line, size, limits.line)
+                else:
+                    text = line.strip()
+                    record = Record(source, number, text.lstrip(b"\xef\xbb\xbf")) if text else None
+                if compressed and expanded > limits.file:
+                    reason = (
+                        f"the file expands to more than {limits.file} bytes (ingest_max_file_bytes): "
+                        f"lines from {number} on are not read"
+                    )
+                    yield Record(source, number, b"", error=reason)
+                    return
+                if record is not None:
+                    yield record
     except (OSError, EOFError) as exc:  # e.g. a truncated gzip stream: what was read stands
         yield Record(source, -1, b"", error=f"unreadable file after the last good line: {exc}")
 
 
-def _read_json(path: Path) -> Iterator[Record]:
+def _skip_line(handle: io.BufferedIOBase, budget: int | None) -> int:
+    """Read past the rest of a line (at most ``budget`` bytes more, if given); the bytes skipped."""
+    skipped = 0
+    while budget is None or skipped <= budget:
+        piece = handle.readline(MIB)
+        skipped += len(piece)
+        if not piece or piece.endswith(b"\n"):
+            return skipped - (1 if piece.endswith(b"\n") else 0)
+    return skipped
+
+
+def _read_json(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     source = str(path)
     try:
         with _open(path) as handle:
-            text = handle.read().lstrip(b"\xef\xbb\xbf")
+            text = handle.read(limits.document + 1)  # a gzip bomb expands no further than this
     except (OSError, EOFError) as exc:
         yield Record(source, 1, b"", error=f"unreadable file: {exc}")
         return
+    if len(text) > limits.document:
+        size = f"more than {limits.document}"
+        reason = too_long("the JSON document", size, limits.document, "ingest_max_document_bytes")
+        yield Record(source, 1, text[:KEPT_PREFIX], error=reason)
+        return
+    text = text.lstrip(b"\xef\xbb\xbf")
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

@@ -11,10 +11,12 @@ from medlake.catalog.models import Batch
 
 
 class BatchOutcome(StrEnum):
-    """What became of a delivery: committed now, or unchanged (the same content came before)."""
+    """What became of a delivery: committed now, unchanged (the same content came before), or
+    skipped (a file of the landing folder not read at all: ``reason`` says why; no batch)."""
 
     COMMITTED = "committed"
     UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
 
 
 #: Called with how many records were received since the last call.
@@ -35,6 +37,7 @@ class BatchReport:
     duplicates: int = 0
     unresolved_references: int = 0
     unresolved_sample: list[str] = field(default_factory=list)
+    reason: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,3 +70,8 @@ def unchanged_report(previous: Batch, source: str) -> BatchReport:
     report.duplicates = report.received
     report.unresolved_references, report.unresolved_sample = 0, []
     return report
+
+
+def skipped_report(institution: str, source: str, reason: str) -> BatchReport:
+    """A file the landing folder held but the source did not read, and why: nothing received."""
+    return BatchReport("", institution, source, BatchOutcome.SKIPPED, reason=reason)

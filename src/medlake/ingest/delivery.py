@@ -16,14 +16,19 @@ from pathlib import Path
 
 from medlake.errors import MissingInput
 from medlake.fhir.reading import (
+    DEFAULT_LIMITS,
+    SUFFIXES,
+    Limits,
     NdjsonBlock,
     NdjsonSpan,
     Record,
     file_sha256,
-    find_files,
+    is_gzip,
+    is_ndjson,
     ndjson_spans,
     read_records,
 )
+from medlake.landing import Landing, scan, suffix_test
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,23 @@ class Delivery:
     source_uri: str
     fingerprint: str
     read: Callable[[], Iterable[Record]]
-    blocks: Callable[[int], Iterable[NdjsonSpan | NdjsonBlock]] | None = None
+    blocks: Callable[[int], Iterable[NdjsonSpan | NdjsonBlock | Record]] | None = None
 
 
-def file_delivery(path: Path, institution: str, span_lines: int | None = None) -> Delivery:
+def fhir_landing(path: Path, *, follow_links_outside: bool = False) -> Landing:
+    """The FHIR files under ``path`` (names in any case), and those skipped with the reason."""
+    expected = ", ".join(SUFFIXES) + " in any case"
+    return scan(path, suffix_test(SUFFIXES), expected=expected, follow_links_outside=follow_links_outside)
+
+
+def find_files(path: Path) -> list[Path]:
+    """The FHIR files under ``path`` (or ``path`` itself), in a stable order (links out skipped)."""
+    return fhir_landing(path).files
+
+
+def file_delivery(
+    path: Path, institution: str, span_lines: int | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Delivery:
     """A file of FHIR NDJSON or a Bundle, fingerprinted by its SHA-256.
 
     With ``span_lines``, an uncompressed NDJSON file is read once, for its fingerprint and its
@@ -48,28 +66,28 @@ def file_delivery(path: Path, institution: str, span_lines: int | None = None) -
     """
     fingerprint = None
     blocks = None
-    if path.name.endswith(".ndjson"):
-        blocks = partial(ndjson_spans, path)
+    if is_ndjson(path) and not is_gzip(path):
+        blocks = partial(ndjson_spans, path, max_line=limits.line)
         if span_lines:
             digest = hashlib.sha256()
-            spans = list(ndjson_spans(path, span_lines, digest=digest))
-            if all(isinstance(span, NdjsonSpan) for span in spans):  # read to the end: the file's digest
+            spans = list(ndjson_spans(path, span_lines, digest=digest, max_line=limits.line))
+            if not any(isinstance(span, NdjsonBlock) for span in spans):  # read to the end: the digest
                 fingerprint = digest.hexdigest()
-                blocks = partial(_split_once, spans, span_lines, path)
+                blocks = partial(_split_once, spans, span_lines, path, limits.line)
     return Delivery(
         institution=institution,
         source_kind="fhir",
         source_uri=str(path),
         fingerprint=fingerprint or file_sha256(path),  # an unreadable file fails here, as it did
-        read=lambda: read_records(path),
+        read=lambda: read_records(path, limits),
         blocks=blocks,
     )
 
 
 def _split_once(
-    spans: list[NdjsonSpan | NdjsonBlock], span_lines: int, path: Path, lines: int
-) -> Iterable[NdjsonSpan | NdjsonBlock]:
-    return spans if lines == span_lines else ndjson_spans(path, lines)
+    spans: list[NdjsonSpan | NdjsonBlock | Record], span_lines: int, path: Path, max_line: int, lines: int
+) -> Iterable[NdjsonSpan | NdjsonBlock | Record]:
+    return spans if lines == span_lines else ndjson_spans(path, lines, max_line=max_line)
 
 
 def institution_folders(landing: Path) -> list[tuple[Path, str]]:
@@ -81,4 +99,5 @@ def institution_folders(landing: Path) -> list[tuple[Path, str]]:
     """
     if not landing.is_dir():
         raise MissingInput(f"no such folder: {landing}")
-    return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and find_files(f))
+    # a linked folder is kept so that its ingest reports it (skipped, if it leads out of the zone)
+    return sorted((f, f.name) for f in landing.iterdir() if f.is_dir() and (f.is_symlink() or find_files(f)))

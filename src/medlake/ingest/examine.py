@@ -18,6 +18,7 @@ workers, on the same cores.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -31,12 +32,25 @@ import pyarrow.compute as pc
 from medlake.fhir.instants import utc_instant
 from medlake.fhir.json_keys import describe as describe_repeats
 from medlake.fhir.json_keys import may_repeat_keys, repeated_keys
-from medlake.fhir.reading import NdjsonBlock, NdjsonSpan, Record, block_lines, block_records, read_span
+from medlake.fhir.reading import (
+    KEPT_PREFIX,
+    NdjsonBlock,
+    NdjsonSpan,
+    Record,
+    block_lines,
+    block_records,
+    oversized_line,
+    read_span,
+    too_long,
+)
 from medlake.fhir.references import identifier_keys, reference_key
 from medlake.fhir.structs import Checked, check
 from medlake.fhir.validation import InvalidResource, validate_references
 from medlake.lake.files import DataFile, FileTarget, write_data_file
 from medlake.lake.tables import RAW_RESOURCES_SCHEMA, TIMESTAMP
+
+#: ``ingest_max_resource_bytes``'s default: a record larger than this is not parsed.
+DEFAULT_MAX_RESOURCE = 16 * 1024 * 1024
 
 
 class Accepted(NamedTuple):
@@ -53,18 +67,49 @@ class Accepted(NamedTuple):
 
 
 class Rejected(NamedTuple):
+    """A quarantine entry: ``raw`` is the record's text, or (``raw_encoding`` ``base64``) the
+    base64 of its bytes when they are not UTF-8, so the original survives exactly."""
+
     source_file: str
     line: int
     stage: str
     reason: str
     raw: str
+    raw_encoding: str | None = None
 
 
 Outcome = Accepted | Rejected
 
 
-def _as_text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+def rejected(source_file: str, line: int, stage: str, reason: str, data: bytes) -> Rejected:
+    """The quarantine entry for ``data``: as text if it is UTF-8, else its exact bytes in base64."""
+    try:
+        return Rejected(source_file, line, stage, reason, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Rejected(source_file, line, stage, reason, base64.b64encode(data).decode(), "base64")
+
+
+def not_utf8(data: bytes) -> str | None:
+    """Why ``data`` is not UTF-8 (``not UTF-8 at byte N …``), or None if it is."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = ""
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
+            hint = "; it looks like UTF-16: export as UTF-8"
+        elif exc.reason in ("invalid start byte", "invalid continuation byte"):
+            hint = "; perhaps Latin-1 or Windows-1252: export as UTF-8"
+        return (
+            f"not UTF-8 at byte {exc.start} (0x{data[exc.start]:02x}: {exc.reason}){hint}; "
+            "FHIR JSON is UTF-8 (the quarantine keeps the original bytes, base64)"
+        )
+    return None
+
+
+def too_large(record: Record | _Received, limit: int) -> Rejected:
+    """A record over ``ingest_max_resource_bytes``: quarantined by its first bytes, never parsed."""
+    reason = too_long("a record", len(record.text), limit, "ingest_max_resource_bytes")
+    return rejected(record.source_file, record.line, "read", reason, record.text[:KEPT_PREFIX])
 
 
 class _Received(NamedTuple):
@@ -77,12 +122,12 @@ class _Received(NamedTuple):
     error_stage: str
 
 
-def examine(record: Record | _Received) -> Outcome:
+def examine(record: Record | _Received, max_bytes: int = DEFAULT_MAX_RESOURCE) -> Outcome:
     """Accept or reject one record; never raises for bad input."""
     if record.error is not None:
-        return Rejected(
-            record.source_file, record.line, record.error_stage, record.error, _as_text(record.text)
-        )
+        return rejected(record.source_file, record.line, record.error_stage, record.error, record.text)
+    if len(record.text) > max_bytes:
+        return too_large(record, max_bytes)
     checked = check(record.text)  # the cheap path: decode and check in one pass, in C
     if checked is not None:
         return Accepted(record.source_file, record.line, *checked)
@@ -96,31 +141,26 @@ def examine_parsed(record: Record | _Received) -> Outcome:
     try:
         resource = orjson.loads(record.text)
     except orjson.JSONDecodeError as exc:
-        return Rejected(
-            record.source_file, record.line, "parse", f"malformed JSON: {exc}", _as_text(record.text)
-        )
+        reason = not_utf8(record.text) or f"malformed JSON: {exc}"
+        return rejected(record.source_file, record.line, "parse", reason, record.text)
     if not isinstance(resource, dict):
         kind = type(resource).__name__
-        return Rejected(
-            record.source_file, record.line, "parse", f"not a JSON object but {kind}", _as_text(record.text)
+        return rejected(
+            record.source_file, record.line, "parse", f"not a JSON object but {kind}", record.text
         )
     if may_repeat_keys(record.text, orjson.dumps(resource)) and (repeated := repeated_keys(record.text)):
-        return Rejected(
-            record.source_file, record.line, "parse", describe_repeats(repeated), _as_text(record.text)
-        )
+        return rejected(record.source_file, record.line, "parse", describe_repeats(repeated), record.text)
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
-        return Rejected(
-            record.source_file, record.line, "structure", "no resourceType", _as_text(record.text)
-        )
+        return rejected(record.source_file, record.line, "structure", "no resourceType", record.text)
     try:
         references = validate_references(resource)  # validation collects them on its walk
     except InvalidResource as exc:
-        return Rejected(record.source_file, record.line, "validation", str(exc), _as_text(record.text))
+        return rejected(record.source_file, record.line, "validation", str(exc), record.text)
     resource_id = resource.get("id")
     if not isinstance(resource_id, str):
         reason = f"{resource_type} has no id, so it cannot be addressed or updated later"
-        return Rejected(record.source_file, record.line, "structure", reason, _as_text(record.text))
+        return rejected(record.source_file, record.line, "structure", reason, record.text)
     meta = resource.get("meta") or {}
     updated = meta.get("lastUpdated")
     try:
@@ -130,7 +170,7 @@ def examine_parsed(record: Record | _Received) -> Outcome:
             f"meta.lastUpdated {updated!r} falls outside the years 1 to 9999 once in UTC, "
             "so this version cannot be ordered against the others"
         )
-        return Rejected(record.source_file, record.line, "validation", reason, _as_text(record.text))
+        return rejected(record.source_file, record.line, "validation", reason, record.text)
     text = orjson.dumps(_type_and_id_first(resource))
     refs = sorted({key for ref in set(references) if (key := reference_key(ref))})
     return Accepted(
@@ -197,7 +237,7 @@ def pack(records: list[Record]) -> list[PackedRecord]:
 
 #: What a worker is handed: a packed chunk of records, or a span (or block) of NDJSON lines to read
 #: and split itself.
-Work = list[PackedRecord] | NdjsonSpan | NdjsonBlock
+Work = list[PackedRecord] | NdjsonSpan | NdjsonBlock | Record
 
 
 class Destination(NamedTuple):
@@ -223,11 +263,14 @@ class Task(NamedTuple):
     file_rows: int
     destination: Destination
     work: Work
+    max_resource: int = DEFAULT_MAX_RESOURCE
 
 
 def examine_work(task: Task) -> ChunkResult:
     """:func:`examine` over a chunk, in order, with the accepted rows in a file or a record batch."""
     work = task.work
+    if isinstance(work, Record):  # one record the reader made itself (an oversized line)
+        return _judge([work], task)
     if isinstance(work, NdjsonSpan):
         work = read_span(work)
     if isinstance(work, NdjsonBlock):
@@ -245,7 +288,15 @@ def _judge_lines(block: NdjsonBlock, task: Task) -> ChunkResult:
     lines: list[int] = []
     rows: list[tuple] = []
     rejected: list[Rejected] = []
+    max_line, max_resource = block.max_line, task.max_resource
     for line, text in block_lines(block):
+        if len(text) > max_line or len(text) > max_resource:  # rare: two comparisons per line
+            if len(text) > max_line:
+                outcome = examine(oversized_line(source, line, text, len(text), max_line))
+            else:
+                outcome = too_large(_Received(source, line, text, None, "read"), max_resource)
+            rejected.append(outcome)  # type: ignore[arg-type]
+            continue
         checked = check(text)
         if checked is None:  # what the check cannot vouch for: the explaining path decides
             outcome = examine_parsed(_Received(source, line, text, None, "read"))
@@ -266,7 +317,7 @@ def _judge(records: Iterable[Record | _Received], task: Task) -> ChunkResult:
     received = 0
     for record in records:
         received += 1
-        outcome = examine(record)
+        outcome = examine(record, task.max_resource)
         if type(outcome) is Accepted:
             sources.append(outcome.source_file)
             lines.append(outcome.line)

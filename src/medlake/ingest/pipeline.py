@@ -29,15 +29,23 @@ from medlake.catalog.leases import held, lease_owner
 from medlake.catalog.models import Batch
 from medlake.catalog.statuses import BatchStatus
 from medlake.catalog.store import LineageInput, schema_description
-from medlake.fhir.reading import find_files
-from medlake.ingest.batches import BatchOutcome, BatchReport, ProgressCallback, batch_id_for, unchanged_report
-from medlake.ingest.delivery import Delivery, file_delivery
+from medlake.fhir.reading import Limits
+from medlake.ingest.batches import (
+    BatchOutcome,
+    BatchReport,
+    ProgressCallback,
+    batch_id_for,
+    skipped_report,
+    unchanged_report,
+)
+from medlake.ingest.delivery import Delivery, fhir_landing, file_delivery
 from medlake.ingest.examine import ChunkResult, Destination
 from medlake.ingest.groups import Group, IngestJob, gather
 from medlake.ingest.institutions import check_institution
 from medlake.ingest.workers import FILE_ROWS, Examiner, work_of
 from medlake.ingest.written import WrittenFiles
 from medlake.lake.tables import RAW_RESOURCES, RAW_TABLES, Layer, table_location
+from medlake.landing import Skipped
 from medlake.workspace import Workspace
 
 
@@ -62,30 +70,47 @@ def ingest_paths(
     """
     for _path, institution in sources:
         check_institution(institution)
-    lines = workspace.settings.ingest_chunk_size
-    deliveries = (
-        file_delivery(file, institution, lines)
-        for path, institution in sources
-        for file in find_files(Path(path))
-    )
+    settings = workspace.settings
+    lines, limits = settings.ingest_chunk_size, read_limits(workspace)
+    follow = settings.ingest_follow_links_outside
+
+    def deliveries() -> Iterator[Delivery | tuple[str, Skipped]]:
+        for path, institution in sources:
+            landing = fhir_landing(Path(path), follow_links_outside=follow)
+            yield from ((institution, skipped) for skipped in landing.skipped)
+            yield from (file_delivery(file, institution, lines, limits) for file in landing.files)
+
     details = {"sources": [{"path": str(path), "institution": institution} for path, institution in sources]}
-    return ingest_deliveries(workspace, deliveries, details=details, progress=progress)
+    return ingest_deliveries(workspace, deliveries(), details=details, progress=progress)
+
+
+def read_limits(workspace: Workspace) -> Limits:
+    """The workspace's size limits for reading files (settings ``ingest_max_*``)."""
+    settings = workspace.settings
+    return Limits(
+        line=settings.ingest_max_line_bytes,
+        file=settings.ingest_max_file_bytes,
+        document=settings.ingest_max_document_bytes,
+    )
 
 
 def ingest_deliveries(
     workspace: Workspace,
-    deliveries: Iterable[Delivery],
+    deliveries: Iterable[Delivery | tuple[str, Skipped]],
     *,
     details: dict | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[BatchReport]:
-    """Ingest deliveries as one job; one report per delivery, in order.
+    """Ingest deliveries as one job; one report per delivery, in order, then one per skipped file.
 
     Every source kind ends here, so all of them share validation, de-duplication,
-    quarantine, reconciliation and crash safety.
+    quarantine, reconciliation and crash safety. A source passes the files of its landing
+    folder it did not read as ``(institution, Skipped)``: they are reported (status
+    ``skipped`` with the reason) and noted in the job's summary, never silently left out.
     """
     catalog = workspace.catalog
     reports: list[BatchReport] = []
+    skipped: list[BatchReport] = []
     with catalog.job("ingest", details) as run:
         job_id = run.id
         settings = workspace.settings
@@ -95,7 +120,9 @@ def ingest_deliveries(
         # the pool is ended before the job's unclaimed files go, so no worker still writes one
         with (
             WrittenFiles() as written,
-            Examiner(settings.ingest_workers, file_rows, written) as examiner,
+            Examiner(
+                settings.ingest_workers, file_rows, written, settings.ingest_max_resource_bytes
+            ) as examiner,
             tempfile.TemporaryDirectory(prefix="medlake-ingest-") as spill,
             workspace.engine() as engine,
         ):
@@ -106,6 +133,10 @@ def ingest_deliveries(
             # and fingerprinted meanwhile, so they never wait for it at a delivery's end.
             ahead: tuple[Delivery, Batch, Iterator[ChunkResult]] | None = None
             for delivery in deliveries:
+                if isinstance(delivery, tuple):
+                    institution, file = delivery
+                    skipped.append(skipped_report(institution, file.path, file.reason))
+                    continue
                 check_institution(delivery.institution)
                 batch_id = batch_id_for(delivery.institution, delivery.fingerprint)
                 previous = catalog.batch(batch_id)
@@ -138,7 +169,9 @@ def ingest_deliveries(
         committed = [r.batch_id for r in reports if r.status == BatchOutcome.COMMITTED]
         record_raw_datasets(workspace, job_id, committed)
         run.summary["batches"] = [r.batch_id for r in reports]
-    return reports
+        if skipped:
+            run.summary["skipped"] = [{"file": r.source, "reason": r.reason} for r in skipped]
+    return reports + skipped
 
 
 def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:

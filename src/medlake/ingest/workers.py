@@ -11,7 +11,15 @@ from itertools import count, islice
 from medlake.fhir import structs
 from medlake.fhir.reading import Record
 from medlake.ingest.delivery import Delivery
-from medlake.ingest.examine import ChunkResult, Destination, Task, Work, examine_work, pack
+from medlake.ingest.examine import (
+    DEFAULT_MAX_RESOURCE,
+    ChunkResult,
+    Destination,
+    Task,
+    Work,
+    examine_work,
+    pack,
+)
 from medlake.ingest.written import WrittenFiles
 
 #: Accepted rows of a chunk from which a worker writes them as a data file itself: a file costs
@@ -30,8 +38,11 @@ class Examiner:
     go to a data file (from ``file_rows`` rows on) named by its number, noted in ``written``.
     """
 
-    def __init__(self, workers: int, file_rows: int, written: WrittenFiles) -> None:
+    def __init__(
+        self, workers: int, file_rows: int, written: WrittenFiles, max_resource: int = DEFAULT_MAX_RESOURCE
+    ) -> None:
         self.workers, self.file_rows, self.written = workers, file_rows, written
+        self.max_resource = max_resource
         self.pool: multiprocessing.pool.Pool | None = None
         self.numbers = count()
 
@@ -40,7 +51,7 @@ class Examiner:
             number = next(self.numbers)
             name = self.written.name(number, "c000")
             self.written.expect(destination.target, name)
-            yield Task(number, name, self.file_rows, destination, item)
+            yield Task(number, name, self.file_rows, destination, item, self.max_resource)
 
     def run(self, work: Iterable[Work], destination: Destination) -> Iterator[ChunkResult]:
         """The chunks' results, in order; the work is handed out as the results are asked for."""
@@ -78,7 +89,8 @@ def work_of(delivery: Delivery, size: int) -> Iterator[Work]:
     """The delivery as work for the examiner: spans of raw lines if it offers them, else packed
     chunks of its records; nothing is read before the first item is asked for."""
     if delivery.blocks is not None:
-        yield from delivery.blocks(size)
+        # a record among the spans (an oversized line the reader cut short) travels packed
+        yield from (pack([item]) if isinstance(item, Record) else item for item in delivery.blocks(size))
     else:
         yield from (pack(chunk) for chunk in _chunks(delivery.read, size))
 

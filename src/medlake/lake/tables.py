@@ -66,7 +66,10 @@ RAW_RESOURCES_SCHEMA = pa.schema(
     ]
 )
 
-#: Every rejected record with its stage, reason and raw text.
+#: Every rejected record with its stage, reason and raw text. ``raw_encoding`` says how ``raw``
+#: holds the original: null for text as received, ``base64`` for bytes that are not UTF-8 (kept
+#: exactly rather than as a lossy decoding). Workspaces from before it have no such column:
+#: their rows read as null (text), and the first append adds the column (schema merge).
 QUARANTINE = "quarantine"
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -78,6 +81,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("stage", pa.string(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("raw", pa.string(), nullable=False),
+        pa.field("raw_encoding", pa.string()),
     ]
 )
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from medlake import secrets
 from medlake.catalog.models import Source
 from medlake.errors import InputError
-from medlake.ingest import BatchReport
+from medlake.ingest import BatchOutcome, BatchReport
 from medlake.sources.base import SourceConfig
 from medlake.sources.registry import source_kind
 from medlake.workspace import Workspace
@@ -37,6 +37,7 @@ class SourceRun:
     new: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    skipped: int = 0  # files of the landing folder not read (each report says why)
     error: str | None = None
     reports: list[BatchReport] = field(default_factory=list)
 
@@ -77,7 +78,8 @@ def run_source(
         result.error = secrets.redact(f"{type(exc).__name__}: {exc}")
         return result
     result.reports = reports
-    result.batches = len(reports)
+    result.skipped = sum(1 for r in reports if r.status == BatchOutcome.SKIPPED)
+    result.batches = len(reports) - result.skipped
     result.received = sum(r.received for r in reports)
     result.new = sum(r.stored for r in reports)
     result.unchanged = sum(r.duplicates for r in reports)

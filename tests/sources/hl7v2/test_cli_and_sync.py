@@ -32,6 +32,9 @@ def test_ingest_hl7_prints_one_report_per_file(workspace) -> None:
     )
     assert result.exit_code == 0, result.output
     reports = orjson.loads(result.stdout)
+    [readme] = [r for r in reports if r["status"] == "skipped"]  # said, not silently left out
+    assert readme["source"].endswith("README.md") and "not a file name this source takes" in readme["reason"]
+    reports.remove(readme)
     assert len(reports) == len(list(CORPUS.glob("*.hl7")))
     assert all(r["received"] == r["stored"] + r["quarantined"] + r["duplicates"] for r in reports)
     again = orjson.loads(
@@ -39,7 +42,7 @@ def test_ingest_hl7_prints_one_report_per_file(workspace) -> None:
             _app(), ["ingest", "hl7", str(CORPUS), "-i", "hosp-a", "--home", str(workspace.home), "--json"]
         ).stdout
     )
-    assert {r["status"] for r in again} == {"unchanged"}
+    assert {r["status"] for r in again} == {"unchanged", "skipped"}
 
 
 def test_ingest_hl7_refuses_bad_arguments_clearly(workspace) -> None:

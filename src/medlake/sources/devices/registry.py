@@ -20,7 +20,8 @@ import pyarrow.dataset as pads
 
 from medlake.errors import InputError
 from medlake.fhir.instants import ranked_instants
-from medlake.fhir.reading import find_files, read_records
+from medlake.fhir.reading import read_records
+from medlake.ingest.delivery import find_files
 from medlake.lake.tables import RAW_RESOURCES, Layer
 from medlake.workspace import Workspace
 

@@ -42,6 +42,7 @@ from medlake.errors import InputError, InvalidRecord
 from medlake.fhir.definitions import type_pattern
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
+from medlake.landing import Landing, any_name
 from medlake.sources.documents.files import find, records_delivery
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
@@ -318,9 +319,21 @@ def zone_named(name: str | None) -> tzinfo | None:
         raise InputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
 
 
+def dicom_landing(path: Path, *, follow_links_outside: bool = False) -> Landing:
+    """Every file under ``path`` (DICOM files often have no extension, so none is required) but a
+    DICOMDIR index, and the files skipped (links out of the folder)."""
+    return find(
+        path,
+        any_name,
+        "any name",
+        follow_links_outside=follow_links_outside,
+        companion=lambda name: name == "dicomdir",
+    )
+
+
 def dicom_files(path: Path) -> list[Path]:
-    """Every file under ``path``: DICOM files often have no extension, so none is required."""
-    return find(path, lambda p: p.name != "DICOMDIR")
+    """Every file under ``path`` but a DICOMDIR, links out of the folder skipped."""
+    return dicom_landing(path).files
 
 
 def read_instances(files: list[Path], zone: tzinfo | None) -> tuple[list[DicomInstance], list[Record]]:

@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
-from medlake.errors import MissingInput
 from medlake.fhir.reading import Record
 from medlake.ingest import Delivery
+from medlake.landing import Landing, NameTest, scan
 
 
-def find(path: Path, accept: Callable[[Path], bool]) -> list[Path]:
-    """Files under ``path`` (or ``path`` itself) that ``accept`` takes, in a stable order."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise MissingInput(f"no such file or folder: {path}")
-    return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".") and accept(p))
+def find(
+    path: Path,
+    takes: NameTest,
+    expected: str,
+    *,
+    follow_links_outside: bool = False,
+    companion: NameTest | None = None,
+) -> Landing:
+    """Files under ``path`` (or ``path`` itself) whose lower-cased name ``takes`` accepts, in a
+    stable order, and the files skipped with the reason (links out of the folder among them)."""
+    return scan(
+        Path(path), takes, expected=expected, follow_links_outside=follow_links_outside, companion=companion
+    )
 
 
 def records_delivery(institution: str, kind: str, source_uri: str, records: list[Record]) -> Delivery:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medlake.ingest import BatchReport, ProgressCallback, check_institution, ingest_deliveries
-from medlake.sources.documents.dicom import dicom_deliveries, dicom_files, zone_named
-from medlake.sources.documents.notes import note_deliveries
+from medlake.sources.documents.dicom import dicom_deliveries, dicom_landing, zone_named
+from medlake.sources.documents.notes import NoteRules, note_deliveries, note_landing
 from medlake.workspace import Workspace
 
 
@@ -15,9 +15,15 @@ def ingest_notes(
 ) -> list[BatchReport]:
     """Every note (``.txt``, ``.text``, ``.md``, ``.pdf``) under ``path`` as a DocumentReference."""
     check_institution(institution)
+    follow = workspace.settings.ingest_follow_links_outside
+    landing = note_landing(Path(path), follow_links_outside=follow)
+    rules = NoteRules(workspace.settings.ingest_max_resource_bytes, follow)
     return ingest_deliveries(
         workspace,
-        note_deliveries(Path(path), institution),
+        [
+            *((institution, skipped) for skipped in landing.skipped),
+            *note_deliveries(Path(path), institution, landing.files, rules),
+        ],
         details={"path": str(path), "institution": institution, "kind": "notes"},
         progress=progress,
     )
@@ -37,10 +43,11 @@ def ingest_dicom(
     without either, only their dates are kept.
     """
     check_institution(institution)
-    deliveries, _ = dicom_deliveries(dicom_files(Path(path)), institution, zone_named(timezone))
+    landing = dicom_landing(Path(path), follow_links_outside=workspace.settings.ingest_follow_links_outside)
+    deliveries, _ = dicom_deliveries(landing.files, institution, zone_named(timezone))
     return ingest_deliveries(
         workspace,
-        deliveries,
+        [*((institution, skipped) for skipped in landing.skipped), *deliveries],
         details={"path": str(path), "institution": institution, "kind": "dicom"},
         progress=progress,
     )

@@ -42,8 +42,9 @@ from pathlib import Path
 import orjson
 
 from medlake.errors import InvalidRecord
-from medlake.fhir.reading import Record
+from medlake.fhir.reading import Record, file_sha256, too_long
 from medlake.ingest import Delivery
+from medlake.landing import Landing
 from medlake.sources.documents.files import file_envelope, find
 
 LOINC = "http://loinc.org"
@@ -86,6 +87,8 @@ _LOINC_CODE = re.compile(r"^\d{1,7}-\d$")
 _FILENAME = re.compile(
     r"^(?P<patient>[A-Za-z0-9\-.]{1,64})_(?P<date>\d{4}-\d{2}-\d{2}|\d{8})(?:_(?P<type>\d{1,7}-\d))?(?:_.*)?$"
 )
+#: ``ingest_max_resource_bytes``'s default: a larger note file is quarantined by name, size and hash.
+MAX_NOTE_BYTES = 16 * 1024 * 1024
 #: Quarantined PDFs are kept whole (base64) up to this size; larger ones are named by hash only.
 KEEP_IN_QUARANTINE = 20 * 1024 * 1024
 
@@ -111,44 +114,95 @@ def is_note(path: Path) -> bool:
     return path.suffix.lower() in CONTENT_TYPES
 
 
+def _note_name(name: str) -> bool:
+    return name.endswith(tuple(CONTENT_TYPES))
+
+
+def _sidecar_name(name: str) -> bool:
+    return name.endswith(".json") and _note_name(name.removesuffix(".json"))
+
+
 def sidecar_of(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
 def note_fingerprint(path: Path) -> str:
-    """The file's and its sidecar's bytes: either changing makes a new delivery."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's and its sidecar's bytes: either changing makes a new delivery (read in blocks)."""
+    digest = file_sha256(path)
     sidecar = sidecar_of(path)
     if sidecar.exists():
-        digest += hashlib.sha256(sidecar.read_bytes()).hexdigest()
+        digest += file_sha256(sidecar)
     return hashlib.sha256(digest.encode()).hexdigest()
 
 
+def note_landing(path: Path, *, follow_links_outside: bool = False) -> Landing:
+    """The notes under ``path`` (sidecars are read with their note), and the files skipped."""
+    return find(
+        path,
+        _note_name,
+        ", ".join(CONTENT_TYPES) + " in any case, each with an optional NAME.json sidecar",
+        follow_links_outside=follow_links_outside,
+        companion=_sidecar_name,
+    )
+
+
 def note_files(path: Path) -> list[Path]:
-    return find(path, is_note)
+    return note_landing(path).files
 
 
-def note_deliveries(path: Path, institution: str, files: list[Path] | None = None) -> Iterator[Delivery]:
+@dataclass(frozen=True)
+class NoteRules:
+    """What a note file may be: how large (``ingest_max_resource_bytes``), and whether its
+    sidecar may be a link out of its folder (``ingest_follow_links_outside``)."""
+
+    max_bytes: int = MAX_NOTE_BYTES
+    follow_links_outside: bool = False
+
+
+def note_deliveries(
+    path: Path, institution: str, files: list[Path] | None = None, rules: NoteRules | None = None
+) -> Iterator[Delivery]:
     """One delivery per note file (the pipeline groups small deliveries into shared commits)."""
-    for file in files if files is not None else note_files(path):
+    rules = rules or NoteRules()
+    for file in files if files is not None else note_landing(path).files:
         yield Delivery(
             institution=institution,
             source_kind="notes",
             source_uri=str(file),
             fingerprint=note_fingerprint(file),
-            read=lambda file=file: [note_record(file)],
+            read=lambda file=file: [note_record(file, rules)],
         )
 
 
-def note_record(path: Path) -> Record:
+def note_record(path: Path, rules: NoteRules | None = None) -> Record:
+    rules = rules or NoteRules()
+    size = path.stat().st_size
+    if size > rules.max_bytes:
+        reason = too_long("the note", size, rules.max_bytes, "ingest_max_resource_bytes")
+        where = orjson.dumps({"file": str(path), "size": size, "sha256": file_sha256(path)})
+        return Record(str(path), 1, where, error=reason, error_stage="read")
     data = path.read_bytes()
     try:
+        _check_sidecar_place(path, rules)
         resource = document_reference(path, data, note_meta(path))
     except NoteError as exc:
         return Record(
             str(path), 1, _original_for_quarantine(path, data), error=str(exc), error_stage="convert"
         )
     return Record(str(path), 1, orjson.dumps(resource))
+
+
+def _check_sidecar_place(path: Path, rules: NoteRules) -> None:
+    """A sidecar that is a link out of the note's folder is not read (it could be any file)."""
+    sidecar = sidecar_of(path)
+    if rules.follow_links_outside or not sidecar.is_symlink():
+        return
+    folder, target = path.parent.resolve(), sidecar.resolve()
+    if not target.is_relative_to(folder):
+        raise NoteError(
+            f"sidecar {sidecar.name} is a link to {target}, outside the landing folder {folder}: not read "
+            "(setting ingest_follow_links_outside allows it)"
+        )
 
 
 def _original_for_quarantine(path: Path, data: bytes) -> bytes:

@@ -16,9 +16,9 @@ from pathlib import Path
 from medlake.errors import MissingInput
 from medlake.ingest import BatchReport, ingest_deliveries
 from medlake.sources.base import SourceConfig, SourceKind
-from medlake.sources.documents.dicom import dicom_files, read_instances, study_records, zone_named
+from medlake.sources.documents.dicom import dicom_landing, read_instances, study_records, zone_named
 from medlake.sources.documents.files import FolderState, records_delivery, relative_name
-from medlake.sources.documents.notes import note_deliveries, note_files, note_fingerprint
+from medlake.sources.documents.notes import NoteRules, note_deliveries, note_fingerprint, note_landing
 from medlake.workspace import Workspace
 
 
@@ -39,14 +39,20 @@ class NotesFolder(SourceKind):
         self, workspace: Workspace, source: SourceConfig, progress: Callable[[int], None] | None = None
     ) -> list[BatchReport]:
         root = _root(source)
+        follow = workspace.settings.ingest_follow_links_outside
         state = FolderState.load(workspace.catalog, source.id)
-        files = {relative_name(f, root): f for f in note_files(root)}
+        landing = note_landing(root, follow_links_outside=follow)
+        files = {relative_name(f, root): f for f in landing.files}
         current = {name: note_fingerprint(file) for name, file in files.items()}
         changed = sorted(state.changed(current))
         removed = state.removed(current)
-        if not changed and not removed:
+        if not changed and not removed and not landing.skipped:
             return []
-        deliveries = note_deliveries(root, source.institution, [files[name] for name in changed])
+        rules = NoteRules(workspace.settings.ingest_max_resource_bytes, follow)
+        deliveries = [
+            *((source.institution, skipped) for skipped in landing.skipped),
+            *note_deliveries(root, source.institution, [files[name] for name in changed], rules),
+        ]
         details = {"source": source.id, "institution": source.institution, "kind": self.kind}
         reports = ingest_deliveries(workspace, deliveries, details=details, progress=progress)
         state.values = dict(current)
@@ -70,12 +76,13 @@ class DicomFolder(SourceKind):
         root = _root(source)
         zone = zone_named(source.options.get("timezone"))
         state = FolderState.load(workspace.catalog, source.id)
-        files = {relative_name(f, root): f for f in dicom_files(root)}
+        landing = dicom_landing(root, follow_links_outside=workspace.settings.ingest_follow_links_outside)
+        files = {relative_name(f, root): f for f in landing.files}
         current = {name: f"{f.stat().st_size}:{f.stat().st_mtime_ns}" for name, f in files.items()}
         known = {name: value for name, value in state.values.items() if isinstance(value, list)}
         changed = sorted(n for n in current if known.get(n, [None])[0] != current[n])
         removed = set(known) - set(current)
-        if not changed and not removed:
+        if not changed and not removed and not landing.skipped:
             return []
         fresh, rejected = read_instances([files[n] for n in changed], zone)
         touched = {i.study_uid for i in fresh} | {known[n][1] for n in [*changed, *removed] if n in known}
@@ -93,6 +100,7 @@ class DicomFolder(SourceKind):
             records_delivery(source.institution, self.kind, r.source_file, [r])
             for r in rejected + old_rejected
         ]
+        deliveries += [(source.institution, skipped) for skipped in landing.skipped]  # type: ignore[misc]
         details = {"source": source.id, "institution": source.institution, "kind": self.kind}
         reports = ingest_deliveries(workspace, deliveries, details=details, progress=progress)
         study_of = {relative_name(i.path, root): i.study_uid for i in fresh + old}

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from medlake.fhir.reading import file_sha256
 from medlake.ingest import BatchReport, ingest_deliveries
+from medlake.ingest.pipeline import read_limits
 from medlake.sources.base import SourceConfig, SourceKind
 from medlake.sources.hl7v2.convert import DEFAULT_TIMEZONE
-from medlake.sources.hl7v2.files import SOURCE_KIND, check_timezone, find_hl7_files, hl7_file_delivery
+from medlake.sources.hl7v2.files import SOURCE_KIND, check_timezone, hl7_file_delivery, hl7_landing
 from medlake.workspace import Workspace
 
 STATE_KEY = "hl7.files"
@@ -44,15 +45,17 @@ class Hl7Files(SourceKind):
         folder = Path(source.location)
         known: dict[str, list] = json.loads(workspace.catalog.get_state(source.id, STATE_KEY) or "{}")
         seen: dict[str, list] = {}
-        deliveries = []
-        for path in find_hl7_files(folder):
+        landing = hl7_landing(folder, follow_links_outside=workspace.settings.ingest_follow_links_outside)
+        limits = read_limits(workspace)
+        deliveries: list = [(source.institution, skipped) for skipped in landing.skipped]
+        for path in landing.files:
             name = str(path.relative_to(folder)) if folder.is_dir() else path.name
             stat = path.stat()
             previous = known.get(name)
             unchanged = previous is not None and previous[:2] == [stat.st_size, stat.st_mtime_ns]
             digest = previous[2] if unchanged and previous is not None else file_sha256(path)
             seen[name] = [stat.st_size, stat.st_mtime_ns, digest]
-            deliveries.append(hl7_file_delivery(path, source.institution, tz, digest))
+            deliveries.append(hl7_file_delivery(path, source.institution, tz, digest, limits))
         details = {"source": source.id, "institution": source.institution, "kind": SOURCE_KIND}
         reports = ingest_deliveries(workspace, deliveries, details=details, progress=progress)
         workspace.catalog.set_state(source.id, STATE_KEY, json.dumps(seen, sort_keys=True))

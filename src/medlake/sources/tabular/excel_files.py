@@ -41,6 +41,27 @@ def _open(path: Path):
         raise WorkbookError(f"{path} is not a readable .xlsx workbook: {exc}") from None
 
 
+def expanded_size(path: Path) -> int:
+    """The bytes a workbook's parts expand to, from its zip directory (0 if it is no zip: reading
+    it then says why). A small .xlsx can expand to gigabytes of XML (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return 0
+
+
+def too_large(path: Path, max_bytes: int) -> str | None:
+    """The quarantine reason for a workbook expanding beyond ``max_bytes``, or None."""
+    size = expanded_size(path)
+    if size <= max_bytes:
+        return None
+    return (
+        f"the workbook expands to {size} bytes, beyond the limit of {max_bytes} bytes "
+        "(ingest_max_document_bytes): not read"
+    )
+
+
 def choose_sheet(path: Path, requested: str | None) -> str:
     """The sheet to read: the one asked for (which must exist), else the workbook's first."""
     workbook = _open(path)
@@ -77,9 +98,15 @@ def _empty(values: tuple[Any, ...]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
-def excel_records(path: Path, table: TableMapping, sheet: str) -> Iterator[Record]:
-    """The records of one sheet under ``table``: resources per row, or quarantined rows."""
+def excel_records(
+    path: Path, table: TableMapping, sheet: str, max_bytes: int | None = None
+) -> Iterator[Record]:
+    """The records of one sheet under ``table``: resources per row, or quarantined rows; a workbook
+    expanding beyond ``max_bytes`` is one quarantined record, unread."""
     source = f"{path}#{sheet}"
+    if max_bytes is not None and (reason := too_large(path, max_bytes)):
+        yield Record(source, 1, orjson.dumps({"file": str(path), "size": path.stat().st_size}), error=reason)
+        return
     workbook = _open(path)
     try:
         worksheet = workbook[sheet]

@@ -12,11 +12,12 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from medlake.errors import MissingInput
 from medlake.fhir.reading import file_sha256
 from medlake.ingest import BatchReport, Delivery, check_institution, ingest_deliveries
+from medlake.ingest.pipeline import read_limits
+from medlake.landing import Landing, scan, suffix_test
 from medlake.sources.tabular.csv_files import csv_records
-from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records
+from medlake.sources.tabular.excel_files import EXCEL_SUFFIXES, choose_sheet, excel_records, too_large
 from medlake.sources.tabular.mapping import Mapping, TableMapping, load_mapping
 from medlake.workspace import Workspace
 
@@ -28,13 +29,11 @@ def fingerprint(kind: str, content_sha256: str, table: TableMapping, mapping: Ma
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def find_files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """``path`` itself, or the files under it with one of ``suffixes``, in a stable order."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise MissingInput(f"no such file or folder: {path}")
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
+def find_files(path: Path, suffixes: tuple[str, ...], follow_links_outside: bool = False) -> Landing:
+    """``path`` itself, or the files under it with one of ``suffixes`` (any case), in a stable
+    order, and the files skipped with the reason (links out of the folder among them)."""
+    expected = ", ".join(suffixes) + " in any case"
+    return scan(path, suffix_test(suffixes), expected=expected, follow_links_outside=follow_links_outside)
 
 
 def csv_delivery(
@@ -50,14 +49,20 @@ def csv_delivery(
 
 
 def excel_delivery(
-    path: Path, mapping: Mapping, table: TableMapping, institution: str, sheet: str, digest: str | None = None
+    path: Path,
+    mapping: Mapping,
+    table: TableMapping,
+    institution: str,
+    sheet: str,
+    digest: str | None = None,
+    max_bytes: int | None = None,
 ) -> Delivery:
     return Delivery(
         institution=institution,
         source_kind="excel",
         source_uri=f"{path}#{sheet}",
         fingerprint=fingerprint("excel", digest or file_sha256(path), table, mapping, sheet),
-        read=lambda: excel_records(path, table, sheet),
+        read=lambda: excel_records(path, table, sheet, max_bytes),
     )
 
 
@@ -77,9 +82,11 @@ def ingest_csv(
     check_institution(institution)
     chosen = _mapping(mapping)
     table_mapping = chosen.table(table)
-    deliveries = (
-        csv_delivery(f, chosen, table_mapping, institution) for f in find_files(Path(path), CSV_SUFFIXES)
-    )
+    landing = find_files(Path(path), CSV_SUFFIXES, workspace.settings.ingest_follow_links_outside)
+    deliveries = [
+        *((institution, skipped) for skipped in landing.skipped),
+        *(csv_delivery(f, chosen, table_mapping, institution) for f in landing.files),
+    ]
     details = {"kind": "csv", "path": str(path), "mapping": chosen.name, "table": table_mapping.name}
     return ingest_deliveries(
         workspace, deliveries, details=details | {"institution": institution}, progress=progress
@@ -99,11 +106,18 @@ def ingest_excel(
     check_institution(institution)
     chosen = _mapping(mapping)
     table_mapping = chosen.table(table)
-    files = find_files(Path(path), EXCEL_SUFFIXES)
-    sheets = [choose_sheet(f, sheet or table_mapping.excel.sheet) for f in files]  # fail before any ingest
-    deliveries = (
-        excel_delivery(f, chosen, table_mapping, institution, s) for f, s in zip(files, sheets, strict=True)
-    )
+    landing = find_files(Path(path), EXCEL_SUFFIXES, workspace.settings.ingest_follow_links_outside)
+    files, limit = landing.files, read_limits(workspace).document
+    wanted = sheet or table_mapping.excel.sheet
+    # fail before any ingest; a workbook too large to open is quarantined by its delivery instead
+    sheets = [(wanted or "?") if too_large(f, limit) else choose_sheet(f, wanted) for f in files]
+    deliveries = [
+        *((institution, skipped) for skipped in landing.skipped),
+        *(
+            excel_delivery(f, chosen, table_mapping, institution, s, max_bytes=limit)
+            for f, s in zip(files, sheets, strict=True)
+        ),
+    ]
     details = {"kind": "excel", "path": str(path), "mapping": chosen.name, "table": table_mapping.name}
     return ingest_deliveries(
         workspace, deliveries, details=details | {"institution": institution}, progress=progress
