@@ -70,8 +70,8 @@ def test_every_duckdb_connection_of_a_whole_run_takes_the_engine_settings(tmp_pa
     from medlake.ingest import ingest_path
     from medlake.mpi import MasterPatientIndex
     from medlake.person import person_record, refresh_person
-    from medlake.synth import generate_region
     from medlake.workspace import init_workspace
+    from tests.conftest import synthetic_region
 
     with get_engine("duckdb", threads=1, memory_limit="300MB") as reference:
         expected = _limits(reference)
@@ -89,7 +89,7 @@ def test_every_duckdb_connection_of_a_whole_run_takes_the_engine_settings(tmp_pa
         return connection
 
     monkeypatch.setattr(duckdb, "connect", recording_connect)
-    generate_region(tmp_path / "region", 150, 20240611)
+    synthetic_region(tmp_path / "region", 150, 20240611)
     ws = init_workspace(tmp_path / "ws", ingest_workers=1, **SETTINGS)
     for folder in sorted(p for p in (tmp_path / "region").iterdir() if p.is_dir() and p.name != "truth"):
         ingest_path(ws, folder, folder.name)
