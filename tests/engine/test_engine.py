@@ -132,3 +132,13 @@ def test_the_standard_qualify_keeps_the_rows_duckdbs_qualify_keeps() -> None:
     pairs = list(zip(rows["k"].to_pylist(), rows["v"].to_pylist(), strict=True))
     highest = {k: max(v for key, v in pairs if key == k) for k in "abc"}
     assert duckdb_rows == standard_rows == [{"k": k, "v": v} for k, v in highest.items()]
+
+
+def test_spark_is_refused_as_the_readme_says() -> None:
+    """README.md says the Spark engine is not built yet and is refused: hold it to that."""
+    from medlake.errors import MedlakeError
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "Spark" in readme and "not built yet" in readme
+    with pytest.raises(MedlakeError, match="Spark backend is not built yet"):
+        get_engine("spark")
