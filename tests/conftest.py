@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from itertools import combinations
@@ -32,15 +35,33 @@ def server_up(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+@pytest.fixture(scope="session")
+def migrated_catalog(tmp_path_factory) -> Path:
+    """A catalog with every migration applied, made once: copying it (a few ms) instead of
+    migrating each test's catalog (about half a second) is most of a workspace's cost."""
+    template = init_workspace(tmp_path_factory.mktemp("template") / "ws")
+    template.catalog.close()
+    return template.home / "catalog.db"
+
+
 @pytest.fixture
-def make_workspace(tmp_path: Path):
-    """A factory of fresh workspaces under tmp_path; settings may be overridden per call."""
+def make_workspace(tmp_path: Path, migrated_catalog: Path):
+    """A factory of fresh workspaces under tmp_path; settings may be overridden per call.
+
+    Each workspace is made by ``init_workspace`` (settings file, catalog, lake) over a copy of
+    the template's catalog, so its migrations find nothing to do; a workspace whose catalog
+    is elsewhere (``catalog_url``) is migrated as usual.
+    """
     counter = iter(range(1_000))
 
     def make(**settings: object) -> Workspace:
         settings.setdefault("ingest_workers", 1)
         home = tmp_path / f"ws{next(counter)}"
-        return init_workspace(home, **settings)
+        if settings.get("catalog_url") is not None:
+            return init_workspace(home, **settings)
+        home.mkdir(parents=True)
+        shutil.copyfile(migrated_catalog, home / "catalog.db")
+        return init_workspace(home, **settings)  # finds the schema at head: nothing to migrate
 
     return make
 
@@ -68,6 +89,28 @@ def postgres_url() -> Iterator[str]:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_REGIONS: dict[tuple[int, int], Path] = {}
+
+
+def synthetic_region(target: Path, residents: int, seed: int) -> Path:
+    """The synthetic region of ``residents`` and ``seed``, copied to ``target``.
+
+    Generation is deterministic (tests/synth/test_determinism.py), so each region is
+    generated once per test session and copied (milliseconds) for every test that asks;
+    the copy is the test's own to add files to.
+    """
+    from medlake.synth import generate_region
+
+    key = (residents, seed)
+    if key not in _REGIONS:
+        cache = Path(tempfile.mkdtemp(prefix="medlake-test-regions-"))
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        generate_region(cache / "region", residents, seed)
+        _REGIONS[key] = cache / "region"
+    shutil.copytree(_REGIONS[key], target)
+    return target
+
+
 def built_region(
     base: Path, residents: int, seed: int, exclude: tuple[str, ...] = ()
 ) -> tuple[Workspace, Path]:
@@ -77,10 +120,8 @@ def built_region(
     """
     from medlake.build.run import build_all
     from medlake.ingest import ingest_path
-    from medlake.synth import generate_region
 
-    region = base / "region"
-    generate_region(region, residents, seed)
+    region = synthetic_region(base / "region", residents, seed)
     ws = init_workspace(base / "ws", ingest_workers=1)
     for folder in sorted(p for p in region.iterdir() if p.is_dir() and p.name != "truth"):
         if folder.name not in exclude:

@@ -14,6 +14,8 @@ from medlake.views.library import load_library
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+pytestmark = pytest.mark.slow  # the whole demo: a region generated, ingested, built, linked
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> tuple[Path, DemoSummary]:

@@ -70,8 +70,8 @@ def test_every_duckdb_connection_of_a_whole_run_takes_the_engine_settings(tmp_pa
     from medlake.ingest import ingest_path
     from medlake.mpi import MasterPatientIndex
     from medlake.person import person_record, refresh_person
-    from medlake.synth import generate_region
     from medlake.workspace import init_workspace
+    from tests.conftest import synthetic_region
 
     with get_engine("duckdb", threads=1, memory_limit="300MB") as reference:
         expected = _limits(reference)
@@ -89,7 +89,7 @@ def test_every_duckdb_connection_of_a_whole_run_takes_the_engine_settings(tmp_pa
         return connection
 
     monkeypatch.setattr(duckdb, "connect", recording_connect)
-    generate_region(tmp_path / "region", 150, 20240611)
+    synthetic_region(tmp_path / "region", 150, 20240611)
     ws = init_workspace(tmp_path / "ws", ingest_workers=1, **SETTINGS)
     for folder in sorted(p for p in (tmp_path / "region").iterdir() if p.is_dir() and p.name != "truth"):
         ingest_path(ws, folder, folder.name)
@@ -132,3 +132,13 @@ def test_the_standard_qualify_keeps_the_rows_duckdbs_qualify_keeps() -> None:
     pairs = list(zip(rows["k"].to_pylist(), rows["v"].to_pylist(), strict=True))
     highest = {k: max(v for key, v in pairs if key == k) for k in "abc"}
     assert duckdb_rows == standard_rows == [{"k": k, "v": v} for k, v in highest.items()]
+
+
+def test_spark_is_refused_as_the_readme_says() -> None:
+    """README.md says the Spark engine is not built yet and is refused: hold it to that."""
+    from medlake.errors import MedlakeError
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "Spark" in readme and "not built yet" in readme
+    with pytest.raises(MedlakeError, match="Spark backend is not built yet"):
+        get_engine("spark")

@@ -207,10 +207,10 @@ def test_groups_committed_while_the_pool_examines_ahead_change_nothing(make_work
     Inline (one worker) nothing runs ahead, so both must give the same reports (unresolved
     references included: they depend on what earlier groups committed) and the same tables.
     """
-    from medlake.synth import generate_region
+    from tests.conftest import synthetic_region
 
     region = tmp_path / "region"
-    generate_region(region, residents=25, seed=3)
+    synthetic_region(region, residents=25, seed=3)
     folder = next(p for p in sorted(region.iterdir()) if p.is_dir() and p.name != "truth")
     shutil.copy(CORPUS / "mixed.ndjson", folder / "zz-mixed.ndjson")
     shutil.copy(CORPUS / "mixed.ndjson", folder / "zz-mixed-again.ndjson")  # the same content again
@@ -244,10 +244,10 @@ def test_what_a_job_remembers_committing_answers_as_the_lake_would(
     With that memory switched off every commit asks the lake: reports and tables must agree,
     also for an institution that already had rows before the job (whose groups read the lake)."""
     from medlake.ingest import groups, key_queries, pipeline
-    from medlake.synth import generate_region
+    from tests.conftest import synthetic_region
 
     region = tmp_path / "region"
-    generate_region(region, residents=25, seed=3)
+    synthetic_region(region, residents=25, seed=3)
     folder = next(p for p in sorted(region.iterdir()) if p.is_dir() and p.name != "truth")
     shutil.copy(CORPUS / "mixed.ndjson", folder / "zz-mixed.ndjson")
     first = sorted(folder.glob("*.ndjson"))[0]

@@ -45,6 +45,7 @@ def test_institution_folders_are_the_folders_holding_fhir_files(landing: Path) -
     assert all(folder.name == name for folder, name in folders)
 
 
+@pytest.mark.slow  # a region ingested as one job and again institution by institution
 @pytest.mark.parametrize("workers", [1, 2], ids=["inline", "pool"])
 def test_one_job_gives_the_tables_and_reports_of_one_job_per_institution(
     landing: Path, make_workspace, workers: int

@@ -22,15 +22,15 @@ from medlake.ingest import Delivery, ingest_deliveries, ingest_path
 from medlake.ingest.examine import RAW_FILE, Destination, Task, examine_work, pack
 from medlake.lake import Lake
 from medlake.lake.tables import RAW_RESOURCES, Layer
-from medlake.synth import generate_region
 from medlake.workspace import Workspace
+from tests.conftest import synthetic_region
 
 CORPUS = Path(__file__).with_name("corpus")
 
 
 def region_folder(base: Path) -> Path:
     region = base / "region"
-    generate_region(region, residents=25, seed=3)
+    synthetic_region(region, residents=25, seed=3)
     folder = next(p for p in sorted(region.iterdir()) if p.is_dir() and p.name != "truth")
     shutil.copy(CORPUS / "mixed.ndjson", folder / "zz-mixed.ndjson")
     return folder

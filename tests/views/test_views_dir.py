@@ -36,21 +36,17 @@ HEART_RATE = {
     ],
 }
 
-SHORT_PATIENT = {
-    "resourceType": "ViewDefinition",
-    "name": "patient",
-    "status": "active",
-    "resource": "Patient",
-    "select": [
-        {
-            "column": [
-                {"name": "id", "path": "getResourceKey()", "type": "id"},
-                {"name": "patient_id", "path": "getResourceKey()", "type": "id"},
-                {"name": "family", "path": "name.family.first()", "type": "string"},
-            ]
-        }
-    ],
-}
+
+def _with_column(view: dict, column: dict) -> dict:
+    copied = json.loads(json.dumps(view))
+    copied["select"][0]["column"].append(column)
+    return copied
+
+
+#: the library's patient view with one more column: a replacement keeps the library's columns
+WIDER_PATIENT = _with_column(
+    load_library()["patient"], {"name": "first_prefix", "path": "name.prefix.first()", "type": "string"}
+)
 
 
 def write(folder: Path, view: dict, name: str | None = None) -> Path:
@@ -62,12 +58,22 @@ def write(folder: Path, view: dict, name: str | None = None) -> Path:
 
 def test_views_are_added_and_replace_library_views_of_the_same_name(tmp_path: Path) -> None:
     write(tmp_path, HEART_RATE)
-    write(tmp_path, SHORT_PATIENT)
+    write(tmp_path, WIDER_PATIENT)
     library, merged = load_library(), load_library(tmp_path)
     assert set(merged) == set(library) | {"heart_rate"}
     assert merged["heart_rate"] == HEART_RATE
-    assert merged["patient"] == SHORT_PATIENT != library["patient"]
+    assert merged["patient"] == WIDER_PATIENT != library["patient"]
     assert list(merged) == sorted(merged)
+
+
+def test_a_replacement_must_keep_the_library_views_columns(tmp_path: Path) -> None:
+    narrower = json.loads(json.dumps(load_library()["person_record"]))
+    narrower["select"][0]["column"] = [
+        c for c in narrower["select"][0]["column"] if c["name"] != "national_id"
+    ]
+    write(tmp_path, narrower)
+    with pytest.raises(ViewDefinitionError, match="lacks its columns national_id"):
+        load_library(tmp_path)
 
 
 def _broken(view: dict, **changes: object) -> dict:
@@ -124,7 +130,7 @@ def test_a_views_dir_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
 def test_the_build_runs_the_workspace_views(make_workspace, tmp_path: Path) -> None:
     workspace = make_workspace(views_dir="my-views")  # relative: under the workspace directory
     write(workspace.home / "my-views", HEART_RATE)
-    write(workspace.home / "my-views", SHORT_PATIENT)
+    write(workspace.home / "my-views", WIDER_PATIENT)
     ingest_path(workspace, CORPUS / "mixed.ndjson", "hosp-a")
     built = {t.name for t in build_all(workspace)}
     assert {"warehouse.heart_rate", "warehouse.patient", "warehouse.observation"} <= built
@@ -134,12 +140,7 @@ def test_the_build_runs_the_workspace_views(make_workspace, tmp_path: Path) -> N
     expected = {(r["id"], r["value_quantity"]) for r in observations if r["loinc_code"] == "8867-4"}
     assert {(r["id"], r["beats_per_minute"]) for r in heart} == expected
     assert ("hosp-a.o1", 72) in expected and len(heart) == len(expected)
-    assert set(workspace.table("warehouse.patient").column_names) == {
-        "id",
-        "patient_id",
-        "family",
-        "institution",
-    }
+    assert "first_prefix" in workspace.table("warehouse.patient").column_names
 
 
 def test_a_broken_view_stops_the_build_before_any_table_is_written(make_workspace) -> None:

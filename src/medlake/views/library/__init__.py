@@ -7,10 +7,10 @@ defines, which is also its ``name``. Every view about a patient carries the reso
 patient's key (``patient_id``) so tables join; the directory views (organizations,
 practitioners, their roles, locations) describe the region's providers and have no patient.
 
-A workspace may add views of its own, or replace a library view, from a folder of such files
-(the ``views_dir`` setting): a site adds a table without editing the installed package. Those
-files are checked when they are loaded, so a broken view fails the build before any data is
-read, with the file named.
+A workspace may add views of its own, or replace a library view (keeping its columns), from a
+folder of such files (the ``views_dir`` setting): a site adds a table without editing the
+installed package. Those files are checked when they are loaded, so a broken view fails the
+build before any data is read, with the file named.
 """
 
 from __future__ import annotations
@@ -44,8 +44,24 @@ def load_library(views_dir: Path | str | None = None) -> dict[str, dict[str, Any
             table = entry.name[: -len(".json")]
             views[table] = _parsed(f"library view {entry.name}", table, entry.read_text(encoding="utf-8"))
     if views_dir is not None:
-        views.update(load_views_dir(Path(views_dir)))
+        for table, view in load_views_dir(Path(views_dir)).items():
+            if table in views:
+                _keeps_the_columns(Path(views_dir) / f"{table}.json", views[table], view)
+            views[table] = view
     return dict(sorted(views.items()))
+
+
+def _keeps_the_columns(file: Path, library: dict[str, Any], replacement: dict[str, Any]) -> None:
+    """A view replacing a library view keeps its columns (it may add some): the linker, the
+    person record and analysts' queries read them by name."""
+    missing = [
+        c for c in compile_view(library).column_names if c not in compile_view(replacement).column_names
+    ]
+    if missing:
+        raise ViewDefinitionError(
+            f"view file {file} replaces the library view {library['name']!r} but lacks its columns "
+            f"{', '.join(missing)}; a replacement keeps every column (it may add others)"
+        )
 
 
 def load_views_dir(folder: Path) -> dict[str, dict[str, Any]]:
