@@ -248,3 +248,52 @@ def _choice(row: AccessConsent) -> Choice:
         row.recorded_at.isoformat(),
         row.superseded_at is None,
     )
+
+
+_CODES_PURPOSE = {code: purpose for purpose, code in _PURPOSE_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What a FHIR Consent sent to the API asks to record (see :func:`from_fhir`)."""
+
+    person: str
+    decision: str
+    purpose: str
+    institution: str | None
+
+
+def from_fhir(resource: dict) -> ConsentRequest:
+    """Read the choice a FHIR R4 Consent (as :meth:`Choice.as_fhir` writes them) expresses.
+
+    Only the simple form medlake records is taken: ``patient`` a ``Person/<global id>`` (or
+    ``Patient/<id>`` resolved by the caller beforehand), one ``provision`` with ``type``, one
+    ``purpose`` code of v3-ActReason (TREAT, HRESCH, PUBHLTH) and at most one Organization actor.
+    Anything richer is refused with the reason rather than recorded as something else.
+    """
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Consent":
+        raise IdentityError("expected a FHIR Consent resource")
+    reference = (resource.get("patient") or {}).get("reference", "")
+    if not isinstance(reference, str) or not reference.startswith("Person/") or len(reference) > 40:
+        raise IdentityError("Consent.patient must reference the global person: Person/<id>")
+    provision = resource.get("provision")
+    if not isinstance(provision, dict) or provision.get("type") not in DECISIONS:
+        raise IdentityError("Consent.provision.type must be permit or deny")
+    if provision.get("provision"):
+        raise IdentityError("nested Consent provisions are not supported: send one choice per Consent")
+    purposes = provision.get("purpose") or []
+    codes = [p.get("code") for p in purposes if isinstance(p, dict)]
+    if len(codes) != 1 or codes[0] not in _CODES_PURPOSE:
+        raise IdentityError("Consent.provision.purpose must be one of TREAT, HRESCH, PUBHLTH (v3-ActReason)")
+    actors = provision.get("actor") or []
+    if len(actors) > 1:
+        raise IdentityError("a Consent names at most one institution (one Organization actor)")
+    institution = None
+    if actors:
+        target = ((actors[0] or {}).get("reference") or {}).get("reference", "")
+        if not isinstance(target, str) or not target.startswith("Organization/"):
+            raise IdentityError("the Consent actor must reference an Organization/<institution id>")
+        institution = target.split("/", 1)[1]
+    return ConsentRequest(
+        reference.split("/", 1)[1], provision["type"], _CODES_PURPOSE[codes[0]], institution
+    )
