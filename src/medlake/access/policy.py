@@ -246,3 +246,49 @@ def _refusal(role: Role, resource_type: str, interaction: str) -> str:
     if role is Role.ADMIN:
         return "administrators manage users, clients and settings and read no clinical data"
     return f"a {role} may not {interaction} {resource_type}"
+
+
+WRITE_INTERACTIONS = frozenset({"create", "update"})
+
+
+def authorize_write(
+    ws: Workspace, principal: Principal, resource_type: str, interaction: str, institution: str
+) -> None:
+    """May ``principal`` write a ``resource_type`` under ``institution`` (a batch, a transaction, $import)?
+
+    Only an institution's own system client writes, only under its own institution id, and only
+    with a ``system/<type>.c`` (create) or ``.u`` (update) scope; every other caller is refused.
+    Raises :class:`Forbidden`; the decision is in the audit outbox either way.
+    """
+    try:
+        if interaction not in WRITE_INTERACTIONS:
+            raise Forbidden(f"unknown write interaction {interaction!r}")
+        _kind(resource_type)
+        if Role.INSTITUTION not in principal.roles or not principal.tenant:
+            raise Forbidden("only an institution's system client writes data")
+        if institution != principal.tenant:
+            raise Forbidden("a system client writes only under its own institution id")
+        if not scopes.granted(principal.scopes, CONTEXTS[Role.INSTITUTION], resource_type, interaction):
+            raise Forbidden(f"no scope of the token grants {interaction} of {resource_type}")
+    except Forbidden as refusal:
+        audit.record(
+            ws,
+            principal,
+            action="write",
+            outcome="denied",
+            resource_type=resource_type,
+            interaction=interaction,
+            institutions=[institution],
+            reason=str(refusal),
+        )
+        raise
+    audit.record(
+        ws,
+        principal,
+        action="write",
+        outcome="allowed",
+        resource_type=resource_type,
+        interaction=interaction,
+        institutions=[institution],
+        purpose="operations",
+    )
