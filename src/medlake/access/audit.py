@@ -239,9 +239,7 @@ def _claimed_batches(ws: Workspace, limit: int, stale_after: float = STALE_SECON
     now = int(time.time())
     with ws.catalog.session() as s:
         unfinished = s.scalars(
-            select(AuditOutbox.flush_batch)
-            .where(AuditOutbox.flush_batch.is_not(None))
-            .distinct()
+            select(AuditOutbox.flush_batch).where(AuditOutbox.flush_batch.is_not(None)).distinct()
         )
         left = {batch for batch in unfinished if now - _claimed_at(batch) >= stale_after}
         seqs = list(

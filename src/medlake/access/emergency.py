@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from medlake.access.errors import Forbidden
+from medlake.access import audit
+from medlake.access.errors import Forbidden, IdentityError
 from medlake.access.principal import Principal, Role
 from medlake.catalog.models import AccessBreakGlass
 from medlake.catalog.store import utcnow
@@ -69,3 +70,22 @@ def accesses(ws: Workspace, *, unreviewed: bool = False) -> list[AccessBreakGlas
         query = query.where(AccessBreakGlass.reviewed.is_(False))
     with ws.catalog.session() as s:
         return list(s.scalars(query))
+
+
+def mark_reviewed(ws: Workspace, access_id: str, reviewer: str) -> AccessBreakGlass:
+    """Record that a privacy officer reviewed an emergency access (kept, never deleted)."""
+    with ws.catalog.session() as s:
+        row = s.get(AccessBreakGlass, access_id)
+        if row is None:
+            raise IdentityError(f"no break-glass access {access_id[:40]!r}")
+        row.reviewed = True
+    audit.record(
+        ws,
+        None,
+        subject=reviewer,
+        action="break-glass-review",
+        outcome="allowed",
+        patients=[row.person],
+        reason=f"reviewed the access of {row.subject}",
+    )
+    return row
