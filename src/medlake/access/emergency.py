@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
@@ -51,16 +52,21 @@ def is_open(ws: Workspace, principal: Principal, person: str | frozenset[str]) -
     """The principal's emergency access to ``person`` (any of its ids) still running, if any."""
     ids = frozenset({person}) if isinstance(person, str) else person
     with ws.catalog.session() as s:
-        return s.scalar(
-            select(AccessBreakGlass)
-            .where(
-                AccessBreakGlass.subject == principal.subject,
-                AccessBreakGlass.person.in_(ids),
-                AccessBreakGlass.expires_at > utcnow(),
-            )
-            .order_by(AccessBreakGlass.expires_at.desc())
-            .limit(1)
+        return open_in(s, principal.subject, ids)
+
+
+def open_in(s: Session, subject: str, ids: frozenset[str]) -> AccessBreakGlass | None:
+    """:func:`is_open` inside an open catalog session."""
+    return s.scalar(
+        select(AccessBreakGlass)
+        .where(
+            AccessBreakGlass.subject == subject,
+            AccessBreakGlass.person.in_(ids),
+            AccessBreakGlass.expires_at > utcnow(),
         )
+        .order_by(AccessBreakGlass.expires_at.desc())
+        .limit(1)
+    )
 
 
 def accesses(ws: Workspace, *, unreviewed: bool = False) -> list[AccessBreakGlass]:
