@@ -112,7 +112,7 @@ def authorize(
     stated reason for an emergency access to ``patient``'s whole record (time-limited,
     flagged and reported).
     """
-    emergency = False
+    broke_glass = False  # (the module `emergency` keeps its name)
     try:
         scope = _grant(principal, resource_type, interaction)
         if scope.patients is not None and principal.patient:
@@ -120,7 +120,7 @@ def authorize(
         if break_glass is not None and patient is None:
             raise Forbidden("break-glass names the person it opens (patient=...)")
         if patient is not None:
-            scope, emergency = _about_person(ws, principal, scope, patient, break_glass)
+            scope, broke_glass = _about_person(ws, principal, scope, patient, break_glass)
     except Forbidden as refusal:
         audit.record(
             ws,
@@ -137,14 +137,14 @@ def authorize(
     audit.record(
         ws,
         principal,
-        action="break-glass" if emergency else "authorize",
+        action="break-glass" if broke_glass else "authorize",
         outcome="allowed",
         resource_type=resource_type,
         interaction=interaction,
         patients=scope.patients,
         institutions=scope.institutions,
-        purpose="break-glass" if emergency else _purpose(principal),
-        break_glass=emergency,
+        purpose="break-glass" if broke_glass else _purpose(principal),
+        break_glass=broke_glass,
         reason=break_glass,
     )
     return scope
