@@ -148,3 +148,19 @@ def test_a_merge_in_the_person_index_carries_the_resident_and_their_consent(regi
     assert authorize(region, clinician("hosp-a"), "Condition", "search", patient="P-1").institutions == {
         "hosp-a"
     }
+
+
+def test_a_fhir_consent_round_trips_and_richer_ones_are_refused(region) -> None:
+    choice = consent.record(region, RESIDENT, "P-1", "deny", "research", institution="hosp-b")
+    request = consent.from_fhir(choice.as_fhir())
+    assert request == consent.ConsentRequest("P-1", "deny", "research", "hosp-b")
+    fhir = choice.as_fhir()
+    for broken, message in [
+        ({**fhir, "patient": {"reference": "Patient/hosp-a.1"}}, "global person"),
+        ({**fhir, "provision": {**fhir["provision"], "type": "maybe"}}, "permit or deny"),
+        ({**fhir, "provision": {**fhir["provision"], "purpose": [{"code": "MARKETING"}]}}, "purpose"),
+        ({**fhir, "provision": {**fhir["provision"], "provision": [{"type": "permit"}]}}, "nested"),
+        ({**fhir, "resourceType": "Patient"}, "Consent resource"),
+    ]:
+        with pytest.raises(IdentityError, match=message):
+            consent.from_fhir(broken)

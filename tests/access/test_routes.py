@@ -110,6 +110,10 @@ def test_oauth_errors_never_echo_credentials(server) -> None:
         "error_description": "invalid username or password",
     }
     assert "guess-1234567" not in bad.text
+    # a password typed into the name field must not land in the trail
+    httpx.post(
+        f"{base}/auth/token", data={"grant_type": "password", "username": "MyS3cret!pass", "password": "x"}
+    )
     assert (
         httpx.post(f"{base}/auth/token", data={"grant_type": "implicit"}).json()["error"]
         == "unsupported_grant_type"
@@ -130,7 +134,8 @@ def test_oauth_errors_never_echo_credentials(server) -> None:
         e for e in audit.events(ws).to_pylist() if e["action"] == "authenticate" and e["outcome"] == "denied"
     ]
     assert any(e["subject"] == "ana" for e in failures)
-    assert "guess-1234567" not in str(failures)
+    assert "guess-1234567" not in str(failures) and "MyS3cret!pass" not in str(failures)
+    assert any(e["subject"] == "unknown-account" for e in failures)
 
 
 def test_smart_configuration(server) -> None:
@@ -141,3 +146,29 @@ def test_smart_configuration(server) -> None:
         assert config["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
         assert set(config["token_endpoint_auth_signing_alg_values_supported"]) == {"RS384", "ES384"}
         assert "client-confidential-asymmetric" in config["capabilities"]
+
+
+def test_fhirclient_obtains_a_token_with_smart_backend_services(server, rsa_key: ClientKey) -> None:
+    """SMART's own Python client (PyPI fhirclient) requests the token: its form, our answer."""
+    from fhirclient import client as fhir_client
+    from fhirclient.auth import FHIRAuth
+
+    from medlake.access import tokens
+
+    base, ws = server
+    token_uri = f"{base}/auth/token"
+    smart = fhir_client.FHIRClient(
+        settings={
+            "app_id": "hosp-a-ehr",
+            "api_base": f"{base}/fhir",
+            "scope": "system/*.rs",
+            "jwt_token": rsa_key.assertion("hosp-a-ehr", aud=token_uri),
+        }
+    )
+    smart.server.auth = FHIRAuth.create(
+        "oauth2", state={"app_id": "hosp-a-ehr", "token_uri": token_uri, "jwt_token": smart.jwt_token}
+    )
+    smart.server.auth.authorize(smart.server)
+    principal = tokens.verify(ws, smart.server.auth.access_token)
+    assert principal.subject == "hosp-a-ehr" and principal.tenant == "hosp-a"
+    assert principal.scopes == {"system/*.rs"}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
@@ -105,19 +106,24 @@ def family(ws: Workspace, person: str) -> frozenset[str]:
     all are the same person, so every rule is applied to the whole family.
     """
     with ws.catalog.session() as s:
-        seen = {person}
-        current = person
-        for _ in range(64):  # a chain longer than this would be a loop the index should not have
-            row = s.get(MpiPerson, current)
-            if row is None or row.merged_into is None or row.merged_into in seen:
-                break
-            current = row.merged_into
-            seen.add(current)
-        frontier = {current}
-        while frontier:
-            merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
-            seen |= merged
-            frontier = merged
+        return family_in(s, person)
+
+
+def family_in(s: Session, person: str) -> frozenset[str]:
+    """:func:`family` inside an open catalog session (the policy asks several questions in one)."""
+    seen = {person}
+    current = person
+    for _ in range(64):  # a chain longer than this would be a loop the index should not have
+        row = s.get(MpiPerson, current)
+        if row is None or row.merged_into is None or row.merged_into in seen:
+            break
+        current = row.merged_into
+        seen.add(current)
+    frontier = {current}
+    while frontier:
+        merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
+        seen |= merged
+        frontier = merged
     return frozenset(seen)
 
 
@@ -128,13 +134,17 @@ def cares_for(ws: Workspace, person: str | frozenset[str], institution: str) -> 
     global person; a record there is the relationship the issue asks for, a first cut of
     "an encounter there in the last N years".
     """
-    ids = family(ws, person) if isinstance(person, str) else person
     with ws.catalog.session() as s:
-        found = s.scalar(
-            select(MpiMember.patient_id)
-            .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
-            .limit(1)
-        )
+        ids = family_in(s, person) if isinstance(person, str) else person
+        return cares_for_in(s, ids, institution)
+
+
+def cares_for_in(s: Session, ids: frozenset[str], institution: str) -> bool:
+    found = s.scalar(
+        select(MpiMember.patient_id)
+        .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
+        .limit(1)
+    )
     return found is not None
 
 
@@ -223,18 +233,22 @@ def permits(ws: Workspace, person: str | frozenset[str], purpose: str, instituti
 
     Choices under any id of the person count; where two disagree at the same level, deny wins.
     """
-    ids = family(ws, person) if isinstance(person, str) else person
+    with ws.catalog.session() as s:
+        ids = family_in(s, person) if isinstance(person, str) else person
+        return permits_in(s, ids, purpose, institution, ws.settings.consent_default)
+
+
+def permits_in(s: Session, ids: frozenset[str], purpose: str, institution: str, default: str) -> bool:
     query = select(AccessConsent).where(
         AccessConsent.person.in_(ids), AccessConsent.superseded_at.is_(None), AccessConsent.purpose == purpose
     )
-    with ws.catalog.session() as s:
-        current = [_choice(row) for row in s.scalars(query)]
+    current = [_choice(row) for row in s.scalars(query)]
     specific = [c for c in current if c.institution == institution]
     general = [c for c in current if c.institution is None]
     for rules in (specific, general):
         if rules:
             return all(c.decision == "permit" for c in rules)
-    return purpose == "treatment" and ws.settings.consent_default == "opt-out"
+    return purpose == "treatment" and default == "opt-out"
 
 
 def _choice(row: AccessConsent) -> Choice:
@@ -247,4 +261,53 @@ def _choice(row: AccessConsent) -> Choice:
         row.recorded_by,
         row.recorded_at.isoformat(),
         row.superseded_at is None,
+    )
+
+
+_CODES_PURPOSE = {code: purpose for purpose, code in _PURPOSE_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What a FHIR Consent sent to the API asks to record (see :func:`from_fhir`)."""
+
+    person: str
+    decision: str
+    purpose: str
+    institution: str | None
+
+
+def from_fhir(resource: dict) -> ConsentRequest:
+    """Read the choice a FHIR R4 Consent (as :meth:`Choice.as_fhir` writes them) expresses.
+
+    Only the simple form medlake records is taken: ``patient`` a ``Person/<global id>`` (or
+    ``Patient/<id>`` resolved by the caller beforehand), one ``provision`` with ``type``, one
+    ``purpose`` code of v3-ActReason (TREAT, HRESCH, PUBHLTH) and at most one Organization actor.
+    Anything richer is refused with the reason rather than recorded as something else.
+    """
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Consent":
+        raise IdentityError("expected a FHIR Consent resource")
+    reference = (resource.get("patient") or {}).get("reference", "")
+    if not isinstance(reference, str) or not reference.startswith("Person/") or len(reference) > 40:
+        raise IdentityError("Consent.patient must reference the global person: Person/<id>")
+    provision = resource.get("provision")
+    if not isinstance(provision, dict) or provision.get("type") not in DECISIONS:
+        raise IdentityError("Consent.provision.type must be permit or deny")
+    if provision.get("provision"):
+        raise IdentityError("nested Consent provisions are not supported: send one choice per Consent")
+    purposes = provision.get("purpose") or []
+    codes = [p.get("code") for p in purposes if isinstance(p, dict)]
+    if len(codes) != 1 or codes[0] not in _CODES_PURPOSE:
+        raise IdentityError("Consent.provision.purpose must be one of TREAT, HRESCH, PUBHLTH (v3-ActReason)")
+    actors = provision.get("actor") or []
+    if len(actors) > 1:
+        raise IdentityError("a Consent names at most one institution (one Organization actor)")
+    institution = None
+    if actors:
+        target = ((actors[0] or {}).get("reference") or {}).get("reference", "")
+        if not isinstance(target, str) or not target.startswith("Organization/"):
+            raise IdentityError("the Consent actor must reference an Organization/<institution id>")
+        institution = target.split("/", 1)[1]
+    return ConsentRequest(
+        reference.split("/", 1)[1], provision["type"], _CODES_PURPOSE[codes[0]], institution
     )
