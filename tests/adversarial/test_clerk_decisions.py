@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -22,7 +24,7 @@ from medlake.lake.tables import Layer
 from medlake.link.settings import LinkSettings
 from medlake.mpi import MasterPatientIndex
 from medlake.synth.linkage import generate_person_records
-from medlake.workspace import Workspace, open_workspace
+from medlake.workspace import Workspace, init_workspace, open_workspace
 
 COLUMNS = {
     "id": "record_id", "institution": "source", "given": "given", "family": "family",
@@ -53,10 +55,23 @@ def _queued(ws: Workspace) -> MasterPatientIndex:
     return mpi
 
 
+@pytest.fixture(scope="module")
+def queued_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite workspace with a review queue, linked once; tests change copies of it."""
+    home = tmp_path_factory.mktemp("decisions") / "ws"
+    _queued(init_workspace(home, ingest_workers=1))
+    return home
+
+
+def _copy(queued_home: Path, tmp_path: Path) -> MasterPatientIndex:
+    shutil.copytree(queued_home, tmp_path / "ws")
+    return MasterPatientIndex(open_workspace(tmp_path / "ws"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def mpi(request, make_workspace) -> MasterPatientIndex:
+def mpi(request, queued_home: Path, tmp_path: Path, make_workspace) -> MasterPatientIndex:
     if request.param == "sqlite":
-        return _queued(make_workspace())
+        return _copy(queued_home, tmp_path)
     return _queued(make_workspace(catalog_url=request.getfixturevalue("postgres_url")))
 
 
@@ -114,9 +129,9 @@ def _accept_in_a_process(home: str, review_id: int, actor: str, start, results) 
         results.put((actor, f"refused: {exc}"))
 
 
-def test_two_clerks_deciding_at_once_one_wins(make_workspace) -> None:
+def test_two_clerks_deciding_at_once_one_wins(queued_home: Path, tmp_path: Path) -> None:
     """Two processes accept the same pair at the same moment: one event, one refusal."""
-    mpi = _queued(make_workspace())
+    mpi = _copy(queued_home, tmp_path)
     item = mpi.review_queue()[0]
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
