@@ -162,6 +162,30 @@ def test_one_institution_folder_twice_at_once(region: Path, tmp_path: Path) -> N
         assert _check_exactly_once(ws) == expected
 
 
+def test_overlapping_deliveries_at_once_store_each_resource_once(region: Path, tmp_path: Path) -> None:
+    """Two different deliveries of one institution that share resources (a source read twice with
+    other chunk boundaries), ingested at once: the shared resources are stored once."""
+    observations = {
+        name: (folder / "Observation.ndjson").read_text().splitlines(keepends=True)
+        for folder, name in institution_folders(region)
+        if (folder / "Observation.ndjson").is_file()
+    }
+    name = max(observations, key=lambda institution: len(observations[institution]))
+    lines = observations[name]
+    assert len(lines) >= 30, "the synthetic institution has too few observations to overlap"
+    third = len(lines) // 3
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    (first / "Observation.ndjson").write_text("".join(lines[: 2 * third]))
+    (second / "Observation.ndjson").write_text("".join(lines[third:]))
+    for round_ in range(ROUNDS):
+        ws = init_workspace(tmp_path / f"overlap{round_}", ingest_workers=1)
+        _race(ws, [(str(first), name)], [(str(second), name)])
+        assert _check_exactly_once(ws) == len(lines)
+        overlap = len(lines[third : 2 * third])
+        assert sum(b.duplicates for b in ws.catalog.batches()) == overlap
+
+
 def test_different_institutions_ingest_in_parallel(region: Path, tmp_path: Path) -> None:
     """Two institutions at once both store everything, on a fresh lake both create tables in."""
     (a, a_name), (b, b_name) = institution_folders(region)[:2]

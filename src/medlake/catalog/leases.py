@@ -102,21 +102,29 @@ class Leases:
         A lease whose holder was a process of this host that is gone (killed) is taken at once
         rather than when it expires, so a rerun after ``kill -9`` does not wait.
         """
-        self._ensure_row(name)
-        with self.catalog.session() as s:
-            now = self._now(s)
-            free = or_(Lease.owner.is_(None), Lease.expires_at < now, Lease.owner == owner)
-            dead = _dead_local_holder(s.scalar(select(Lease.owner).where(Lease.name == name)))
-            if dead is not None:
-                free = or_(free, Lease.owner == dead)
-            taken = s.execute(
-                update(Lease)
-                .where(Lease.name == name, free)
-                .values(owner=owner, acquired_at=now, expires_at=now + timedelta(seconds=ttl))
-            )
-            if taken.rowcount != 1:
-                return None
-            return int(s.scalar(select(Lease.generation).where(Lease.name == name)) or 0)
+        for _ in range(2):
+            with self.catalog.session() as s:
+                current = s.execute(select(Lease.owner).where(Lease.name == name)).first()
+                if current is None:  # the lock's first use: make its row, then take it
+                    absent = True
+                else:
+                    absent = False
+                    now = self._now(s)
+                    free = or_(Lease.owner.is_(None), Lease.expires_at < now, Lease.owner == owner)
+                    dead = _dead_local_holder(current.owner)
+                    if dead is not None:
+                        free = or_(free, Lease.owner == dead)
+                    taken = s.execute(
+                        update(Lease)
+                        .where(Lease.name == name, free)
+                        .values(owner=owner, acquired_at=now, expires_at=now + timedelta(seconds=ttl))
+                    )
+                    if taken.rowcount != 1:
+                        return None
+                    return int(s.scalar(select(Lease.generation).where(Lease.name == name)) or 0)
+            if absent:
+                self._ensure_row(name)
+        return None
 
     def renew(self, name: str, owner: str, ttl: float) -> bool:
         """Extend ``owner``'s lease; False if it is no longer theirs."""

@@ -28,6 +28,10 @@ Actor = Annotated[
     typer.Option("--by", help="who decides (default: the actor setting, MEDLAKE_ACTOR, or the OS user)"),
 ]
 Note = Annotated[str | None, typer.Option("--note", help="why: kept in the audit trail")]
+Override = Annotated[bool, typer.Option("--override", help="change a decision already made (needs --reason)")]
+OverrideReason = Annotated[
+    str | None, typer.Option("--reason", help="why the earlier decision is overridden: kept in the history")
+]
 
 
 def _index(home) -> MasterPatientIndex:
@@ -130,10 +134,24 @@ def review_accept(
     home: Home = None,
     by: Actor = None,
     note: Note = None,
+    override: Override = False,
+    reason: OverrideReason = None,
     json_output: JsonOutput = False,
 ) -> None:
-    """The two records are one person: merge their persons now and in every later run."""
-    _decide(home, review_id, accept=True, by=by, note=note, json_output=json_output)
+    """The two records are one person: merge their persons now and in every later run.
+
+    A pair already decided is refused; ``--override --reason '…'`` changes the decision, and the
+    history records who overrode which decision and why.
+    """
+    _decide(
+        home,
+        review_id,
+        accept=True,
+        by=by,
+        note=note,
+        override=_override(override, reason),
+        json_output=json_output,
+    )
 
 
 @review_app.command("reject")
@@ -142,17 +160,46 @@ def review_reject(
     home: Home = None,
     by: Actor = None,
     note: Note = None,
+    override: Override = False,
+    reason: OverrideReason = None,
     json_output: JsonOutput = False,
 ) -> None:
-    """The two records are different people: keep them apart in every later run."""
-    _decide(home, review_id, accept=False, by=by, note=note, json_output=json_output)
+    """The two records are different people: keep them apart in every later run.
+
+    A pair already decided is refused; ``--override --reason '…'`` changes the decision, and the
+    history records who overrode which decision and why.
+    """
+    _decide(
+        home,
+        review_id,
+        accept=False,
+        by=by,
+        note=note,
+        override=_override(override, reason),
+        json_output=json_output,
+    )
+
+
+def _override(override: bool, reason: str | None) -> str | None:
+    if reason is not None and not override:
+        raise typer.BadParameter("--reason goes with --override (a first decision's why is --note)")
+    if override and not (reason or "").strip():
+        raise typer.BadParameter("--override needs --reason '…': the history keeps why a decision changed")
+    return reason if override else None
 
 
 def _decide(
-    home, review_id: int, *, accept: bool, by: str | None, note: str | None, json_output: bool
+    home,
+    review_id: int,
+    *,
+    accept: bool,
+    by: str | None,
+    note: str | None,
+    override: str | None,
+    json_output: bool,
 ) -> None:
     mpi = _index(home)
-    item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note)
+    item = (mpi.accept if accept else mpi.reject)(review_id, actor=by, note=note, override=override)
     persons = _persons(mpi, item)
     if json_output:
         print_json(_item_dict(item, persons))

@@ -61,18 +61,38 @@ class MasterPatientIndex:
     def review_item(self, review_id: int) -> ReviewItem:
         return self.store.review(review_id)
 
-    def accept(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
-        """Same person: merge the two persons now; every later run keeps them linked."""
+    def accept(
+        self,
+        review_id: int,
+        actor: str | None = None,
+        note: str | None = None,
+        *,
+        override: str | None = None,
+    ) -> ReviewItem:
+        """Same person: merge the two persons now; every later run keeps them linked.
+
+        A pair already decided is refused unless ``override`` gives the reason to change it.
+        """
         item = self.store.decide(
-            review_id, ReviewStatus.ACCEPTED, actor or current_actor(self.workspace.settings), note
+            review_id, ReviewStatus.ACCEPTED, actor or current_actor(self.workspace.settings), note, override=override
         )
         self._publish("link-review")
         return item
 
-    def reject(self, review_id: int, actor: str | None = None, note: str | None = None) -> ReviewItem:
-        """Different persons: every later run keeps the two records apart."""
+    def reject(
+        self,
+        review_id: int,
+        actor: str | None = None,
+        note: str | None = None,
+        *,
+        override: str | None = None,
+    ) -> ReviewItem:
+        """Different persons: every later run keeps the two records apart.
+
+        A pair already decided is refused unless ``override`` gives the reason to change it.
+        """
         return self.store.decide(
-            review_id, ReviewStatus.REJECTED, actor or current_actor(self.workspace.settings), note
+            review_id, ReviewStatus.REJECTED, actor or current_actor(self.workspace.settings), note, override=override
         )
 
     def split(self, patient_id: str, actor: str | None = None, note: str | None = None) -> str:

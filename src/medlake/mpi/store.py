@@ -374,11 +374,31 @@ class MpiStore:
                     )
                 )
 
-    def decide(self, review_id: int, status: ReviewStatus, actor: str, note: str | None = None) -> ReviewItem:
-        """Record a clerk's decision on a review item, and apply an acceptance at once (merge)."""
+    def decide(
+        self,
+        review_id: int,
+        status: ReviewStatus,
+        actor: str,
+        note: str | None = None,
+        *,
+        override: str | None = None,
+    ) -> ReviewItem:
+        """Record a clerk's decision on a review item, and apply an acceptance at once (merge).
+
+        A pair is decided once: a second decision (the same clerk's double click, or another
+        clerk who disagrees) is refused, so the append-only history holds one decision per pair
+        unless somebody meant to change it. ``override`` is that intent, with its reason: the
+        event then names the decision it replaces, who made it and when. The row is claimed by
+        a conditional update on the status it was read with, so of two clerks deciding the same
+        pair at once one wins and the other is refused, on any catalog backend.
+        """
         if status not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
             raise DecisionError(
                 f"a decision is {ReviewStatus.ACCEPTED!r} or {ReviewStatus.REJECTED!r}, not {status!r}"
+            )
+        if override is not None and not override.strip():
+            raise DecisionError(
+                "an override needs a reason (--reason): the history keeps why a decision changed"
             )
         now = utcnow()
         with self.catalog.session() as s:
@@ -393,12 +413,25 @@ class MpiStore:
                     f"{row.patient_l} and {row.patient_r} are one person ({left.person_id}) already: "
                     f"use `medlake link split {row.patient_r}` to separate them"
                 )
-            row.status, row.decided_at, row.decided_by, row.note = status, now, actor, note
+            previous = _previous_decision(row, status, override)
+            claimed = s.execute(
+                update(MpiReview)
+                .where(MpiReview.id == review_id, MpiReview.status == row.status)
+                .values(status=status, decided_at=now, decided_by=actor, note=note)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                raise DecisionError(
+                    f"review item {review_id} was decided by somebody else a moment ago: "
+                    f"`medlake link review show {review_id}`"
+                )
+            s.refresh(row)
             change_kind = (
                 EventKind.REVIEW_ACCEPT if status == ReviewStatus.ACCEPTED else EventKind.REVIEW_REJECT
             )
+            reason = note if previous is None else f"{previous}: {override}" + (f"; {note}" if note else "")
             changes = [
-                Change(change_kind, left.person_id, right.person_id, (row.patient_l, row.patient_r), note)
+                Change(change_kind, left.person_id, right.person_id, (row.patient_l, row.patient_r), reason)
             ]
             if status == ReviewStatus.ACCEPTED and left.person_id != right.person_id:
                 survivor, absorbed = self._older(s, left.person_id, right.person_id)
@@ -582,6 +615,27 @@ def _processor(column_type: Any, dialect: Any) -> Any:
     if process is None and isinstance(column_type, JSON):  # SQLAlchemy would have the driver adapt it
         return lambda value: None if value is None else json.dumps(value)
     return process
+
+
+def _previous_decision(row: MpiReview, status: ReviewStatus, override: str | None) -> str | None:
+    """What an override replaces ("overrides rejected by alice at …"), None for a first decision;
+    refuses a second decision that is not an override, and an override that changes nothing."""
+    if row.status not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
+        return None if override is None else _nothing_to_override(row)
+    by = f"{row.status} by {row.decided_by or 'unknown'}"
+    when = f" at {row.decided_at:%Y-%m-%d %H:%M:%S} UTC" if row.decided_at else ""
+    if row.status == status:
+        raise DecisionError(f"review item {row.id} is already {by}{when}: nothing changed")
+    if override is None:
+        raise DecisionError(
+            f"review item {row.id} was {by}{when}; to change it, decide again with --override "
+            "--reason '…' (the history keeps both decisions and why)"
+        )
+    return f"overrides {by}{when}"
+
+
+def _nothing_to_override(row: MpiReview) -> str:
+    raise DecisionError(f"review item {row.id} is {row.status}, not decided: decide it without --override")
 
 
 def _review_item(row: MpiReview) -> ReviewItem:
