@@ -152,3 +152,20 @@ def test_the_command_line_loads_no_engine_to_show_its_help() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_file_ingest_takes_several_paths(home, tmp_path) -> None:
+    for name in ("ward-a", "ward-b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "ward-a" / "p1_2024-03-01.txt").write_text("Seen in ward A.")
+    (tmp_path / "ward-b" / "p2_2024-03-02.txt").write_text("Seen in ward B.")
+    reports = json.loads(
+        medlake_cli(
+            "ingest", "notes", str(tmp_path / "ward-a"), str(tmp_path / "ward-b"), "-i", "hosp-a", "--json"
+        )
+    )
+    assert sum(r["stored"] for r in reports) == 2 and sum(r["received"] for r in reports) == 2
+    missing = runner.invoke(
+        app, ["ingest", "hl7", str(tmp_path / "ward-a"), str(tmp_path / "nowhere"), "-i", "a"]
+    )
+    assert missing.exit_code == 1 and "no such file or folder" in missing.output

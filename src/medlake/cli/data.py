@@ -33,7 +33,7 @@ def ingest_fhir(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH...",
+            metavar="PATH",
             help="files or folders of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json); several "
             "(or a shell pattern such as exports/*.ndjson) go in as one job",
             show_default=False,
