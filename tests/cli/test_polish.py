@@ -169,3 +169,28 @@ def test_every_file_ingest_takes_several_paths(home, tmp_path) -> None:
         app, ["ingest", "hl7", str(tmp_path / "ward-a"), str(tmp_path / "nowhere"), "-i", "a"]
     )
     assert missing.exit_code == 1 and "no such file or folder" in missing.output
+
+
+def test_brackets_in_help_are_shown_not_taken_for_markup() -> None:
+    """Rich reads ``[degF]`` or ``[link]`` in a help text as a style and drops it; such text must be
+    escaped (``\\[degF]``) so that the help shows what it says."""
+    import re
+
+    from typer.main import get_command
+
+    def walk(command, path: list[str]):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    checked = 0
+    for path, command in walk(get_command(app), []):
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        tokens = {t for text in texts for t in re.findall(r"\[[A-Za-z_][^\]\s]*\]", text.replace("\\[", "["))}
+        if not tokens:
+            continue
+        shown = runner.invoke(app, [*path, "--help"], terminal_width=2000).output
+        for token in tokens:
+            checked += 1
+            assert token in shown, (path, token)
+    assert checked >= 2  # [degF] in score, [_TYPE] in ingest notes
