@@ -143,3 +143,9 @@ def test_shown_values_keep_their_secrets(home) -> None:
         "storage_options", {"AWS_SECRET_ACCESS_KEY": "s", "region": "eu", "sas": "t"}
     )
     assert shown == {"AWS_SECRET_ACCESS_KEY": "***", "region": "eu", "sas": "***"}
+
+
+def test_a_variable_that_is_not_json_names_the_variable(home, monkeypatch) -> None:
+    write(home, "")
+    monkeypatch.setenv("MEDLAKE_STORAGE_OPTIONS", "{region: eu")
+    assert error_of(home).startswith("environment variable MEDLAKE_STORAGE_OPTIONS: not JSON")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as SourceParseError
 
 from medlake.errors import SettingsError
 
@@ -325,6 +327,8 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
     """
     try:
         return Settings(home=resolve_home(home), **overrides)  # type: ignore[arg-type]
+    except SourceParseError as exc:  # a variable holding a list or table that is not JSON
+        raise SettingsError(_unparsable(exc)) from None
     except ValidationError as exc:
         origins = _Origins.gather(home, overrides)
         raise SettingsError("\n".join(_describe(error, origins) for error in exc.errors())) from None
@@ -408,6 +412,15 @@ class _Origins:
 
 
 _KEYS = frozenset(setting_keys())
+
+
+def _unparsable(exc: SourceParseError) -> str:
+    match = re.search(r'field "([^"]+)"', str(exc))
+    variable = env_var(match[1]) if match else f"a {ENV_PREFIX}* variable"
+    return (
+        f"environment variable {variable}: not JSON (a list or table setting in a variable is "
+        f'written as JSON, e.g. {ENV_PREFIX}PERSON_SOURCE_TRUST=\'["hosp-a", "hosp-b"]\')'
+    )
 
 
 def _describe(error: Any, origins: _Origins) -> str:

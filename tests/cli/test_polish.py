@@ -149,3 +149,45 @@ def test_the_command_line_loads_no_engine_to_show_its_help() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_file_ingest_takes_several_paths(home, tmp_path) -> None:
+    for name in ("ward-a", "ward-b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "ward-a" / "p1_2024-03-01.txt").write_text("Seen in ward A.")
+    (tmp_path / "ward-b" / "p2_2024-03-02.txt").write_text("Seen in ward B.")
+    reports = json.loads(
+        medlake_cli(
+            "ingest", "notes", str(tmp_path / "ward-a"), str(tmp_path / "ward-b"), "-i", "hosp-a", "--json"
+        )
+    )
+    assert sum(r["stored"] for r in reports) == 2 and sum(r["received"] for r in reports) == 2
+    missing = runner.invoke(
+        app, ["ingest", "hl7", str(tmp_path / "ward-a"), str(tmp_path / "nowhere"), "-i", "a"]
+    )
+    assert missing.exit_code == 1 and "no such file or folder" in missing.output
+
+
+def test_brackets_in_help_are_shown_not_taken_for_markup() -> None:
+    """Rich reads ``[degF]`` or ``[link]`` in a help text as a style and drops it; such text must be
+    escaped (``\\[degF]``) so that the help shows what it says."""
+    import re
+
+    from typer.main import get_command
+
+    def walk(command, path: list[str]):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    checked = 0
+    for path, command in walk(get_command(app), []):
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        tokens = {t for text in texts for t in re.findall(r"\[[A-Za-z_][^\]\s]*\]", text.replace("\\[", "["))}
+        if not tokens:
+            continue
+        shown = runner.invoke(app, [*path, "--help"], terminal_width=2000).output
+        for token in tokens:
+            checked += 1
+            assert token in shown, (path, token)
+    assert checked >= 2  # [degF] in score, [_TYPE] in ingest notes

@@ -32,7 +32,7 @@ def ingest_fhir(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH...",
+            metavar="PATH",
             help="files or folders of FHIR R4 NDJSON (.ndjson[.gz]) or Bundles (.json); several "
             "(or a shell pattern such as exports/*.ndjson) go in as one job",
             show_default=False,
@@ -132,22 +132,33 @@ def sql(
     if output_format is Format.json:
         print_json(rows)
     elif output_format is Format.csv:
-        # a file gets the values as they are; a terminal gets its controls escaped. Lines end
-        # with \n as text on this system does (the csv module's default is \r\n).
+        # a file gets the values as they are; a terminal gets its controls escaped
         escape = sys.stdout.isatty()
         columns = result.column_names
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([printable(c) if escape else c for c in columns])
-        writer.writerows(
+        lines = [[printable(c) if escape else c for c in columns]]
+        lines += [
             [printable(row[c]) if escape and row[c] is not None else row[c] for c in columns] for row in rows
-        )
-        sys.stdout.write(buffer.getvalue())
+        ]
+        sys.stdout.write(_csv_text(lines))
     else:
         shown = [[row[c] for c in result.column_names] for row in rows[:limit]]
         console.print(table(None, result.column_names, shown))
         if len(rows) > limit:
             console.print(f"({len(rows)} rows, {limit} shown; use --format csv or json for all)")
+
+
+def _csv_text(rows: list[list[object]]) -> str:
+    """CSV whose lines end with \n, as text on this system does (the csv module's default is
+    \r\n). The module quotes a field holding a character of the line terminator, so with \n
+    alone a value holding a lone \r would go out bare and split the row for readers that end
+    lines at \r: such a row is written with every field quoted."""
+    buffer = io.StringIO()
+    plain = csv.writer(buffer, lineterminator="\n")
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        carriage_return = any(isinstance(v, str) and "\r" in v for v in row)
+        (quoted if carriage_return else plain).writerow(row)
+    return buffer.getvalue()
 
 
 def quarantine(

@@ -30,7 +30,9 @@ def stream_mqtt(
     ],
     broker: Annotated[
         str,
-        typer.Option(help="broker URL: mqtt[s]://[user:${SECRET}@]host[:port]; ${NAME} comes from secrets"),
+        typer.Option(
+            help="broker URL: mqtt\\[s]://\\[user:${SECRET}@]host[:port]; ${NAME} comes from secrets"
+        ),
     ] = "mqtt://127.0.0.1:1883",
     topic: Annotated[
         list[str],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.ingesting import Institution, run_ingest
+from medlake.cli.ingesting import Institution, each_path, paths_argument, run_ingest
 from medlake.cli.options import Home, JsonOutput
 
 
@@ -18,7 +18,7 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
 
 
 def ingest_notes_command(
-    path: Annotated[Path, typer.Argument(help="a note (.txt, .text, .md, .pdf) or a folder of them")],
+    paths: Annotated[list[Path], paths_argument("a note (.txt, .text, .md, .pdf) or a folder of them")],
     institution: Institution,
     home: Home = None,
     json_output: JsonOutput = False,
@@ -33,15 +33,15 @@ def ingest_notes_command(
 
     run_ingest(
         home,
-        path,
+        paths,
         institution,
         json_output,
-        lambda ws, advance: ingest_notes(ws, path, institution, progress=advance),
+        each_path(paths, lambda ws, path, advance: ingest_notes(ws, path, institution, progress=advance)),
     )
 
 
 def ingest_dicom_command(
-    path: Annotated[Path, typer.Argument(help="a DICOM file or a folder of them (any names, any depth)")],
+    paths: Annotated[list[Path], paths_argument("a DICOM file or a folder of them (any names, any depth)")],
     institution: Institution,
     timezone: Annotated[
         str | None,
@@ -55,8 +55,13 @@ def ingest_dicom_command(
 
     run_ingest(
         home,
-        path,
+        paths,
         institution,
         json_output,
-        lambda ws, advance: ingest_dicom(ws, path, institution, timezone=timezone, progress=advance),
+        each_path(
+            paths,
+            lambda ws, path, advance: ingest_dicom(
+                ws, path, institution, timezone=timezone, progress=advance
+            ),
+        ),
     )

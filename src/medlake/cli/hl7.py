@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from medlake.cli.ingesting import Institution, print_batch_reports
+from medlake.cli.ingesting import Institution, expand_paths, paths_argument, print_batch_reports
 from medlake.cli.options import Home, JsonOutput
-from medlake.cli.output import console, errors, fail, print_json, progress_bar, workspace_or_exit
+from medlake.cli.output import console, errors, print_json, progress_bar, workspace_or_exit
 
 #: The converter's and the listener's defaults (medlake.sources.hl7v2; a test keeps them equal),
 #: spelt out so that --help need not load the HL7 stack.
@@ -45,8 +45,8 @@ def _group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
 
 
 def ingest_hl7(
-    path: Annotated[
-        Path, typer.Argument(help="a file or folder of HL7 v2 messages (.hl7; plain, batch or MLLP-framed)")
+    paths: Annotated[
+        list[Path], paths_argument("a file or folder of HL7 v2 messages (.hl7; plain, batch or MLLP-framed)")
     ],
     institution: Institution,
     timezone: Timezone = DEFAULT_TIMEZONE,
@@ -61,14 +61,16 @@ def ingest_hl7(
     from medlake.sources.hl7v2.files import check_timezone, find_hl7_files, ingest_hl7_path
 
     ws = workspace_or_exit(home)
-    if not path.exists():
-        raise fail(f"no such file or folder: {path}")
+    found = expand_paths(paths)
     check_timezone(timezone)
-    files = find_hl7_files(path)
+    files = [f for path in found for f in find_hl7_files(path)]
     with progress_bar(f"ingesting {institution}", None, enabled=not json_output) as advance:
-        reports = ingest_hl7_path(ws, path, institution, tz=timezone, progress=advance)
+        reports = [
+            r for path in found for r in ingest_hl7_path(ws, path, institution, tz=timezone, progress=advance)
+        ]
     if not files and not json_output:
-        console.print(f"no HL7 files ({', '.join(('.hl7', '.hl7v2', '.er7', '.mllp'))}) under {path}")
+        where = ", ".join(str(p) for p in found)
+        console.print(f"no HL7 files ({', '.join(('.hl7', '.hl7v2', '.er7', '.mllp'))}) under {where}")
     print_batch_reports(reports, json_output)
 
 

@@ -35,6 +35,22 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return list(dict.fromkeys(found))  # a file named twice goes in once
 
 
+def paths_argument(help_text: str) -> typer.models.ArgumentInfo:
+    """The ``PATH...`` argument of an ingest command: one or more files or folders (or patterns)."""
+    return typer.Argument(
+        metavar="PATH", help=f"{help_text}; several go in one after the other", show_default=False
+    )
+
+
+def each_path(
+    paths: Sequence[Path], ingest_one: Callable[[Workspace, Path, Callable[[int], None]], list[BatchReport]]
+) -> Ingest:
+    """An ``Ingest`` that runs ``ingest_one`` on each of ``paths`` (patterns expanded, all checked
+    to exist before the first is read), reports in order."""
+    found = expand_paths(paths)
+    return lambda ws, advance: [report for path in found for report in ingest_one(ws, path, advance)]
+
+
 def run_ingest(
     home: Path | None,
     path: Path | Sequence[Path],

@@ -54,7 +54,7 @@ def score(
             "--unit",
             metavar="COLUMN=UCUM",
             help="the UCUM unit of a "
-            "whole column, e.g. temperature=[degF] (a COLUMN_unit column "
+            "whole column, e.g. temperature=\\[degF] (a COLUMN_unit column "
             "sets it per row)",
             show_default=False,
         ),

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from medlake import secrets
-from medlake.cli.ingesting import Institution, print_batch_reports, run_ingest
+from medlake.cli.ingesting import Institution, each_path, paths_argument, print_batch_reports, run_ingest
 from medlake.cli.options import Home, JsonOutput
 from medlake.cli.output import console, print_json, progress_bar, workspace_or_exit
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
 
 
 def ingest_csv_command(
-    path: Annotated[Path, typer.Argument(help="a CSV file, or a folder of .csv/.tsv/.txt files")],
+    paths: Annotated[list[Path], paths_argument("a CSV file, or a folder of .csv/.tsv/.txt files")],
     mapping: MappingOption,
     institution: Institution,
     table: TableOption = None,
@@ -50,17 +50,21 @@ def ingest_csv_command(
     from medlake.sources.tabular.files import ingest_csv
     from medlake.sources.tabular.mapping import load_mapping
 
+    chosen = load_mapping(mapping)
     run_ingest(
         home,
-        path,
+        paths,
         institution,
         json_output,
-        lambda ws, advance: ingest_csv(ws, path, load_mapping(mapping), institution, table, progress=advance),
+        each_path(
+            paths,
+            lambda ws, path, advance: ingest_csv(ws, path, chosen, institution, table, progress=advance),
+        ),
     )
 
 
 def ingest_excel_command(
-    path: Annotated[Path, typer.Argument(help="an .xlsx/.xlsm workbook, or a folder of them")],
+    paths: Annotated[list[Path], paths_argument("an .xlsx/.xlsm workbook, or a folder of them")],
     mapping: MappingOption,
     institution: Institution,
     sheet: Annotated[
@@ -75,13 +79,17 @@ def ingest_excel_command(
     from medlake.sources.tabular.files import ingest_excel
     from medlake.sources.tabular.mapping import load_mapping
 
+    chosen = load_mapping(mapping)
     run_ingest(
         home,
-        path,
+        paths,
         institution,
         json_output,
-        lambda ws, advance: ingest_excel(
-            ws, path, load_mapping(mapping), institution, sheet, table, progress=advance
+        each_path(
+            paths,
+            lambda ws, path, advance: ingest_excel(
+                ws, path, chosen, institution, sheet, table, progress=advance
+            ),
         ),
     )
 

@@ -74,7 +74,11 @@ class MasterPatientIndex:
         A pair already decided is refused unless ``override`` gives the reason to change it.
         """
         item = self.store.decide(
-            review_id, ReviewStatus.ACCEPTED, actor or current_actor(self.workspace.settings), note, override=override
+            review_id,
+            ReviewStatus.ACCEPTED,
+            actor or current_actor(self.workspace.settings),
+            note,
+            override=override,
         )
         self._publish("link-review")
         return item
@@ -92,7 +96,11 @@ class MasterPatientIndex:
         A pair already decided is refused unless ``override`` gives the reason to change it.
         """
         return self.store.decide(
-            review_id, ReviewStatus.REJECTED, actor or current_actor(self.workspace.settings), note, override=override
+            review_id,
+            ReviewStatus.REJECTED,
+            actor or current_actor(self.workspace.settings),
+            note,
+            override=override,
         )
 
     def split(self, patient_id: str, actor: str | None = None, note: str | None = None) -> str:
