@@ -113,14 +113,23 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-build-incremental"))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, help="write the results into this markdown file's section")
+    parser.add_argument(
+        "--reuse-region", action="store_true", help="keep the region a previous run synthesised in --work"
+    )
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
     region = args.work / f"region-{args.resources}"
     started = datetime.now(UTC)
-    synth_s, _, summary = timed(
-        generate_region, region, residents=residents_for_resources(args.resources), seed=args.seed
-    )
+    summary_file = region / "bench-summary.json"
+    if args.reuse_region and summary_file.exists():
+        synth_s, total = json.loads(summary_file.read_text())
+    else:
+        synth_s, _, summary = timed(
+            generate_region, region, residents=residents_for_resources(args.resources), seed=args.seed
+        )
+        total = summary.total_resources
+        summary_file.write_text(json.dumps([synth_s, total]))
     base, delivery, delivered = split_region(region, args.work / "split", args.fraction)
     home = args.work / "ws"
     shutil.rmtree(home, ignore_errors=True)
@@ -150,7 +159,7 @@ def main() -> None:
         ("full build (--full) of the same data", full_s, full_cpu, len(full)),
     ]
     result = {
-        "resources": summary.total_resources,
+        "resources": total,
         "delivered_lines": delivered,
         "stored_base": stored_base,
         "stored_delivery": stored_delivery,
