@@ -121,6 +121,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     region = args.work / f"region-{args.resources}"
     started = datetime.now(UTC)
+    load_before = os.getloadavg()[0]
     summary_file = region / "bench-summary.json"
     if args.reuse_region and summary_file.exists():
         synth_s, total = json.loads(summary_file.read_text())
@@ -172,7 +173,9 @@ def main() -> None:
         ],
         "speedup": round(full_s / incremental_s, 1),
         "incremental_equals_full": equal,
-        "started": started.isoformat(timespec="minutes"),
+        "started": started.strftime("%Y-%m-%d %H:%M"),
+        "load_before": round(load_before, 1),
+        "load_after": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result, indent=2))
     if args.out:
@@ -195,7 +198,8 @@ def write(args: argparse.Namespace, result: dict) -> None:
         START,
         "Command: `python bench/build_incremental.py "
         f"--resources {args.resources} --fraction {args.fraction}`",
-        f"(started {result['started']} UTC, load before {os.getloadavg()[0]:.1f}; {cpu}, `nproc` = "
+        f"(started {result['started']} UTC, load average {result['load_before']} before, "
+        f"{result['load_after']} after; {cpu}, `nproc` = "
         f"{os.cpu_count()}, {memory} GB RAM, Python {platform.python_version()}; the machine is shared).",
         "",
         f"Region: {result['resources']:,} resources (synth {result['synth_s']} s); base ingest "
