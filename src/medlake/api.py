@@ -57,11 +57,12 @@ class Workspace(floor.Workspace):
                 )
         return ingest_paths(self, sources, progress=progress)
 
-    def build(self, *, progress: ProgressCallback | None = None) -> list[BuiltTable]:
-        """Build the integrated layer and the warehouse from everything ingested (``medlake build``)."""
+    def build(self, *, progress: ProgressCallback | None = None, full: bool = False) -> list[BuiltTable]:
+        """Bring the integrated layer and the warehouse up to everything ingested (``medlake build``):
+        only what new data changed, or everything with ``full``; returns the tables written."""
         from medlake.build.run import build_all
 
-        return build_all(self, progress=progress)
+        return build_all(self, progress=progress, full=full)
 
     def link(
         self,

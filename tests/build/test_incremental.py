@@ -172,6 +172,9 @@ def test_only_the_changed_institution_and_type_are_rewritten(region, workspace, 
         layer, table = name.split(".", 1)
         last = workspace.lake.table(workspace.lake.uri(layer, table)).history(1)[0]
         assert json.loads(last[INSTITUTIONS]) == ["chc-west"], f"{name} rewrote only chc-west"
+    # the views replaced only the new resource's rows, by its id
+    last = workspace.lake.table(workspace.lake.uri("warehouse", "observation")).history(1)[0]
+    assert "chc-west.late-observation-1" in last["operationParameters"]["predicate"]
     recorded = workspace.catalog.dataset("integrated.Observation")
     assert recorded.version == after["integrated.Observation"]
     assert recorded.rows_by_institution["chc-west"] == len({o["id"] for o in observations}) + 1

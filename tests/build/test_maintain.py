@@ -3,6 +3,7 @@ nothing looks stale (or gets rebuilt) because a table was compacted."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
@@ -95,3 +96,20 @@ def test_a_build_after_compacting_raw_still_finds_new_rows(many_small_files, tmp
     build_all(ws)
     ids = ws.lake.read(ws.lake.uri("integrated", "Observation"), ["id"]).column(0).to_pylist()
     assert "chc-west.after-compaction" in ids
+
+
+def test_the_maintain_command_reports_each_table(many_small_files) -> None:
+    from typer.testing import CliRunner
+
+    from medlake.cli import app
+
+    home = str(many_small_files.home)
+    result = CliRunner().invoke(
+        app, ["maintain", "--home", home, "--table", "integrated.Observation", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout)
+    assert report["name"] == "integrated.Observation"
+    assert (
+        report["files_after"] < report["files_before"] and report["version_after"] > report["version_before"]
+    )

@@ -190,6 +190,7 @@ def build_integrated(
     *,
     full: bool = False,
     settled: Callable[[str], None] | None = None,
+    changed_ids: dict[str, pa.Array] | None = None,
 ) -> list[BuiltTable]:
     """Bring every integrated table up to the raw layer's committed state.
 
@@ -198,7 +199,8 @@ def build_integrated(
     targets may have moved); a type without a table, or every type with ``full``, is rebuilt
     whole; a table already showing the raw layer's version is left alone. ``written`` hears of
     each table as soon as its transaction is committed, ``settled`` of each type whose table was
-    left as it was. Returns every type's table, ``written`` False for those left alone.
+    left as it was; ``changed_ids`` receives, per merged type, the ids the merge changed (before
+    ``written`` hears of it). Returns every type's table, ``written`` False for those left alone.
     """
     lake = workspace.lake
     raw_uri = lake.uri(Layer.RAW, RAW_RESOURCES)
@@ -238,7 +240,9 @@ def build_integrated(
         ids = "SELECT institution, identifiers, resource_id FROM current_versions"
         scope.enter_context(engine.temporary("raw_current_ids", ids, materialise=False))
         offered_from = None if only_full else "raw_all"
-        tables += _write_types(workspace, engine, job_id, plan, offered_from, progress, written, settled)
+        tables += _write_types(
+            workspace, engine, job_id, plan, offered_from, progress, written, settled, changed_ids
+        )
     return tables
 
 
@@ -281,6 +285,7 @@ def _write_types(
     progress: Callable[[int], None] | None,
     written: Callable[[BuiltTable], None] | None,
     settled: Callable[[str], None] | None,
+    changed_ids: dict[str, pa.Array] | None = None,
 ) -> list[BuiltTable]:
     """One integrated table per type of the current versions, smallest first."""
     lake = workspace.lake
@@ -331,6 +336,8 @@ def _write_types(
                 uri, changed, keys=["institution", "id"], partition="institution", metadata=metadata
             )
             table = _settled(workspace, engine, resource_type, raw_version, version)
+            if changed_ids is not None:
+                changed_ids[resource_type] = changed.column("id").combine_chunks()
         else:
             version = lake.write(
                 uri,

@@ -19,6 +19,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+import pyarrow as pa
+
 from medlake.build.integrated import build_integrated
 from medlake.build.rejects import BuildReject, quarantine_rejects
 from medlake.build.warehouse import build_view, views_by_resource
@@ -89,6 +91,7 @@ def _build(
                 written=lambda t: views.ready(t.name.split(".", 1)[1]),
                 full=full,
                 settled=views.ready,
+                changed_ids=views.changed_ids,
             )
         views.ready_all()
         views.run()
@@ -120,6 +123,8 @@ class _Views:
     ) -> None:
         self.workspace, self.job_id, self.rejects, self.full = workspace, job_id, rejects, full
         self.quarantined = quarantined if quarantined is not None else [0]
+        #: per type, the ids its integrated table's merge changed in this build (``build_view``)
+        self.changed_ids: dict[str, pa.Array] = {}
         self.pending = {resource: list(views) for resource, views in by_resource.items()}
         self.work: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.results: dict[str, BuiltTable] = {}
@@ -163,7 +168,14 @@ class _Views:
                     continue  # drain: nothing new starts after a failure
                 try:
                     table = build_view(
-                        self.workspace, engine, name, view, self.job_id, self._rejected, self.full
+                        self.workspace,
+                        engine,
+                        name,
+                        view,
+                        self.job_id,
+                        self._rejected,
+                        self.full,
+                        self.changed_ids.get(view["resource"]),
                     )
                 except BaseException as exc:  # handed to the thread that reports it
                     self.failure = exc

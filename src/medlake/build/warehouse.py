@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 
 import pyarrow as pa
 
@@ -30,6 +31,9 @@ from medlake.views.library import load_library
 from medlake.workspace import Workspace
 
 PASSTHROUGH = ("institution",)
+#: Above this many changed resources a view recomputes the changed institutions instead of
+#: replacing rows by id: the ids are spelled out in the commit's predicate (and its log entry).
+MAX_KEYED_ROWS = 50_000
 
 
 def views_by_resource(views: Mapping[str, dict] | None = None) -> dict[str, list[tuple[str, dict]]]:
@@ -48,12 +52,17 @@ def build_view(
     job_id: str,
     rejected: Callable[[list[BuildReject]], None] | None = None,
     full: bool = False,
+    changed_ids: pa.Array | None = None,
 ) -> BuiltTable | None:
     """Bring one view's warehouse table up to its integrated table (None: no source yet).
 
     Only the institutions whose integrated rows changed since the version the table shows are
     recomputed, and only their partitions replaced; a table that shows its source's version is
     left alone (``written`` False); a new view, a changed definition or ``full`` recomputes all.
+    ``changed_ids``: the ids of the integrated rows this build's merge just changed (handed over
+    in-process by ``build.run``). When the view's table showed the version right before that
+    merge and has a key column (``getResourceKey()``), only those resources' rows are computed
+    and replaced; a re-run after a crash, which has no such list, recomputes the institutions.
     Rows the view cannot convert are left out and handed to ``rejected`` (see ``build.rejects``)
     before the table is written, so a re-run after a crash still hands them over.
     """
@@ -76,10 +85,27 @@ def build_view(
     ]
     if redo is not None and not redo:
         return _settled(workspace, name, inputs)
+    key = view_key(view)
+    by_key = (
+        redo is not None
+        and key is not None
+        and changed_ids is not None
+        and len(changed_ids) <= MAX_KEYED_ROWS
+        and _only_this_merge(workspace, source_uri, name, compiled.resource, job_id)
+    )
     # every row of an integrated table has the table's type: the view need not parse it to check
     resource_type = engine.dialect.string_literal(compiled.resource)
     relation = f"(SELECT institution, resource, {resource_type} AS type FROM integrated_source)"
-    with scanned(engine, "integrated_source", source_uri, source, redo):
+    with ExitStack() as scope:
+        if by_key:
+            assert changed_ids is not None
+            ids = pa.table({"id": changed_ids})
+            scope.enter_context(scanned(engine, "integrated_scan", source_uri, source, redo))
+            scope.enter_context(engine.registered("changed_ids", ids))
+            only = f"SELECT * FROM integrated_scan {engine.dialect.semi_join()} changed_ids USING (id)"
+            scope.enter_context(engine.temporary("integrated_source", only))
+        else:
+            scope.enter_context(scanned(engine, "integrated_source", source_uri, source, redo))
         try:
             result = engine.sql(compiled.sql(relation, passthrough=PASSTHROUGH, type_column="type"))
         except engine.data_errors as exc:
@@ -97,9 +123,12 @@ def build_view(
     predicate = None
     if redo is not None:
         metadata[INSTITUTIONS] = json.dumps(sorted(redo))
-        predicate = (
-            "institution IN (" + ", ".join(engine.dialect.string_literal(i) for i in sorted(redo)) + ")"
-        )
+        literal = engine.dialect.string_literal
+        predicate = "institution IN (" + ", ".join(literal(i) for i in sorted(redo)) + ")"
+        if by_key:
+            assert changed_ids is not None and key is not None
+            keys = ", ".join(literal(i) for i in changed_ids.to_pylist())
+            predicate += f" AND {engine.dialect.quote_identifier(key)} IN ({keys})"
     version = lake.write(
         uri, result, mode="overwrite", partition_by=["institution"], metadata=metadata, predicate=predicate
     )
@@ -115,6 +144,35 @@ def build_view(
         schema=result.schema,
         inputs=inputs,
     )
+
+
+def view_key(view: dict) -> str | None:
+    """The view's column holding each row's resource id (``getResourceKey()``) outside any
+    ``forEach``: every row of a resource carries it, so its rows can be replaced by id."""
+    pending = [n for n in view.get("select", []) if not _repeats(n)]
+    while pending:
+        node = pending.pop(0)
+        for column in node.get("column", []):
+            if column.get("path") == "getResourceKey()":
+                return column["name"]
+        pending.extend(n for n in node.get("select", []) if not _repeats(n))
+    return None
+
+
+def _repeats(node: dict) -> bool:
+    return any(k in node for k in ("forEach", "forEachOrNull", "repeat", "unionAll"))
+
+
+def _only_this_merge(workspace: Workspace, source_uri: str, name: str, resource: str, job_id: str) -> bool:
+    """Whether the view's table shows the integrated version right before this job's one commit."""
+    lake = workspace.lake
+    uri = lake.uri(Layer.WAREHOUSE, name)
+    source = f"{Layer.INTEGRATED.value}.{resource}"
+    shown = reflected_version(lake, workspace.catalog, uri, f"warehouse.{name}", SOURCE_VERSION, source)
+    if shown is None:
+        return False
+    commits = lake.commits_since(source_uri, shown)
+    return len(commits) == 1 and commits[0].get("medlake.job") == job_id and INSTITUTIONS in commits[0]
 
 
 def _institutions_to_redo(

@@ -31,25 +31,27 @@ def scanned(
     incremental build reads only the institutions that changed). Yields True if ``name`` is a
     view over the Parquet files, False if it is the Arrow dataset.
     """
-    only = [("institution", "in", sorted(institutions))] if institutions is not None else None
+    only = _in_institutions(institutions) if institutions is not None else None
     relation = _parquet_relation(engine, uri, table, only)
     if relation is None:
-        with engine.registered(name, table.to_pyarrow_dataset(partitions=only)):
+        with engine.registered(name, table.to_pyarrow_dataset(file_pruning_predicate=only)):
             yield False
     else:
         with engine.temporary(name, relation, materialise=False):
             yield True
 
 
-def _parquet_relation(engine: Engine, uri: str, table: DeltaTable, only: list | None = None) -> str | None:
+def _in_institutions(institutions: Collection[str]) -> str:
+    """The partition predicate selecting ``institutions`` (none: a predicate no row meets)."""
+    values = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(institutions))
+    return f"institution IN ({values})" if values else "institution IS NULL AND institution IS NOT NULL"
+
+
+def _parquet_relation(engine: Engine, uri: str, table: DeltaTable, only: str | None = None) -> str | None:
     dialect = engine.dialect
     if not dialect.reads_parquet_files or not is_local(uri) or table.protocol().min_reader_version != 1:
         return None
-    if only:
-        values = ", ".join("'" + v.replace("'", "''") + "'" for v in only[0][2])
-        files = table.file_uris(file_pruning_predicate=f"institution IN ({values})")
-    else:
-        files = table.file_uris()
+    files = table.file_uris(file_pruning_predicate=only) if only else table.file_uris()
     if not files:
         return None
     schema = pa.schema(table.schema().to_arrow())
