@@ -19,6 +19,7 @@ def _link(ws, person: str, *records: str) -> None:
     now = utcnow()
     with ws.catalog.session() as s:
         s.add(MpiPerson(id=person, status="active", created_at=now, updated_at=now))
+        s.flush()  # the members' foreign key needs the person first (PostgreSQL checks it)
         for record in records:
             s.add(
                 MpiMember(
@@ -128,3 +129,38 @@ def test_break_glass_opens_one_record_for_a_time_and_is_flagged(region) -> None:
     flagged = [e for e in trail if e["break_glass"] and e["outcome"] == "allowed"]
     assert [e["action"] for e in flagged] == ["break-glass", "break-glass"]
     assert flagged[0]["reason"] == "unconscious in A&E, no history"
+
+
+def test_a_merge_in_the_person_index_carries_the_resident_and_their_consent(region) -> None:
+    now = utcnow()
+    with region.catalog.session() as s:  # the index merged P-OLD (a duplicate at hosp-c) into P-1
+        s.add(MpiPerson(id="P-OLD", status="merged", merged_into="P-1", created_at=now, updated_at=now))
+    old_account = Principal(
+        "ana", frozenset({Role.RESIDENT}), patient="P-OLD", scopes=frozenset({"patient/*.rs"})
+    )
+    assert authorize(region, old_account, "Observation", "search").patients == {"P-OLD", "P-1"}
+    assert authorize(region, old_account, "Observation", "read", patient="P-1").patients == {"P-OLD", "P-1"}
+    with pytest.raises(Forbidden):
+        authorize(region, old_account, "Observation", "read", patient="P-2")
+    # a denial recorded under the old id still binds requests that name the survivor
+    consent.record(region, old_account, "P-OLD", "deny", "treatment", institution="hosp-a")
+    consent.record(region, old_account, "P-1", "deny", "research")  # the survivor's id is theirs too
+    assert authorize(region, clinician("hosp-a"), "Condition", "search", patient="P-1").institutions == {
+        "hosp-a"
+    }
+
+
+def test_a_fhir_consent_round_trips_and_richer_ones_are_refused(region) -> None:
+    choice = consent.record(region, RESIDENT, "P-1", "deny", "research", institution="hosp-b")
+    request = consent.from_fhir(choice.as_fhir())
+    assert request == consent.ConsentRequest("P-1", "deny", "research", "hosp-b")
+    fhir = choice.as_fhir()
+    for broken, message in [
+        ({**fhir, "patient": {"reference": "Patient/hosp-a.1"}}, "global person"),
+        ({**fhir, "provision": {**fhir["provision"], "type": "maybe"}}, "permit or deny"),
+        ({**fhir, "provision": {**fhir["provision"], "purpose": [{"code": "MARKETING"}]}}, "purpose"),
+        ({**fhir, "provision": {**fhir["provision"], "provision": [{"type": "permit"}]}}, "nested"),
+        ({**fhir, "resourceType": "Patient"}, "Consent resource"),
+    ]:
+        with pytest.raises(IdentityError, match=message):
+            consent.from_fhir(broken)

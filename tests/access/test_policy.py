@@ -105,3 +105,22 @@ def test_roles_whose_grants_cannot_be_one_filter_are_refused_not_merged(workspac
         "c", frozenset({Role.CLINICIAN, Role.ADMIN}), tenant="hosp-a", scopes=frozenset({"user/*.rs"})
     )
     assert authorize(workspace, clinician_admin, "Observation", "search").institutions == {"hosp-a"}
+
+
+def test_only_an_institutions_own_system_client_writes_under_its_id(workspace) -> None:
+    from medlake.access.policy import authorize_write
+
+    writer = system(scopes=frozenset({"system/*.rs", "system/Observation.cu"}))
+    authorize_write(workspace, writer, "Observation", "create", "hosp-a")
+    with pytest.raises(Forbidden, match="its own institution"):
+        authorize_write(workspace, writer, "Observation", "create", "hosp-b")
+    with pytest.raises(Forbidden, match="no scope"):
+        authorize_write(workspace, writer, "Condition", "create", "hosp-a")
+    with pytest.raises(Forbidden, match="no scope"):
+        authorize_write(workspace, system(), "Observation", "update", "hosp-a")  # read-only client
+    with pytest.raises(Forbidden, match="only an institution"):
+        authorize_write(
+            workspace, clinician(scopes=frozenset({"user/*.cruds"})), "Observation", "create", "hosp-a"
+        )
+    with pytest.raises(Forbidden, match="unknown write"):
+        authorize_write(workspace, writer, "Observation", "delete", "hosp-a")

@@ -87,6 +87,12 @@ def test_client_credentials_over_http(server, rsa_key: ClientKey) -> None:
     assert answer.json()["scope"] == "system/*.rs" and "refresh_token" not in answer.json()
     replay = httpx.post(url, data=form)
     assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
+    other_id = {
+        **form,
+        "client_assertion": rsa_key.assertion("hosp-a-ehr", aud=url),
+        "client_id": "hosp-b-bulk",
+    }
+    assert httpx.post(url, data=other_id).json()["error"] == "invalid_client"
     wrong_audience = {
         **form,
         "client_assertion": rsa_key.assertion("hosp-a-ehr", aud="http://elsewhere/auth/token"),
@@ -135,3 +141,29 @@ def test_smart_configuration(server) -> None:
         assert config["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
         assert set(config["token_endpoint_auth_signing_alg_values_supported"]) == {"RS384", "ES384"}
         assert "client-confidential-asymmetric" in config["capabilities"]
+
+
+def test_fhirclient_obtains_a_token_with_smart_backend_services(server, rsa_key: ClientKey) -> None:
+    """SMART's own Python client (PyPI fhirclient) requests the token: its form, our answer."""
+    from fhirclient import client as fhir_client
+    from fhirclient.auth import FHIRAuth
+
+    from medlake.access import tokens
+
+    base, ws = server
+    token_uri = f"{base}/auth/token"
+    smart = fhir_client.FHIRClient(
+        settings={
+            "app_id": "hosp-a-ehr",
+            "api_base": f"{base}/fhir",
+            "scope": "system/*.rs",
+            "jwt_token": rsa_key.assertion("hosp-a-ehr", aud=token_uri),
+        }
+    )
+    smart.server.auth = FHIRAuth.create(
+        "oauth2", state={"app_id": "hosp-a-ehr", "token_uri": token_uri, "jwt_token": smart.jwt_token}
+    )
+    smart.server.auth.authorize(smart.server)
+    principal = tokens.verify(ws, smart.server.auth.access_token)
+    assert principal.subject == "hosp-a-ehr" and principal.tenant == "hosp-a"
+    assert principal.scopes == {"system/*.rs"}

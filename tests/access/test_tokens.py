@@ -148,6 +148,23 @@ def test_a_revoked_token_and_a_used_refresh_token_are_refused(people) -> None:
         tokens.refresh(people, renewed.refresh_token)
 
 
+def test_a_refresh_token_used_twice_ends_every_session_of_the_account(people) -> None:
+    stolen = password_grant(people, "ana", PASSWORD)
+    other_device = password_grant(people, "ana", PASSWORD)
+    tokens.refresh(people, stolen.refresh_token)  # the thief (or the user) first
+    with pytest.raises(Unauthenticated, match="refresh token is not valid"):
+        tokens.refresh(people, stolen.refresh_token)  # the second use gives the theft away
+    with pytest.raises(Unauthenticated, match="refresh token is not valid"):
+        tokens.refresh(people, other_device.refresh_token)  # every refresh token of ana is gone
+
+
+def test_a_password_change_ends_refresh_tokens(people) -> None:
+    issued = password_grant(people, "ana", PASSWORD)
+    identity.set_password(people, "ana", "another long passphrase")
+    with pytest.raises(Unauthenticated, match="refresh token is not valid"):
+        tokens.refresh(people, issued.refresh_token)
+
+
 def test_key_rotation_keeps_live_tokens_and_the_refresh_token_is_stored_as_a_digest(people) -> None:
     issued = password_grant(people, "ana", PASSWORD)
     keys.rotate(people.home)

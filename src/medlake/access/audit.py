@@ -15,6 +15,7 @@ looked at whom is not theirs to query.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 LOCATION = "audit/events"
 FLUSH_BATCH = 5_000
+STALE_SECONDS = 300
 
 #: v3 ActReason codes for the purposes medlake knows.
 PURPOSE_CODES = {
@@ -198,11 +200,15 @@ def as_fhir(row: dict) -> dict:
 
 
 # the lake --------------------------------------------------------------------------------
-def flush(ws: Workspace, limit: int = FLUSH_BATCH) -> int:
-    """Move outbox events to the Delta table, exactly once; returns how many landed."""
+def flush(ws: Workspace, limit: int = FLUSH_BATCH, stale_after: float = STALE_SECONDS) -> int:
+    """Move outbox events to the Delta table, exactly once; returns how many landed.
+
+    A batch another flush claimed is taken over only ``stale_after`` seconds after its claim
+    (that flush is presumed dead): two live flushers never write the same batch.
+    """
     uri = ws.lake.resolve(LOCATION)
     landed = 0
-    for batch in _claimed_batches(ws, limit):
+    for batch in _claimed_batches(ws, limit, stale_after):
         with ws.catalog.session() as s:
             rows = list(
                 s.scalars(
@@ -224,16 +230,20 @@ def flush(ws: Workspace, limit: int = FLUSH_BATCH) -> int:
     return landed
 
 
-def _claimed_batches(ws: Workspace, limit: int) -> list[str]:
-    """Unfinished batches a killed flush left, then one new batch of unclaimed rows."""
+def _claimed_batches(ws: Workspace, limit: int, stale_after: float = STALE_SECONDS) -> list[str]:
+    """Batches a dead flush left unfinished, then one new batch of unclaimed rows.
+
+    A batch id starts with the second it was claimed (``<epoch>-<random>``), which tells a
+    batch whose flush died from one whose flush is still running.
+    """
+    now = int(time.time())
     with ws.catalog.session() as s:
-        left = set(
-            s.scalars(
-                select(AuditOutbox.flush_batch).where(
-                    AuditOutbox.flush_batch.is_not(None), AuditOutbox.flushed.is_(False)
-                )
-            )
+        unfinished = s.scalars(
+            select(AuditOutbox.flush_batch)
+            .where(AuditOutbox.flush_batch.is_not(None), AuditOutbox.flushed.is_(False))
+            .distinct()
         )
+        left = {batch for batch in unfinished if now - _claimed_at(batch) >= stale_after}
         seqs = list(
             s.scalars(
                 select(AuditOutbox.seq)
@@ -243,7 +253,7 @@ def _claimed_batches(ws: Workspace, limit: int) -> list[str]:
             )
         )
         if seqs:
-            batch = str(uuid.uuid4())
+            batch = f"{now}-{uuid.uuid4().hex[:24]}"
             s.execute(
                 update(AuditOutbox)
                 .where(AuditOutbox.seq.in_(seqs), AuditOutbox.flush_batch.is_(None))
@@ -251,6 +261,11 @@ def _claimed_batches(ws: Workspace, limit: int) -> list[str]:
             )
             left.add(batch)
     return sorted(left)
+
+
+def _claimed_at(batch: str) -> int:
+    head = batch.split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
 
 
 def _table(events: list[dict]) -> pa.Table:

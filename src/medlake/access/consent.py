@@ -22,7 +22,7 @@ from sqlalchemy import Select, select
 from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
 from medlake.access.principal import Principal, Role
-from medlake.catalog.models import AccessConsent, MpiMember
+from medlake.catalog.models import AccessConsent, MpiMember, MpiPerson
 from medlake.catalog.store import utcnow
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ class Choice:
     recorded_at: str
     active: bool
 
-    def as_fhir(self) -> dict:
-        """The choice as a FHIR R4 Consent (scope patient-privacy)."""
+    def as_fhir(self, regional_default: str = "opt-out") -> dict:
+        """The choice as a FHIR R4 Consent (scope patient-privacy) under the region's default policy."""
         provision: dict = {
             "type": self.decision,
             "purpose": [
@@ -86,23 +86,53 @@ class Choice:
             "dateTime": self.recorded_at,
             "performer": [{"display": self.recorded_by}],
             "policyRule": {
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                        "code": "OPTOUT" if regional_default == "opt-out" else "OPTIN",
+                    }
+                ]
             },
             "provision": provision,
         }
 
 
-def cares_for(ws: Workspace, person: str, institution: str) -> bool:
+def family(ws: Workspace, person: str) -> frozenset[str]:
+    """Every global id of one person: the surviving id and each id merged into it, or merged along.
+
+    The person index never deletes an id: a merged one points at its survivor. A resident bound
+    to an id that was merged since, a consent recorded under the old id, a request naming either:
+    all are the same person, so every rule is applied to the whole family.
+    """
+    with ws.catalog.session() as s:
+        seen = {person}
+        current = person
+        for _ in range(64):  # a chain longer than this would be a loop the index should not have
+            row = s.get(MpiPerson, current)
+            if row is None or row.merged_into is None or row.merged_into in seen:
+                break
+            current = row.merged_into
+            seen.add(current)
+        frontier = {current}
+        while frontier:
+            merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
+            seen |= merged
+            frontier = merged
+    return frozenset(seen)
+
+
+def cares_for(ws: Workspace, person: str | frozenset[str], institution: str) -> bool:
     """True when the institution holds a patient record of the person (its care relationship).
 
     The person index (``medlake link run``) maps every institution's patient record to its
     global person; a record there is the relationship the issue asks for, a first cut of
     "an encounter there in the last N years".
     """
+    ids = family(ws, person) if isinstance(person, str) else person
     with ws.catalog.session() as s:
         found = s.scalar(
             select(MpiMember.patient_id)
-            .where(MpiMember.person_id == person, MpiMember.institution == institution)
+            .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
             .limit(1)
         )
     return found is not None
@@ -172,7 +202,7 @@ def record(
 
 
 def _may_record(ws: Workspace, by: Principal, person: str) -> bool:
-    if Role.RESIDENT in by.roles and by.patient == person:
+    if Role.RESIDENT in by.roles and by.patient and person in family(ws, by.patient):
         return True
     return Role.CLINICIAN in by.roles and bool(by.tenant) and cares_for(ws, person, str(by.tenant))
 
@@ -188,9 +218,17 @@ def choices(ws: Workspace, person: str, *, history: bool = False) -> list[Choice
         return [_choice(row) for row in s.scalars(query.order_by(AccessConsent.recorded_at))]
 
 
-def permits(ws: Workspace, person: str, purpose: str, institution: str) -> bool:
-    """Does ``person`` let ``institution`` use their records held elsewhere for ``purpose``?"""
-    current = [c for c in choices(ws, person) if c.purpose == purpose]
+def permits(ws: Workspace, person: str | frozenset[str], purpose: str, institution: str) -> bool:
+    """Does ``person`` let ``institution`` use their records held elsewhere for ``purpose``?
+
+    Choices under any id of the person count; where two disagree at the same level, deny wins.
+    """
+    ids = family(ws, person) if isinstance(person, str) else person
+    query = select(AccessConsent).where(
+        AccessConsent.person.in_(ids), AccessConsent.superseded_at.is_(None), AccessConsent.purpose == purpose
+    )
+    with ws.catalog.session() as s:
+        current = [_choice(row) for row in s.scalars(query)]
     specific = [c for c in current if c.institution == institution]
     general = [c for c in current if c.institution is None]
     for rules in (specific, general):
@@ -209,4 +247,53 @@ def _choice(row: AccessConsent) -> Choice:
         row.recorded_by,
         row.recorded_at.isoformat(),
         row.superseded_at is None,
+    )
+
+
+_CODES_PURPOSE = {code: purpose for purpose, code in _PURPOSE_CODES.items()}
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """What a FHIR Consent sent to the API asks to record (see :func:`from_fhir`)."""
+
+    person: str
+    decision: str
+    purpose: str
+    institution: str | None
+
+
+def from_fhir(resource: dict) -> ConsentRequest:
+    """Read the choice a FHIR R4 Consent (as :meth:`Choice.as_fhir` writes them) expresses.
+
+    Only the simple form medlake records is taken: ``patient`` a ``Person/<global id>`` (or
+    ``Patient/<id>`` resolved by the caller beforehand), one ``provision`` with ``type``, one
+    ``purpose`` code of v3-ActReason (TREAT, HRESCH, PUBHLTH) and at most one Organization actor.
+    Anything richer is refused with the reason rather than recorded as something else.
+    """
+    if not isinstance(resource, dict) or resource.get("resourceType") != "Consent":
+        raise IdentityError("expected a FHIR Consent resource")
+    reference = (resource.get("patient") or {}).get("reference", "")
+    if not isinstance(reference, str) or not reference.startswith("Person/") or len(reference) > 40:
+        raise IdentityError("Consent.patient must reference the global person: Person/<id>")
+    provision = resource.get("provision")
+    if not isinstance(provision, dict) or provision.get("type") not in DECISIONS:
+        raise IdentityError("Consent.provision.type must be permit or deny")
+    if provision.get("provision"):
+        raise IdentityError("nested Consent provisions are not supported: send one choice per Consent")
+    purposes = provision.get("purpose") or []
+    codes = [p.get("code") for p in purposes if isinstance(p, dict)]
+    if len(codes) != 1 or codes[0] not in _CODES_PURPOSE:
+        raise IdentityError("Consent.provision.purpose must be one of TREAT, HRESCH, PUBHLTH (v3-ActReason)")
+    actors = provision.get("actor") or []
+    if len(actors) > 1:
+        raise IdentityError("a Consent names at most one institution (one Organization actor)")
+    institution = None
+    if actors:
+        target = ((actors[0] or {}).get("reference") or {}).get("reference", "")
+        if not isinstance(target, str) or not target.startswith("Organization/"):
+            raise IdentityError("the Consent actor must reference an Organization/<institution id>")
+        institution = target.split("/", 1)[1]
+    return ConsentRequest(
+        reference.split("/", 1)[1], provision["type"], _CODES_PURPOSE[codes[0]], institution
     )

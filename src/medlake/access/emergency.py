@@ -46,14 +46,15 @@ def open_access(ws: Workspace, principal: Principal, person: str, reason: str) -
     return row
 
 
-def is_open(ws: Workspace, principal: Principal, person: str) -> AccessBreakGlass | None:
-    """The principal's emergency access to ``person`` still running, if any."""
+def is_open(ws: Workspace, principal: Principal, person: str | frozenset[str]) -> AccessBreakGlass | None:
+    """The principal's emergency access to ``person`` (any of its ids) still running, if any."""
+    ids = frozenset({person}) if isinstance(person, str) else person
     with ws.catalog.session() as s:
         return s.scalar(
             select(AccessBreakGlass)
             .where(
                 AccessBreakGlass.subject == principal.subject,
-                AccessBreakGlass.person == person,
+                AccessBreakGlass.person.in_(ids),
                 AccessBreakGlass.expires_at > utcnow(),
             )
             .order_by(AccessBreakGlass.expires_at.desc())

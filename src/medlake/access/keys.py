@@ -46,11 +46,25 @@ def _key(value: str, name: str) -> SigningKey:
 def _lookup(home: Path, name: str) -> str | None:
     if name in os.environ:
         return os.environ[name]
-    path = secrets_file(home)
-    if path.exists():
-        value = tomllib.loads(path.read_text()).get(name)
-        return None if value is None else str(value)
-    return None
+    value = _file_values(secrets_file(home)).get(name)
+    return None if value is None else str(value)
+
+
+_cache: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
+def _file_values(path: Path) -> dict:
+    """The secrets file's values, read again only when the file changes (every request verifies a token)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    stamp = (stat.st_mtime_ns, stat.st_ino)
+    cached = _cache.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, tomllib.loads(path.read_text()))
+        _cache[path] = cached
+    return cached[1]
 
 
 def signing_key(home: Path) -> SigningKey:

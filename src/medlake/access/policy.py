@@ -115,6 +115,8 @@ def authorize(
     emergency = False
     try:
         scope = _grant(principal, resource_type, interaction)
+        if scope.patients is not None and principal.patient:
+            scope = AccessScope(resource_type, consent.family(ws, principal.patient), scope.institutions)
         if break_glass is not None and patient is None:
             raise Forbidden("break-glass names the person it opens (patient=...)")
         if patient is not None:
@@ -183,25 +185,25 @@ def _about_person(
     ws: Workspace, principal: Principal, scope: AccessScope, person: str, break_glass: str | None
 ) -> tuple[AccessScope, bool]:
     """The scope narrowed to one person; across institutions where consent or an emergency allows."""
-    if scope.patients is not None and person not in scope.patients:
+    ids = consent.family(ws, person)  # the person under every id the index ever gave them
+    if scope.patients is not None and not ids & scope.patients:
         raise Forbidden("this person's record is not yours to read")
-    one = frozenset({person})
     if Role.CLINICIAN in principal.roles and scope.institutions == {principal.tenant}:
         if break_glass is not None:
             emergency.open_access(ws, principal, person, break_glass)
-            return AccessScope(scope.resource_type, one, None), True
-        if emergency.is_open(ws, principal, person) is not None:
-            return AccessScope(scope.resource_type, one, None), True
+            return AccessScope(scope.resource_type, ids, None), True
+        if emergency.is_open(ws, principal, ids) is not None:
+            return AccessScope(scope.resource_type, ids, None), True
         tenant = str(principal.tenant)
         if (
             _kind(scope.resource_type) == "person"
-            and consent.cares_for(ws, person, tenant)
-            and consent.permits(ws, person, "treatment", tenant)
+            and consent.cares_for(ws, ids, tenant)
+            and consent.permits(ws, ids, "treatment", tenant)
         ):
-            return AccessScope(scope.resource_type, one, None), False
+            return AccessScope(scope.resource_type, ids, None), False
     elif break_glass is not None:
         raise Forbidden("only a clinician of an institution may break the glass")
-    return AccessScope(scope.resource_type, one, scope.institutions), False
+    return AccessScope(scope.resource_type, ids, scope.institutions), False
 
 
 def _role_grant(principal: Principal, role: Role, resource_type: str, interaction: str) -> AccessScope:
@@ -244,3 +246,49 @@ def _refusal(role: Role, resource_type: str, interaction: str) -> str:
     if role is Role.ADMIN:
         return "administrators manage users, clients and settings and read no clinical data"
     return f"a {role} may not {interaction} {resource_type}"
+
+
+WRITE_INTERACTIONS = frozenset({"create", "update"})
+
+
+def authorize_write(
+    ws: Workspace, principal: Principal, resource_type: str, interaction: str, institution: str
+) -> None:
+    """May ``principal`` write a ``resource_type`` under ``institution`` (a batch, a transaction, $import)?
+
+    Only an institution's own system client writes, only under its own institution id, and only
+    with a ``system/<type>.c`` (create) or ``.u`` (update) scope; every other caller is refused.
+    Raises :class:`Forbidden`; the decision is in the audit outbox either way.
+    """
+    try:
+        if interaction not in WRITE_INTERACTIONS:
+            raise Forbidden(f"unknown write interaction {interaction!r}")
+        _kind(resource_type)
+        if Role.INSTITUTION not in principal.roles or not principal.tenant:
+            raise Forbidden("only an institution's system client writes data")
+        if institution != principal.tenant:
+            raise Forbidden("a system client writes only under its own institution id")
+        if not scopes.granted(principal.scopes, CONTEXTS[Role.INSTITUTION], resource_type, interaction):
+            raise Forbidden(f"no scope of the token grants {interaction} of {resource_type}")
+    except Forbidden as refusal:
+        audit.record(
+            ws,
+            principal,
+            action="write",
+            outcome="denied",
+            resource_type=resource_type,
+            interaction=interaction,
+            institutions=[institution],
+            reason=str(refusal),
+        )
+        raise
+    audit.record(
+        ws,
+        principal,
+        action="write",
+        outcome="allowed",
+        resource_type=resource_type,
+        interaction=interaction,
+        institutions=[institution],
+        purpose="operations",
+    )

@@ -119,6 +119,8 @@ async def token(request: Request) -> JSONResponse:
             issued = password_grant(ws, claimed, form.get("password", ""), form.get("scope"))
         elif grant == "client_credentials":
             claimed = _claimed_client(form.get("client_assertion", ""))
+            if form.get("client_id") and form["client_id"] != claimed:
+                raise Unauthenticated("client_id and the assertion's issuer differ", "invalid_client")
             issued = client_credentials_grant(
                 ws,
                 form.get("client_assertion_type"),

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import jwt
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from medlake.access import keys
 from medlake.access import scopes as smart_scopes
 from medlake.access.errors import Unauthenticated
-from medlake.access.identity import client_row, principal_of, user_row
+from medlake.access.identity import principal_of, user_row
 from medlake.access.principal import Principal
 from medlake.catalog.models import AccessClient, AccessRefreshToken, AccessRevocation, AccessUser
 from medlake.catalog.store import utcnow
@@ -109,9 +109,12 @@ def issue(
 def verify(ws: Workspace, token: str) -> Principal:
     """The principal a bearer token stands for; :class:`Unauthenticated` for anything else."""
     claims = _verified_claims(ws, token)
-    if _revoked(ws, claims["jti"]):
+    kind = AccessUser if claims.get("kind") == "user" else AccessClient
+    with ws.catalog.session() as s:  # one round trip for both questions
+        revoked = s.get(AccessRevocation, claims["jti"]) is not None
+        row = s.get(kind, claims["sub"])
+    if revoked:
         raise Unauthenticated("the token has been revoked", "invalid_token")
-    row = user_row(ws, claims["sub"]) if claims.get("kind") == "user" else client_row(ws, claims["sub"])
     if row is None or row.disabled:
         raise Unauthenticated("the account of this token is disabled or gone", "invalid_token")
     if int(row.updated_at.timestamp()) > int(claims["iat"]):
@@ -184,11 +187,6 @@ def revoke(ws: Workspace, token: str) -> None:
         s.execute(delete(AccessRevocation).where(AccessRevocation.expires_at < utcnow() - MAX_LIFETIME))
 
 
-def _revoked(ws: Workspace, jti: str) -> bool:
-    with ws.catalog.session() as s:
-        return s.get(AccessRevocation, jti) is not None
-
-
 # refresh tokens --------------------------------------------------------------------------
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -212,16 +210,30 @@ def _new_refresh_token(ws: Workspace, subject: str, granted: frozenset[str]) -> 
 
 
 def refresh(ws: Workspace, refresh_token: str, requested: str | None = None) -> IssuedToken:
-    """A new access token (and a new refresh token) for a refresh token, which is used up."""
+    """A new access token (and a new refresh token) for a refresh token, which is used up.
+
+    A refresh token used twice means two parties hold it (the user and a thief): every refresh
+    token of that account is revoked, so both must sign in again. A password change or any other
+    change to the account also ends its refresh tokens.
+    """
+    refused = Unauthenticated("the refresh token is not valid", "invalid_grant")
+    reused = False
     with ws.catalog.session() as s:
         row = s.get(AccessRefreshToken, _digest(refresh_token)) if len(refresh_token) < 200 else None
-        if row is None or row.revoked or row.expires_at <= utcnow():
-            raise Unauthenticated("the refresh token is not valid", "invalid_grant")
+        if row is None or row.expires_at <= utcnow():
+            raise refused
+        subject, allowed, created = row.subject, frozenset(row.scopes), row.created_at
+        if row.revoked:
+            reused = True
+            s.execute(
+                update(AccessRefreshToken).where(AccessRefreshToken.subject == subject).values(revoked=True)
+            )
         row.revoked = True
-        subject, allowed = row.subject, frozenset(row.scopes)
+    if reused:
+        raise refused
     account = user_row(ws, subject)
-    if account is None or account.disabled:
-        raise Unauthenticated("the refresh token is not valid", "invalid_grant")
+    if account is None or account.disabled or account.updated_at > created:
+        raise refused
     granted = smart_scopes.narrow(" ".join(sorted(allowed)), frozenset(account.scopes))
     if requested:
         granted = smart_scopes.narrow(requested, granted)

@@ -250,9 +250,10 @@ def consent_list(
     home: Home = None,
 ) -> None:
     """A resident's choices (as FHIR Consent resources with --json)."""
-    choices = consent.choices(_workspace(home), person, history=history)
+    ws = _workspace(home)
+    choices = consent.choices(ws, person, history=history)
     if json_output:
-        print_json([c.as_fhir() for c in choices])
+        print_json([c.as_fhir(ws.settings.consent_default) for c in choices])
         return
     rows = [
         (
