@@ -1,4 +1,5 @@
-"""A workspace holding the shared Synthea bulk export, built and indexed once per test session.
+"""Workspaces for the serving tests, each built once per session: the shared Synthea bulk export
+(indexed), the demo region (linked and indexed), and a real uvicorn serving that region.
 
 The expected answers of the search tests are computed from the NDJSON files themselves, with
 plain Python over the JSON, never from the index under test.
@@ -7,14 +8,22 @@ plain Python over the JSON, never from the index under test.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 
+from medlake.access import keys
+from medlake.access.identity import add_user
 from medlake.api import Workspace, init_workspace
+from medlake.server import create_app
 from medlake.serving import ServingIndex
-from tests.conftest import shared_path
+from tests.conftest import server_up, shared_path
 
 SYNTHEA = "reference/synthea-bulk-10-patients"
 INSTITUTION = "synthea"
@@ -97,3 +106,57 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
     home, away = [i for i, _ in encounters.most_common(2)]  # institutions with clinical activity
     person, other = sorted(set(by_institution[home]))[:2]
     return Region(ws, index, home, away, person, other, patients)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    region: Region
+    tokens: dict[str, str]  # user -> bearer token
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served(region: Region) -> Iterator[Served]:
+    ws = region.ws
+    users = {
+        "resident-a": dict(roles=["resident"], patient=region.person),
+        "resident-b": dict(roles=["resident"], patient=region.other),
+        "clinician-home": dict(roles=["clinician"], tenant=region.home),
+        "clinician-away": dict(roles=["clinician"], tenant=region.away),
+        "admin": dict(roles=["admin"]),
+        "analyst": dict(roles=["analyst"]),
+    }
+    keys.rotate(ws.home)  # the token signing key (`medlake users rotate-key`)
+    for name, grant in users.items():
+        add_user(ws, name, password=PASSWORD, **grant)  # type: ignore[arg-type]
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server_up(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    tokens = {}
+    for name in users:  # the real password grant, as a person's client signs in
+        answer = httpx.post(
+            f"{url}/auth/token", data={"grant_type": "password", "username": name, "password": PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        tokens[name] = answer.json()["access_token"]
+    try:
+        yield Served(url, region, tokens)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

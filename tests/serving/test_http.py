@@ -8,73 +8,10 @@ empty Bundle on a search, 400 for a link that is not theirs.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import httpx
 import pytest
-import uvicorn
 
-from medlake.access import keys
-from medlake.access.identity import add_user
-from medlake.server import create_app
-from tests.conftest import server_up
-from tests.serving.conftest import Region
-
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    region: Region
-    tokens: dict[str, str]  # user -> bearer token
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def served(region: Region) -> Iterator[Served]:
-    ws = region.ws
-    users = {
-        "resident-a": dict(roles=["resident"], patient=region.person),
-        "resident-b": dict(roles=["resident"], patient=region.other),
-        "clinician-home": dict(roles=["clinician"], tenant=region.home),
-        "clinician-away": dict(roles=["clinician"], tenant=region.away),
-        "admin": dict(roles=["admin"]),
-        "analyst": dict(roles=["analyst"]),
-    }
-    keys.rotate(ws.home)  # the token signing key (`medlake users rotate-key`)
-    for name, grant in users.items():
-        add_user(ws, name, password=PASSWORD, **grant)  # type: ignore[arg-type]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server_up(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    tokens = {}
-    for name in users:  # the real password grant, as a person's client signs in
-        answer = httpx.post(
-            f"{url}/auth/token", data={"grant_type": "password", "username": name, "password": PASSWORD}
-        )
-        assert answer.status_code == 200, answer.text
-        tokens[name] = answer.json()["access_token"]
-    try:
-        yield Served(url, region, tokens)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+from tests.serving.conftest import Served
 
 
 def get(served: Served, user: str | None, path: str, **params: str) -> httpx.Response:

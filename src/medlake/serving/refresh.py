@@ -173,9 +173,12 @@ def _refresh_type(
             if progress:
                 progress(count)
         _set_state(con, key, version)
-    report.indexed[resource_type] = count
+    if count:
+        report.indexed[resource_type] = count
     if removed:
         report.removed[resource_type] = removed
+    if not count and not removed:
+        report.unchanged.append(resource_type)  # a new table version with the same resources
 
 
 def _changed_batches(dataset: Any, changed: list[str], everything: bool) -> Iterator[pa.RecordBatch]:
