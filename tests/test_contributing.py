@@ -14,7 +14,7 @@ CONTRIBUTING = Path(__file__).resolve().parents[1] / "CONTRIBUTING.md"
 def _documented_floors() -> dict[str, int]:
     section = CONTRIBUTING.read_text(encoding="utf-8").split("## Where things go", 1)[1].split("\n## ", 1)[0]
     floors: dict[str, int] = {}
-    for floor, cell in re.findall(r"^\| (\d+) \| ([^|]+) \|", section, flags=re.M):
+    for floor, cell in re.findall(r"^\| (-?\d+) \| ([^|]+) \|", section, flags=re.M):
         for name in re.findall(r"`([a-z_]+)(?:/|\.py)`", cell):
             floors[name] = int(floor)
     return floors

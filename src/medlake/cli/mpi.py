@@ -140,7 +140,7 @@ def review_accept(
 ) -> None:
     """The two records are one person: merge their persons now and in every later run.
 
-    A pair already decided is refused; ``--override --reason '…'`` changes the decision, and the
+    A pair already decided is refused; --override --reason '…' changes the decision, and the
     history records who overrode which decision and why.
     """
     _decide(
@@ -166,7 +166,7 @@ def review_reject(
 ) -> None:
     """The two records are different people: keep them apart in every later run.
 
-    A pair already decided is refused; ``--override --reason '…'`` changes the decision, and the
+    A pair already decided is refused; --override --reason '…' changes the decision, and the
     history records who overrode which decision and why.
     """
     _decide(

@@ -13,17 +13,15 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from medlake.cli.options import JsonOutput
 from medlake.cli.output import console, errors, print_json
-from medlake.surveil.detect import detect as run_detect
-from medlake.surveil.detect import detection_frame
-from medlake.surveil.rt import RtConfig, estimate_r
-from medlake.surveil.series import read_series
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 surveil_app = typer.Typer(help="Public-health surveillance: outbreak detection and the reproduction number.")
 
@@ -112,6 +110,10 @@ def detect(
     json_output: JsonOutput = False,
 ) -> None:
     """Flag unusual counts in INPUT.csv with R surveillance's algorithms (same defaults, same bounds)."""
+    from medlake.surveil.detect import detect as run_detect
+    from medlake.surveil.detect import detection_frame
+    from medlake.surveil.series import read_series
+
     series = read_series(input_csv, freq)
     start = series.index_of(from_date) if from_date else None
     options = {
@@ -158,6 +160,9 @@ def rt(
     json_output: JsonOutput = False,
 ) -> None:
     """Time-varying reproduction number (Cori method) from daily counts, as EpiEstim's estimate_R."""
+    from medlake.surveil.rt import RtConfig, estimate_r
+    from medlake.surveil.series import read_series
+
     series = read_series(input_csv, 365)
     config = RtConfig(si_mean, si_sd, window=window, mean_prior=mean_prior, std_prior=std_prior)
     frame = estimate_r(series.counts, config)
