@@ -164,11 +164,16 @@ def synthetic(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return dates, rng.negative_binomial(2, 2 / (2 + mean)).astype(float)
 
 
-def speed(count: int, slow: int, seed: int, with_r: bool) -> list[str]:
+def speed(count: int, slow: int, seed: int, with_r: bool, r_timings: Path | None) -> list[str]:
     dates, counts = synthetic(count, seed)
     r_times: dict[str, tuple[int, float]] = {}
     if with_r:
         r_times = _r_speed(dates, counts, slow)
+        if r_timings:  # R's own lines, to reuse: R takes many minutes on a loaded machine
+            r_times_text = "".join(f"{name} {n} {s}\n" for name, (n, s) in r_times.items())
+            r_timings.write_text(r_times_text)
+    elif r_timings:
+        r_times = _parse_r(r_timings.read_text())
     lines = [
         "| method | series (10 years of weeks) | medlake s | medlake series/s | R series | R s "
         "| R series/s |",
@@ -181,9 +186,9 @@ def speed(count: int, slow: int, seed: int, with_r: bool) -> list[str]:
             detect(Series(dates, row, 52), method)
         spent = time.process_time() - began
         r_n, r_s = r_times.get(method, (0, float("nan")))
-        r_rate = f"{r_n / r_s:,.1f}" if r_n and r_s > 0 else "—"
+        r_rate = f"{r_n / r_s:,.3g}" if r_n and r_s > 0 else "—"
         lines.append(
-            f"| {method} | {n:,} | {spent:.2f} | {n / spent:,.1f} | {r_n or '—'} | "
+            f"| {method} | {n:,} | {spent:.2f} | {n / spent:,.3g} | {r_n or '—'} | "
             f"{'—' if not r_n else f'{r_s:.2f}'} | {r_rate} |"
         )
         print(lines[-1], flush=True)
@@ -203,8 +208,15 @@ def _r_speed(dates: np.ndarray, counts: np.ndarray, slow: int) -> dict[str, tupl
         done = subprocess.run(
             ["Rscript", str(script), str(data), str(slow)], capture_output=True, text=True, check=True
         )
+    return _parse_r(done.stdout)
+
+
+def _parse_r(text: str) -> dict[str, tuple[int, float]]:
+    """R's timing lines: ``method series seconds``."""
     found = {}
-    for line in done.stdout.splitlines():
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
         name, n, seconds = line.split()
         found[name] = (int(n), float(seconds))
     return found
@@ -240,12 +252,15 @@ def main() -> int:
     parser.add_argument("--slow-series", type=int, default=10)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--r", action="store_true", help="time R surveillance on the same series")
+    parser.add_argument(
+        "--r-timings", type=Path, help="with --r: save R's timings here; without: read them from here"
+    )
     parser.add_argument("--docs", type=Path, help="write the tables into this markdown file")
     args = parser.parse_args()
     load_before = os.getloadavg()
     agree = agreement()
     print("\n".join(agree), flush=True)
-    fast = speed(args.series, args.slow_series, args.seed, args.r)
+    fast = speed(args.series, args.slow_series, args.seed, args.r, args.r_timings)
     load_after = os.getloadavg()
     facts = [
         *machine(),
@@ -258,6 +273,7 @@ def main() -> int:
         command = (
             f"PYTHONPATH=src .venv/bin/python bench/surveil.py --series {args.series} "
             f"--slow-series {args.slow_series}{' --r' if args.r else ''}"
+            f"{f' --r-timings {args.r_timings}' if args.r_timings else ''}"
         )
         block = "\n".join(
             [START, "", "```", command + " --docs docs/benchmarks.md", "```", "", *facts, "",

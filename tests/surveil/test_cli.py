@@ -150,3 +150,18 @@ def test_help_names_the_methods_and_rs_controls() -> None:
     for name in names:
         assert name in text
     assert "--si-mean" in runner.invoke(app, ["surveil", "rt", "--help"], env=wide).output
+
+
+def test_detect_daily_series_with_freq_365(tmp_path: Path) -> None:
+    path = tmp_path / "daily.csv"
+    days = pd.date_range("2024-02-20", periods=30, freq="D").strftime("%Y-%m-%d")  # crosses 29 February
+    counts = [3, 4, 2, 5, 3, 4, 3, 2, 4, 3, 5, 4, 3, 2, 4, 3, 4, 5, 3, 4, 2, 3, 4, 3, 30, 4, 3, 2, 4, 3]
+    pd.DataFrame({"date": days, "count": counts}).to_csv(path, index=False)
+    out = tmp_path / "c1.csv"
+    medlake("surveil", "detect", str(path), "--method", "ears-c1", "--freq", "365", "--out", str(out))
+    frame = pd.read_csv(out)
+    assert len(frame) == 23 and frame["date"].iloc[0] == "2024-02-27"  # after the 7-day baseline
+    assert frame.loc[frame["count"] == 30, "alarm"].tolist() == [True]
+    assert frame["alarm"].sum() == 1
+    printed = medlake("surveil", "detect", str(path), "--method", "ears-c1", code=1)  # weekly by default
+    assert "7 day(s) apart" in printed
