@@ -113,3 +113,20 @@ def test_the_maintain_command_reports_each_table(many_small_files) -> None:
     assert (
         report["files_after"] < report["files_before"] and report["version_after"] > report["version_before"]
     )
+
+
+def test_maintain_after_build_by_setting(make_workspace) -> None:
+    from typer.testing import CliRunner
+
+    from medlake.cli import app
+
+    ws = make_workspace(maintain_after_build=True, vacuum_retention_hours=0)
+    corpus = Path(__file__).parents[1] / "ingest" / "corpus" / "mixed.ndjson"
+    ingest_path(ws, corpus, "hosp-a")
+    ingest_path(ws, Path(__file__).parents[1] / "ingest" / "corpus" / "patient-v2.ndjson", "hosp-a")
+    result = CliRunner().invoke(app, ["build", "--home", str(ws.home), "--json"])
+    assert result.exit_code == 0, result.output
+    maintained = {m["name"]: m for m in json.loads(result.stdout)["maintained"]}
+    raw = maintained["raw.resources"]
+    assert raw["files_after"] < raw["files_before"], "the two deliveries' files were compacted"
+    assert ws.catalog.jobs()[0].kind == "maintain"
