@@ -169,3 +169,21 @@ def test_cli_link_run_checks_national_ids_by_default(linked) -> None:
     checked_summary, unchecked_summary = json.loads(checked.output), json.loads(unchecked.output)
     assert checked_summary["persons"] < unchecked_summary["persons"]
     assert checked_summary["review_new"] < unchecked_summary["review_new"]
+
+
+def test_evaluation_and_the_index_group_the_region_alike(linked) -> None:
+    """``link_records`` (``medlake link evaluate``, the FEBRL test) and ``medlake link run`` run one
+    grouping algorithm: on the region's records both find the same persons."""
+    from medlake.link.linking import link_records
+    from medlake.mpi import link_settings
+
+    ws, _, truth = linked
+    MasterPatientIndex(ws).run(link_settings(ws), full=True)  # other tests here relink with other settings
+    records, _ = person_records(ws)
+    evaluated = link_records(records.drop(columns=["fingerprint"]), link_settings(ws))
+    links = ws.table("warehouse.person_link").to_pandas().set_index("patient_id")["person_id"]
+    by_index = pairs_of(links)
+    by_evaluation = pairs_of(evaluated.clusters.set_index("record_id")["person_id"])
+    assert by_evaluation == by_index
+    true = pairs_of(truth.set_index("integrated_id")["person_id"])
+    assert len(by_index & true) >= 0.99 * len(true), "the region links as measured in docs/linkage.md"
