@@ -43,6 +43,8 @@ def test_the_outbox_is_durable_before_the_answer_and_flushes_exactly_once(worksp
         assert s.query(AuditOutbox).count() == 1  # committed before authorize returned
     assert audit.flush(workspace) == 1
     assert audit.flush(workspace) == 0
+    with workspace.catalog.session() as s:
+        assert s.query(AuditOutbox).count() == 0, "landed events leave the outbox"
     assert audit.events(workspace).num_rows == 1
 
 

@@ -90,3 +90,17 @@ def test_consent_and_audit(access_ws) -> None:
     assert trail[0]["subject"].startswith("operator:")
     assert json.loads(_run(access_ws, "audit", "--person", "P-9", "--json").stdout) == []
     assert _run(access_ws, "audit", "--since", "yesterday").exit_code == 1
+
+
+def test_break_glass_is_listed_and_reviewed(access_ws) -> None:
+    from medlake.access.principal import Principal, Role
+
+    doctor = Principal("dr-a", frozenset({Role.CLINICIAN}), tenant="hosp-a", scopes=frozenset({"user/*.rs"}))
+    authorize(
+        access_ws, doctor, "Observation", "search", patient="P-7", break_glass="cardiac arrest, no history"
+    )
+    [opened] = json.loads(_run(access_ws, "audit", "--break-glass", "--json").stdout)
+    assert opened["by"] == "dr-a" and opened["person"] == "P-7" and opened["reviewed"] == ""
+    assert _run(access_ws, "audit", "--reviewed", opened["id"]).exit_code == 0
+    assert json.loads(_run(access_ws, "audit", "--break-glass", "--json").stdout)[0]["reviewed"] == "yes"
+    assert _run(access_ws, "audit", "--reviewed", "no-such-id").exit_code == 1

@@ -44,3 +44,20 @@ def test_the_access_rules_hold_on_postgresql(pg_ws, rsa_key: ClientKey) -> None:
     trail = audit.events(pg_ws, person="P-1").to_pylist()
     assert [(e["action"], e["outcome"]) for e in trail] == [("consent", "allowed"), ("authorize", "allowed")]
     assert audit.flush(pg_ws) == 0
+
+
+def test_concurrent_replays_on_postgresql_give_one_token(pg_ws, ec_key: ClientKey) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    identity.add_client(pg_ws, "bulk", ec_key.jwks, tenant="hosp-b")
+    assertion = ec_key.assertion("bulk")
+
+    def attempt(_: int) -> bool:
+        try:
+            client_credentials_grant(pg_ws, ASSERTION_TYPE, assertion, "system/*.rs", TOKEN_URL)
+        except Unauthenticated:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(attempt, range(8))) == 1

@@ -110,6 +110,10 @@ def test_oauth_errors_never_echo_credentials(server) -> None:
         "error_description": "invalid username or password",
     }
     assert "guess-1234567" not in bad.text
+    # a password typed into the name field must not land in the trail
+    httpx.post(
+        f"{base}/auth/token", data={"grant_type": "password", "username": "MyS3cret!pass", "password": "x"}
+    )
     assert (
         httpx.post(f"{base}/auth/token", data={"grant_type": "implicit"}).json()["error"]
         == "unsupported_grant_type"
@@ -130,7 +134,8 @@ def test_oauth_errors_never_echo_credentials(server) -> None:
         e for e in audit.events(ws).to_pylist() if e["action"] == "authenticate" and e["outcome"] == "denied"
     ]
     assert any(e["subject"] == "ana" for e in failures)
-    assert "guess-1234567" not in str(failures)
+    assert "guess-1234567" not in str(failures) and "MyS3cret!pass" not in str(failures)
+    assert any(e["subject"] == "unknown-account" for e in failures)
 
 
 def test_smart_configuration(server) -> None:

@@ -266,3 +266,22 @@ def test_a_disabled_client_and_scope_escalation(registered, rsa_key: ClientKey) 
         _grant(registered, rsa_key.assertion("hosp-a-ehr"))
     with pytest.raises(Unauthenticated, match="disabled"):
         tokens.verify(registered, token)
+
+
+def test_one_assertion_sent_eight_times_at_once_gives_one_token(registered, rsa_key: ClientKey) -> None:
+    """The replay check is the primary key of the catalog row, not a look-then-insert: no race."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assertion = rsa_key.assertion("hosp-a-ehr")
+
+    def attempt(_: int) -> str:
+        try:
+            _grant(registered, assertion)
+        except Unauthenticated as refusal:
+            return str(refusal)
+        return "token"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count("token") == 1
+    assert set(outcomes) == {"token", "this client assertion was used already"}

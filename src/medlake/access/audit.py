@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from medlake.access.principal import Principal
 from medlake.catalog.models import AuditOutbox
@@ -116,7 +116,7 @@ def record(
     }
     row["event"] = json.dumps(as_fhir(row), separators=(",", ":"))
     with ws.catalog.session() as s:
-        s.add(AuditOutbox(event_id=row["event_id"], recorded_at=utcnow(), event=row, flushed=False))
+        s.add(AuditOutbox(event_id=row["event_id"], recorded_at=utcnow(), event=row))
     return row["event_id"]
 
 
@@ -224,8 +224,8 @@ def flush(ws: Workspace, limit: int = FLUSH_BATCH, stale_after: float = STALE_SE
                 unique=["event_id"],
                 long_text=["event"],
             )
-        with ws.catalog.session() as s:
-            s.execute(update(AuditOutbox).where(AuditOutbox.flush_batch == batch).values(flushed=True))
+        with ws.catalog.session() as s:  # in the lake now: the outbox does not keep a second copy
+            s.execute(delete(AuditOutbox).where(AuditOutbox.flush_batch == batch))
         landed += len(rows)
     return landed
 
@@ -239,9 +239,7 @@ def _claimed_batches(ws: Workspace, limit: int, stale_after: float = STALE_SECON
     now = int(time.time())
     with ws.catalog.session() as s:
         unfinished = s.scalars(
-            select(AuditOutbox.flush_batch)
-            .where(AuditOutbox.flush_batch.is_not(None), AuditOutbox.flushed.is_(False))
-            .distinct()
+            select(AuditOutbox.flush_batch).where(AuditOutbox.flush_batch.is_not(None)).distinct()
         )
         left = {batch for batch in unfinished if now - _claimed_at(batch) >= stale_after}
         seqs = list(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from medlake.access import audit
 from medlake.access.errors import Forbidden, IdentityError
@@ -105,19 +106,24 @@ def family(ws: Workspace, person: str) -> frozenset[str]:
     all are the same person, so every rule is applied to the whole family.
     """
     with ws.catalog.session() as s:
-        seen = {person}
-        current = person
-        for _ in range(64):  # a chain longer than this would be a loop the index should not have
-            row = s.get(MpiPerson, current)
-            if row is None or row.merged_into is None or row.merged_into in seen:
-                break
-            current = row.merged_into
-            seen.add(current)
-        frontier = {current}
-        while frontier:
-            merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
-            seen |= merged
-            frontier = merged
+        return family_in(s, person)
+
+
+def family_in(s: Session, person: str) -> frozenset[str]:
+    """:func:`family` inside an open catalog session (the policy asks several questions in one)."""
+    seen = {person}
+    current = person
+    for _ in range(64):  # a chain longer than this would be a loop the index should not have
+        row = s.get(MpiPerson, current)
+        if row is None or row.merged_into is None or row.merged_into in seen:
+            break
+        current = row.merged_into
+        seen.add(current)
+    frontier = {current}
+    while frontier:
+        merged = set(s.scalars(select(MpiPerson.id).where(MpiPerson.merged_into.in_(frontier)))) - seen
+        seen |= merged
+        frontier = merged
     return frozenset(seen)
 
 
@@ -128,13 +134,17 @@ def cares_for(ws: Workspace, person: str | frozenset[str], institution: str) -> 
     global person; a record there is the relationship the issue asks for, a first cut of
     "an encounter there in the last N years".
     """
-    ids = family(ws, person) if isinstance(person, str) else person
     with ws.catalog.session() as s:
-        found = s.scalar(
-            select(MpiMember.patient_id)
-            .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
-            .limit(1)
-        )
+        ids = family_in(s, person) if isinstance(person, str) else person
+        return cares_for_in(s, ids, institution)
+
+
+def cares_for_in(s: Session, ids: frozenset[str], institution: str) -> bool:
+    found = s.scalar(
+        select(MpiMember.patient_id)
+        .where(MpiMember.person_id.in_(ids), MpiMember.institution == institution)
+        .limit(1)
+    )
     return found is not None
 
 
@@ -223,18 +233,22 @@ def permits(ws: Workspace, person: str | frozenset[str], purpose: str, instituti
 
     Choices under any id of the person count; where two disagree at the same level, deny wins.
     """
-    ids = family(ws, person) if isinstance(person, str) else person
+    with ws.catalog.session() as s:
+        ids = family_in(s, person) if isinstance(person, str) else person
+        return permits_in(s, ids, purpose, institution, ws.settings.consent_default)
+
+
+def permits_in(s: Session, ids: frozenset[str], purpose: str, institution: str, default: str) -> bool:
     query = select(AccessConsent).where(
         AccessConsent.person.in_(ids), AccessConsent.superseded_at.is_(None), AccessConsent.purpose == purpose
     )
-    with ws.catalog.session() as s:
-        current = [_choice(row) for row in s.scalars(query)]
+    current = [_choice(row) for row in s.scalars(query)]
     specific = [c for c in current if c.institution == institution]
     general = [c for c in current if c.institution is None]
     for rules in (specific, general):
         if rules:
             return all(c.decision == "permit" for c in rules)
-    return purpose == "treatment" and ws.settings.consent_default == "opt-out"
+    return purpose == "treatment" and default == "opt-out"
 
 
 def _choice(row: AccessConsent) -> Choice:

@@ -12,8 +12,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from medlake.access.errors import Forbidden
+from medlake.access import audit
+from medlake.access.errors import Forbidden, IdentityError
 from medlake.access.principal import Principal, Role
 from medlake.catalog.models import AccessBreakGlass
 from medlake.catalog.store import utcnow
@@ -50,16 +52,21 @@ def is_open(ws: Workspace, principal: Principal, person: str | frozenset[str]) -
     """The principal's emergency access to ``person`` (any of its ids) still running, if any."""
     ids = frozenset({person}) if isinstance(person, str) else person
     with ws.catalog.session() as s:
-        return s.scalar(
-            select(AccessBreakGlass)
-            .where(
-                AccessBreakGlass.subject == principal.subject,
-                AccessBreakGlass.person.in_(ids),
-                AccessBreakGlass.expires_at > utcnow(),
-            )
-            .order_by(AccessBreakGlass.expires_at.desc())
-            .limit(1)
+        return open_in(s, principal.subject, ids)
+
+
+def open_in(s: Session, subject: str, ids: frozenset[str]) -> AccessBreakGlass | None:
+    """:func:`is_open` inside an open catalog session."""
+    return s.scalar(
+        select(AccessBreakGlass)
+        .where(
+            AccessBreakGlass.subject == subject,
+            AccessBreakGlass.person.in_(ids),
+            AccessBreakGlass.expires_at > utcnow(),
         )
+        .order_by(AccessBreakGlass.expires_at.desc())
+        .limit(1)
+    )
 
 
 def accesses(ws: Workspace, *, unreviewed: bool = False) -> list[AccessBreakGlass]:
@@ -69,3 +76,22 @@ def accesses(ws: Workspace, *, unreviewed: bool = False) -> list[AccessBreakGlas
         query = query.where(AccessBreakGlass.reviewed.is_(False))
     with ws.catalog.session() as s:
         return list(s.scalars(query))
+
+
+def mark_reviewed(ws: Workspace, access_id: str, reviewer: str) -> AccessBreakGlass:
+    """Record that a privacy officer reviewed an emergency access (kept, never deleted)."""
+    with ws.catalog.session() as s:
+        row = s.get(AccessBreakGlass, access_id)
+        if row is None:
+            raise IdentityError(f"no break-glass access {access_id[:40]!r}")
+        row.reviewed = True
+    audit.record(
+        ws,
+        None,
+        subject=reviewer,
+        action="break-glass-review",
+        outcome="allowed",
+        patients=[row.person],
+        reason=f"reviewed the access of {row.subject}",
+    )
+    return row

@@ -112,7 +112,7 @@ def authorize(
     stated reason for an emergency access to ``patient``'s whole record (time-limited,
     flagged and reported).
     """
-    emergency = False
+    broke_glass = False  # (the module `emergency` keeps its name)
     try:
         scope = _grant(principal, resource_type, interaction)
         if scope.patients is not None and principal.patient:
@@ -120,7 +120,7 @@ def authorize(
         if break_glass is not None and patient is None:
             raise Forbidden("break-glass names the person it opens (patient=...)")
         if patient is not None:
-            scope, emergency = _about_person(ws, principal, scope, patient, break_glass)
+            scope, broke_glass = _about_person(ws, principal, scope, patient, break_glass)
     except Forbidden as refusal:
         audit.record(
             ws,
@@ -137,14 +137,14 @@ def authorize(
     audit.record(
         ws,
         principal,
-        action="break-glass" if emergency else "authorize",
+        action="break-glass" if broke_glass else "authorize",
         outcome="allowed",
         resource_type=resource_type,
         interaction=interaction,
         patients=scope.patients,
         institutions=scope.institutions,
-        purpose="break-glass" if emergency else _purpose(principal),
-        break_glass=emergency,
+        purpose="break-glass" if broke_glass else _purpose(principal),
+        break_glass=broke_glass,
         reason=break_glass,
     )
     return scope
@@ -184,25 +184,36 @@ def _grant(principal: Principal, resource_type: str, interaction: str) -> Access
 def _about_person(
     ws: Workspace, principal: Principal, scope: AccessScope, person: str, break_glass: str | None
 ) -> tuple[AccessScope, bool]:
-    """The scope narrowed to one person; across institutions where consent or an emergency allows."""
-    ids = consent.family(ws, person)  # the person under every id the index ever gave them
-    if scope.patients is not None and not ids & scope.patients:
-        raise Forbidden("this person's record is not yours to read")
-    if Role.CLINICIAN in principal.roles and scope.institutions == {principal.tenant}:
-        if break_glass is not None:
-            emergency.open_access(ws, principal, person, break_glass)
-            return AccessScope(scope.resource_type, ids, None), True
-        if emergency.is_open(ws, principal, ids) is not None:
-            return AccessScope(scope.resource_type, ids, None), True
-        tenant = str(principal.tenant)
-        if (
-            _kind(scope.resource_type) == "person"
-            and consent.cares_for(ws, ids, tenant)
-            and consent.permits(ws, ids, "treatment", tenant)
-        ):
-            return AccessScope(scope.resource_type, ids, None), False
-    elif break_glass is not None:
+    """The scope narrowed to one person; across institutions where consent or an emergency allows.
+
+    The person's ids, a running break-glass, the care relationship and the consent are read in
+    one catalog session: one round trip's worth of connection work for the whole question.
+    """
+    clinician = Role.CLINICIAN in principal.roles and scope.institutions == {principal.tenant}
+    if break_glass is not None and not clinician:
         raise Forbidden("only a clinician of an institution may break the glass")
+    tenant = str(principal.tenant)
+    with ws.catalog.session() as s:
+        ids = consent.family_in(s, person)  # the person under every id the index ever gave them
+        if scope.patients is not None and not ids & scope.patients:
+            raise Forbidden("this person's record is not yours to read")
+        running = (
+            clinician and break_glass is None and emergency.open_in(s, principal.subject, ids) is not None
+        )
+        shared = (
+            clinician
+            and not running
+            and _kind(scope.resource_type) == "person"
+            and consent.cares_for_in(s, ids, tenant)
+            and consent.permits_in(s, ids, "treatment", tenant, ws.settings.consent_default)
+        )
+    if break_glass is not None:
+        emergency.open_access(ws, principal, person, break_glass)
+        return AccessScope(scope.resource_type, ids, None), True
+    if running:
+        return AccessScope(scope.resource_type, ids, None), True
+    if shared:
+        return AccessScope(scope.resource_type, ids, None), False
     return AccessScope(scope.resource_type, ids, scope.institutions), False
 
 

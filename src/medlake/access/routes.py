@@ -25,6 +25,7 @@ from medlake.access import audit, tokens
 from medlake.access.client_keys import ALGORITHMS
 from medlake.access.errors import Unauthenticated
 from medlake.access.grants import client_credentials_grant, password_grant
+from medlake.access.identity import client_row, user_row
 from medlake.access.principal import Principal
 
 if TYPE_CHECKING:
@@ -135,7 +136,14 @@ async def token(request: Request) -> JSONResponse:
                 "grant_type is password, client_credentials or refresh_token", "unsupported_grant_type"
             )
     except Unauthenticated as refusal:
-        audit.record(ws, None, action="authenticate", outcome="denied", subject=claimed, reason=str(refusal))
+        audit.record(
+            ws,
+            None,
+            action="authenticate",
+            outcome="denied",
+            subject=_known(ws, claimed),
+            reason=str(refusal),
+        )
         status = 401 if refusal.oauth_error == "invalid_client" else 400
         return JSONResponse(
             {"error": refusal.oauth_error, "error_description": str(refusal)},
@@ -146,6 +154,17 @@ async def token(request: Request) -> JSONResponse:
         ws, None, action="authenticate", outcome="allowed", subject=claimed, reason=f"scope {issued.scope}"
     )
     return JSONResponse(issued.response(), headers=NO_STORE)
+
+
+def _known(ws: Workspace, claimed: str) -> str:
+    """The name a failed sign-in tried, if it is an account's; else a placeholder.
+
+    People type their password into the name field: a name that is no account's is not written
+    to the trail, where it could be someone's password.
+    """
+    if claimed != "anonymous" and (user_row(ws, claimed) or client_row(ws, claimed)):
+        return claimed
+    return "unknown-account"
 
 
 def _claimed_client(assertion: str) -> str:

@@ -196,6 +196,11 @@ def _new_refresh_token(ws: Workspace, subject: str, granted: frozenset[str]) -> 
     value = secrets.token_urlsafe(32)
     now = utcnow()
     with ws.catalog.session() as s:
+        s.execute(  # the account's expired ones are of no use to anyone
+            delete(AccessRefreshToken).where(
+                AccessRefreshToken.subject == subject, AccessRefreshToken.expires_at < now
+            )
+        )
         s.add(
             AccessRefreshToken(
                 digest=_digest(value),

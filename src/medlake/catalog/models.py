@@ -385,7 +385,7 @@ class AuditOutbox(Base):
     """An audit event written in the request's own transaction, before the answer; flushed to the lake.
 
     ``flush_batch`` is set when a flush claims the row, before it writes the lake, so a flush
-    killed part-way is finished (not repeated) by the next one.
+    killed part-way is finished (not repeated) by a later one; a row is deleted once in the lake.
     """
 
     __tablename__ = "audit_outbox"
@@ -395,4 +395,3 @@ class AuditOutbox(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     event: Mapped[dict] = mapped_column(JSON)
     flush_batch: Mapped[str | None] = mapped_column(String(36), index=True)
-    flushed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)

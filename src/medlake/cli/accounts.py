@@ -285,36 +285,38 @@ def audit_command(
     break_glass: Annotated[
         bool, typer.Option("--break-glass", help="the emergency accesses to review")
     ] = False,
+    reviewed: Annotated[
+        str | None,
+        typer.Option("--reviewed", help="mark this break-glass access (its id) reviewed", show_default=False),
+    ] = None,
     json_output: JsonOutput = False,
     home: Home = None,
 ) -> None:
     """Who read what: the audit trail (every decision, allowed and denied)."""
     ws = _workspace(home)
+    if reviewed:
+        row = emergency.mark_reviewed(ws, reviewed, f"operator:{getpass.getuser()}")
+        console.print(f"break-glass access of {row.subject} to {row.person} marked reviewed", markup=False)
+        return
     if break_glass:
-        opened = emergency.accesses(ws)
+        columns = ["id", "opened", "by", "institution", "person", "reason", "until", "reviewed"]
         rows = [
-            (b.opened_at.isoformat(), b.subject, b.tenant, b.person, b.reason, b.expires_at.isoformat())
-            for b in opened
+            (
+                b.id,
+                b.opened_at.isoformat(),
+                b.subject,
+                b.tenant,
+                b.person,
+                b.reason,
+                b.expires_at.isoformat(),
+                "yes" if b.reviewed else "",
+            )
+            for b in emergency.accesses(ws)
         ]
         if json_output:
-            print_json(
-                [
-                    dict(
-                        zip(
-                            ["opened", "subject", "institution", "person", "reason", "expires"],
-                            r,
-                            strict=True,
-                        )
-                    )
-                    for r in rows
-                ]
-            )
+            print_json([dict(zip(columns, r, strict=True)) for r in rows])
         else:
-            console.print(
-                table(
-                    "break-glass accesses", ["opened", "by", "institution", "person", "reason", "until"], rows
-                )
-            )
+            console.print(table("break-glass accesses", columns, rows))
         return
     trail = audit.events(ws, person=person, subject=user, since=_since(since)).to_pylist()
     if json_output:
