@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=src .venv/bin/python bench/serve.py --residents 200 --n 300 --docs docs/benchmarks.md
+    PYTHONPATH=src .venv/bin/python bench/serve.py --residents 100 --n 300 --docs docs/benchmarks.md
 
 It synthesises a demo region, ingests, builds and links it, builds the serving index (timed:
 resources/s), starts ``medlake serve`` in its own process (so the load generator does not share
@@ -74,16 +74,18 @@ async def load(
             nonlocal failures
             for i in counter:
                 start = time.perf_counter()
-                response = await client.get(request(i))
+                try:
+                    response = await client.get(request(i))
+                    failures += response.status_code != 200
+                except httpx.TransportError:
+                    failures += 1
                 latencies.append((time.perf_counter() - start) * 1000)
-                failures += response.status_code != 200
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
-    if failures:
-        raise SystemExit(f"{failures} of {n} requests failed")
     return {
+        "failed": failures,
         "p50": percentile(latencies, 50),
         "p95": percentile(latencies, 95),
         "p99": percentile(latencies, 99),
@@ -93,8 +95,8 @@ async def load(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--residents", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--residents", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=20240611)
     parser.add_argument("--n", type=int, default=300, help="requests per kind and concurrency")
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--work", type=Path, default=Path("/tmp/serve-bench"))
@@ -134,10 +136,11 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    server_log = (args.work / "server.log").open("w")  # a file: a full pipe would stall the server
     server = subprocess.Popen(
         [sys.executable, "-m", "medlake", "serve", "--home", str(ws.home), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -175,6 +178,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server_log.close()
 
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = [
@@ -192,10 +196,11 @@ def main() -> None:
         f"in {build_seconds:.1f} s, "
         f"**{indexed / build_seconds:,.0f} resources/s**.",
         "",
-        "| request | clients | p50 ms | p95 ms | p99 ms | requests/s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| request | clients | p50 ms | p95 ms | p99 ms | requests/s | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *(
-            f"| {name} | {c} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['per_s']:,.1f} |"
+            f"| {name} | {c} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['per_s']:,.1f} "
+            f"| {r['failed']:.0f} |"
             for (name, c), r in results.items()
         ),
         "",

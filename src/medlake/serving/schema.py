@@ -1,7 +1,8 @@
 """The serving index's tables: the resources, one table per search type, and the refresh state.
 
 Every table is keyed by (type, id); each index table carries the parameter code, so one table
-serves every parameter of its kind and a search is one ``EXISTS`` per parameter. The same
+serves every parameter of its kind and a search is one ``id IN (…)`` per parameter, answered
+from a covering index (type, param, value…, id). The same
 SQLAlchemy schema runs on SQLite (the default, a file in the workspace) and PostgreSQL.
 """
 
@@ -48,7 +49,7 @@ tokens = Table(
     Column("param", String(64), nullable=False),
     Column("system", String(300)),
     Column("code", String(300), nullable=False),
-    Index("fhir_token_search", "type", "param", "code", "system"),
+    Index("fhir_token_search", "type", "param", "code", "system", "id"),
     Index("fhir_token_resource", "type", "id"),
 )
 
@@ -59,7 +60,7 @@ strings = Table(
     Column("param", String(64), nullable=False),
     Column("value", String(500), nullable=False),  # values.normalise(exact)
     Column("exact", String(500), nullable=False),
-    Index("fhir_string_search", "type", "param", "value"),
+    Index("fhir_string_search", "type", "param", "value", "id"),
     Index("fhir_string_resource", "type", "id"),
 )
 
@@ -70,7 +71,7 @@ dates = Table(
     Column("param", String(64), nullable=False),
     Column("low", String(26), nullable=False),
     Column("high", String(26), nullable=False),
-    Index("fhir_date_search", "type", "param", "low", "high"),
+    Index("fhir_date_search", "type", "param", "low", "high", "id"),
     Index("fhir_date_resource", "type", "id"),
 )
 
@@ -81,7 +82,7 @@ references = Table(
     Column("param", String(64), nullable=False),
     Column("target_type", String(64), nullable=False),
     Column("target_id", String(200), nullable=False),
-    Index("fhir_reference_search", "type", "param", "target_id"),
+    Index("fhir_reference_search", "type", "param", "target_id", "target_type", "id"),
     Index("fhir_reference_resource", "type", "id"),
 )
 
@@ -93,7 +94,7 @@ quantities = Table(
     Column("value", Float, nullable=False),
     Column("system", String(300)),
     Column("code", String(100)),
-    Index("fhir_quantity_search", "type", "param", "value"),
+    Index("fhir_quantity_search", "type", "param", "value", "id"),
     Index("fhir_quantity_resource", "type", "id"),
 )
 
