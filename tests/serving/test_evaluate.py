@@ -123,3 +123,23 @@ def test_tokens_and_strings() -> None:
     name = {"use": "official", "family": "Müller", "given": ["José", "Ann"]}
     assert string_values([name]) == [("muller", "Müller"), ("jose", "José"), ("ann", "Ann")]
     assert normalise("ÅNGSTRÖM ") == "angstrom"
+
+
+def test_the_definitions_are_the_specifications() -> None:
+    """Generated from hl7.fhir.r4.examples@4.0.1 by the script, not written by hand."""
+    from medlake.serving.definitions import source_package
+
+    assert source_package() == "hl7.fhir.r4.examples@4.0.1"
+    for resource_type in served_types():
+        parameters = search_parameters(resource_type)
+        assert {"_id", "_lastUpdated"} <= set(parameters)
+        for code, parameter in parameters.items():
+            assert parameter.url.startswith("http://hl7.org/fhir/SearchParameter/"), code
+            assert parameter.type in ("token", "string", "date", "reference", "quantity", "uri", "number")
+            for part in parameter.expression.split(" | "):
+                assert part.lstrip("(").startswith(f"{resource_type}."), (resource_type, code, part)
+    assert (
+        search_parameters("Patient")["birthdate"].url
+        == "http://hl7.org/fhir/SearchParameter/individual-birthdate"
+    )
+    assert search_parameters("Observation")["code"].expression == "Observation.code"
