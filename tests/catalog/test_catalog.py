@@ -12,18 +12,6 @@ from medlake.catalog.models import Base
 from medlake.catalog.store import LineageInput
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def catalog(request, tmp_path) -> Catalog:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    cat = Catalog(url)
-    cat.migrate()
-    yield cat
-    cat.close()
-
-
 def test_migrations_match_models(catalog: Catalog) -> None:
     """Every model change must come with a migration: autogenerate finds no difference."""
     with catalog.engine.connect() as connection:

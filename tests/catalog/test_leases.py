@@ -15,18 +15,6 @@ from medlake.errors import Busy
 SPAWN = multiprocessing.get_context("spawn")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def catalog(request, tmp_path) -> Catalog:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    cat = Catalog(url)
-    cat.migrate()
-    yield cat
-    cat.close()
-
-
 def test_one_holder_at_a_time_and_generations_count_writes(catalog: Catalog) -> None:
     leases = Leases(catalog)
     assert leases.try_acquire("ingest:a", "one", ttl=30) == 0

@@ -8,27 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from medlake.cli import app
-
-CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
-runner = CliRunner()
-
-
-def medlake(*args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.stdout
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "ws"
-    monkeypatch.setenv("MEDLAKE_HOME", str(home))
-    monkeypatch.setenv("MEDLAKE_INGEST_WORKERS", "1")
-    medlake("init")
-    return home
+from tests.cli.conftest import CORPUS, runner
+from tests.cli.conftest import medlake_cli as medlake
 
 
 @pytest.mark.parametrize(

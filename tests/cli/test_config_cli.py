@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from medlake.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "ws"
-    monkeypatch.setenv("MEDLAKE_HOME", str(home))
-    monkeypatch.delenv("MEDLAKE_ACTOR", raising=False)
-    monkeypatch.setenv("MEDLAKE_INGEST_WORKERS", "1")
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return home
 
 
 def test_show_prints_each_setting_with_where_it_came_from(home) -> None:

@@ -11,28 +11,10 @@ from pathlib import Path
 
 import pytest
 from typer.main import get_command
-from typer.testing import CliRunner
 
 import medlake
 from medlake.cli import app
-
-CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
-runner = CliRunner()
-
-
-def medlake_cli(*args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.stdout
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "ws"
-    monkeypatch.setenv("MEDLAKE_HOME", str(home))
-    monkeypatch.setenv("MEDLAKE_INGEST_WORKERS", "1")
-    medlake_cli("init")
-    return home
+from tests.cli.conftest import CORPUS, medlake_cli, runner
 
 
 @pytest.fixture

@@ -14,15 +14,6 @@ runner = CliRunner()
 CORPUS = Path(__file__).parents[1] / "ingest" / "corpus"
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "ws"
-    monkeypatch.setenv("MEDLAKE_HOME", str(home))
-    monkeypatch.setenv("MEDLAKE_INGEST_WORKERS", "1")
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return home
-
-
 def add(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, ["sources", "add", "s1", "-i", "hosp-a", *args])
     return result.exit_code, " ".join(result.output.split())  # unwrapped
