@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint services bench clean
+.PHONY: setup demo test test-slow test-all lint services bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ demo: setup  ## synthesise the demo region, ingest it, build every layer, print 
 services:  ## make sure the local servers the tests talk to are running
 	bash scripts/services.sh
 
-test: setup services  ## the whole default test suite (what CI runs)
+test: setup services  ## ruff and every test but the `slow` ones (whole-region runs, kill -9 and race loops)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow"
+
+test-slow: setup services  ## only the `slow` tests (CI runs them after `make test`)
+	$(BIN)/pytest -m slow
+
+test-all: setup services  ## ruff and the whole suite in one run
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -45,6 +45,7 @@ def ws(request, make_workspace) -> Workspace:
     return make_workspace(catalog_url=request.getfixturevalue("postgres_url"))
 
 
+@pytest.mark.slow
 def test_full_incremental_decisions_and_history(ws: Workspace) -> None:
     population = generate_person_records(3000, seed=5)
     population["record_id"] = population["source"] + "." + population["record_id"]

@@ -188,9 +188,13 @@ def _changed_batches(dataset: Any, changed: list[str], everything: bool) -> Iter
     if everything:
         yield from dataset.to_batches(columns=columns, batch_size=BATCH)
         return
-    for start in range(0, len(changed), 10_000):
-        wanted = pa.array(changed[start : start + 10_000], pa.string())
-        yield from dataset.to_batches(columns=columns, filter=pc.field("id").isin(wanted), batch_size=BATCH)
+    # filtered here, not pushed down: files a merge rewrote may store ids as string_view, and
+    # Arrow cannot compare their statistics with a plain string filter
+    wanted = pa.array(changed, pa.string())
+    for batch in dataset.to_batches(columns=columns, batch_size=BATCH):
+        keep = pc.is_in(batch.column("id").cast(pa.string()), value_set=wanted)
+        if pc.any(keep).as_py():
+            yield batch.filter(keep)
 
 
 def _index_batch(
