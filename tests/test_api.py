@@ -21,6 +21,7 @@ def _readme_python() -> str:
     return "\n".join(blocks)
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     run_demo(tmp_path / "demo-region", residents=60, seed=3)  # what `make demo` leaves, smaller

@@ -151,6 +151,7 @@ def test_the_same_region_ingested_twice_at_once_is_stored_once_on_postgres(
     _same_delivery_twice(region, tmp_path, postgres_catalogs)
 
 
+@pytest.mark.slow
 def test_one_institution_folder_twice_at_once(region: Path, tmp_path: Path) -> None:
     """The issue's one-folder case (one run in three stored twice), repeated."""
     folder, name = institution_folders(region)[0]
@@ -162,6 +163,7 @@ def test_one_institution_folder_twice_at_once(region: Path, tmp_path: Path) -> N
         assert _check_exactly_once(ws) == expected
 
 
+@pytest.mark.slow
 def test_overlapping_deliveries_at_once_store_each_resource_once(region: Path, tmp_path: Path) -> None:
     """Two different deliveries of one institution that share resources (a source read twice with
     other chunk boundaries), ingested at once: the shared resources are stored once."""

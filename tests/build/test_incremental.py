@@ -114,6 +114,7 @@ def region(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_incremental_builds_after_each_delivery_equal_a_full_build(region, workspace, tmp_path) -> None:
     deliveries = _split_region(region / "region", tmp_path / "deliveries", DELIVERIES)
     encounter_file, organisation_file = _conditional_pair(tmp_path / "conditional")
@@ -192,6 +193,7 @@ def test_full_rewrites_every_table(region, workspace) -> None:
     assert all(after[n] == before[n] + 1 for n in after if not n.startswith("raw."))
 
 
+@pytest.mark.slow
 def test_a_build_that_dies_midway_is_finished_by_the_next(region, workspace, tmp_path, monkeypatch) -> None:
     deliveries = _split_region(region / "region", tmp_path / "deliveries", 2)
     for folder, institution in deliveries[0]:

@@ -55,6 +55,7 @@ def test_review_pairs_carry_readable_evidence(febrl_linkage) -> None:
     assert weights > row["match_weight"]
 
 
+@pytest.mark.slow
 def test_febrl4_through_a_csv_and_the_cli(febrl4: pd.DataFrame, tmp_path: Path) -> None:
     csv = tmp_path / "febrl4.csv"
     febrl4.to_csv(csv, index=False)

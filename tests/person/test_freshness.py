@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from tests.conftest import built_region
 from typer.testing import CliRunner
 
@@ -31,6 +32,7 @@ def _linked_institutions(ws) -> set[str]:
     return set(ws.table(PERSON_LINK, ["institution"]).column(0).to_pylist())
 
 
+@pytest.mark.slow
 def test_a_build_that_moves_their_inputs_marks_the_person_tables_stale_then_refreshes_them(tmp_path) -> None:
     ws, region = _linked_region(tmp_path)
     ingest_path(ws, region / "chc-west", "chc-west")
@@ -58,6 +60,7 @@ def test_a_build_that_moves_their_inputs_marks_the_person_tables_stale_then_refr
     assert again.stale_before == [] and again.linked is None
 
 
+@pytest.mark.slow
 def test_sync_chain_runs_sources_build_link_and_person_as_one_job(tmp_path) -> None:
     ws, region = _linked_region(tmp_path)
     ws.catalog.add_source("chc-west-export", "chc-west", "fhir", str(region / "chc-west"))

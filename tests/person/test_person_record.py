@@ -101,6 +101,7 @@ def test_golden_values_are_those_of_the_cited_record(region: Workspace) -> None:
             assert g["birth_date"] == records[g["birth_date_from"]]["birth_date"]
 
 
+@pytest.mark.slow
 def test_timeline_and_series_come_from_the_persons_patients_and_count_alike(region: Workspace) -> None:
     persons = linked_patients(region)
     tables = {name.split(".", 1)[1] for name in region.tables() if name.startswith("warehouse.")}

@@ -165,8 +165,7 @@ def test_the_scope_is_applied_in_the_query(synthea_index: ServingIndex, synthea_
     assert search_all(synthea_index, "Encounter", [], elsewhere)[0] == 0
     assert synthea_index.read("Patient", f"{INSTITUTION}.{patient}", elsewhere) is None
     assert (
-        synthea_index.read("Patient", f"{INSTITUTION}.{patient}", EVERYTHING).id
-        == f"{INSTITUTION}.{patient}"
+        synthea_index.read("Patient", f"{INSTITUTION}.{patient}", EVERYTHING).id == f"{INSTITUTION}.{patient}"
     )
     # limited to persons: without warehouse.person_link no resource has a person, so none is read
     assert search_all(synthea_index, "Patient", [], Scope(patients=frozenset({"P0000"})))[0] == 0

@@ -211,6 +211,7 @@ def consumer(ws: Workspace, topic: str, client_id: str, *idle: str) -> subproces
     )
 
 
+@pytest.mark.slow
 def test_sigterm_commits_the_current_batch_and_loses_nothing(
     workspace, broker, registered, beds, topic_prefix, client_ids
 ):
