@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from medlake.engine.duckdb_engine import DuckDBEngine
-from medlake.views import compile_view, run_view
+from medlake.views import compile_view
 from medlake.views.library import DIRECTORY_VIEWS, library_view, load_library
+from tests.views.resources import by_id, first_code, rows_of
 
 ONE_ROW_PER_RESOURCE = {
     "patient": "Patient",
@@ -24,21 +25,6 @@ ONE_ROW_PER_RESOURCE = {
     "claim": "Claim",
     "explanation_of_benefit": "ExplanationOfBenefit",
 }
-
-
-def rows_of(engine: DuckDBEngine, table: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return run_view(engine, library_view(table), resources).to_pylist()
-
-
-def by_id(resources: list[dict[str, Any]], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in resources if r["resourceType"] == resource_type}
-
-
-def first_code(concept: dict[str, Any] | None, system: str | None = None) -> str | None:
-    for coding in (concept or {}).get("coding", []):
-        if system is None or coding.get("system") == system:
-            return coding.get("code")
-    return None
 
 
 def test_library_has_the_warehouse_tables() -> None:

@@ -17,10 +17,10 @@ import pytest
 from medlake.engine.duckdb_engine import DuckDBEngine
 from medlake.sources.documents.dicom import imaging_study, read_instances
 from medlake.sources.hl7v2 import conversions
-from medlake.views import run_view
-from medlake.views.library import DIRECTORY_VIEWS, library_view, load_library
+from medlake.views.library import DIRECTORY_VIEWS, load_library
 from tests.conftest import shared_path
 from tests.sources.documents.conftest import bundled_dicom_files
+from tests.views.resources import by_id, first_code, rows_of
 
 #: view → the resource type it has one row per resource of
 ONE_ROW_PER_RESOURCE = {
@@ -44,21 +44,6 @@ NOT_TABULATED = {
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 NPI = "http://hl7.org/fhir/sid/us-npi"
-
-
-def rows_of(engine: DuckDBEngine, table: str, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return run_view(engine, library_view(table), resources).to_pylist()
-
-
-def of_type(resources: list[dict[str, Any]], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in resources if r["resourceType"] == resource_type}
-
-
-def first_code(concept: dict[str, Any] | None, system: str | None = None) -> str | None:
-    for coding in (concept or {}).get("coding", []):
-        if system is None or coding.get("system") == system:
-            return coding.get("code")
-    return None
 
 
 def key(reference: dict[str, Any] | None) -> str | None:
@@ -104,14 +89,14 @@ def test_one_row_per_resource_and_keys_that_join(
         assert Counter(r["id"] for r in rows) == expected
         seen += len(rows)
         if table not in DIRECTORY_VIEWS:
-            patients = set(of_type(resources, "Patient"))
+            patients = set(by_id(resources, "Patient"))
             assert all(r["patient_id"] in patients for r in rows), table
     assert seen > 0, f"the Synthea data hold no {resource_type}: the test would prove nothing"
 
 
 def test_diagnostic_reports(engine: DuckDBEngine, synthea_bundles: list[dict[str, Any]]) -> None:
-    reports = of_type(synthea_bundles, "DiagnosticReport")
-    encounters = set(of_type(synthea_bundles, "Encounter"))
+    reports = by_id(synthea_bundles, "DiagnosticReport")
+    encounters = set(by_id(synthea_bundles, "Encounter"))
     for row in rows_of(engine, "diagnostic_report", synthea_bundles):
         source = reports[row["id"]]
         assert row["encounter_id"] == key(source.get("encounter")) and row["encounter_id"] in encounters
@@ -125,7 +110,7 @@ def test_diagnostic_reports(engine: DuckDBEngine, synthea_bundles: list[dict[str
 
 
 def test_document_references(engine: DuckDBEngine, synthea_bulk: list[dict[str, Any]]) -> None:
-    documents = of_type(synthea_bulk, "DocumentReference")
+    documents = by_id(synthea_bulk, "DocumentReference")
     for row in rows_of(engine, "document_reference", synthea_bulk):
         source = documents[row["id"]]
         context = source.get("context", {})
@@ -141,7 +126,7 @@ def test_document_references(engine: DuckDBEngine, synthea_bulk: list[dict[str, 
 
 
 def test_devices_and_allergies(engine: DuckDBEngine, synthea_bulk: list[dict[str, Any]]) -> None:
-    devices = of_type(synthea_bulk, "Device")
+    devices = by_id(synthea_bulk, "Device")
     for row in rows_of(engine, "device", synthea_bulk):
         source = devices[row["id"]]
         assert row["snomed_code"] == first_code(source["type"], SNOMED)
@@ -149,7 +134,7 @@ def test_devices_and_allergies(engine: DuckDBEngine, synthea_bulk: list[dict[str
         assert row["serial_number"] == source.get("serialNumber")
         assert row["device_name"] == source["deviceName"][0]["name"]
         assert row["expiration_date"] == source.get("expirationDate")
-    allergies = of_type(synthea_bulk, "AllergyIntolerance")
+    allergies = by_id(synthea_bulk, "AllergyIntolerance")
     rows = rows_of(engine, "allergy_intolerance", synthea_bulk)
     assert {r["category"] for r in rows} > {"medication"}, "the data hold more than drug allergies"
     for row in rows:
@@ -172,7 +157,7 @@ def test_the_directory_joins_up(engine: DuckDBEngine, synthea_bulk: list[dict[st
     practitioners = {r["npi"]: r for r in rows_of(engine, "practitioner", synthea_bulk)}
     organizations = {r["identifier"]: r for r in rows_of(engine, "organization", synthea_bulk)}
     locations = {r["identifier"]: r for r in rows_of(engine, "location", synthea_bulk)}
-    sources = of_type(synthea_bulk, "PractitionerRole")
+    sources = by_id(synthea_bulk, "PractitionerRole")
     for role in rows_of(engine, "practitioner_role", synthea_bulk):
         source = sources[role["id"]]
         assert role["practitioner_npi"] == source["practitioner"]["identifier"]["value"]
@@ -180,7 +165,7 @@ def test_the_directory_joins_up(engine: DuckDBEngine, synthea_bulk: list[dict[st
         assert role["organization_identifier"] in organizations
         assert role["location_identifier"] in locations
         assert role["specialty_code"] == first_code(source["specialty"][0])
-    location_sources = of_type(synthea_bulk, "Location")
+    location_sources = by_id(synthea_bulk, "Location")
     managed = 0
     for identifier, row in locations.items():
         source = location_sources[row["id"]]
@@ -212,7 +197,7 @@ def test_report_results_one_row_each_from_hl7_results(engine: DuckDBEngine) -> N
         for resource in conversion.resources
         if resource["resourceType"] in ("DiagnosticReport", "Observation", "Patient")
     ]
-    reports = of_type(resources, "DiagnosticReport")
+    reports = by_id(resources, "DiagnosticReport")
     assert any(r.get("result") for r in reports.values()), "the samples hold a laboratory report"
     rows = rows_of(engine, "diagnostic_report_result", resources)
     expected = [
@@ -223,7 +208,7 @@ def test_report_results_one_row_each_from_hl7_results(engine: DuckDBEngine) -> N
     assert (
         sorted((r["diagnostic_report_id"], r["result_index"], r["observation_id"]) for r in rows) == expected
     )
-    observations = set(of_type(resources, "Observation"))
+    observations = set(by_id(resources, "Observation"))
     assert {r["observation_id"] for r in rows} <= observations
     for row in rows_of(engine, "diagnostic_report", resources):
         assert row["result_count"] == len(reports[row["id"]].get("result", []))

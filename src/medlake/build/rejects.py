@@ -27,15 +27,13 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from medlake.catalog.store import schema_description
 from medlake.engine import Engine
+from medlake.ingest.pipeline import record_raw_datasets
 from medlake.lake.tables import (
     QUARANTINE,
     QUARANTINE_SCHEMA,
     RAW_RESOURCES,
-    RAW_TABLES,
     Layer,
-    table_location,
 )
 from medlake.views import compile_view
 from medlake.views.compiler import CompiledView
@@ -254,25 +252,5 @@ def quarantine_rejects(workspace: Workspace, rejects: Sequence[BuildReject], job
         metadata={"medlake.job": job_id},
         long_text=["raw", "reason"],
     )
-    _record(workspace, uri, job_id)
+    record_raw_datasets(workspace, job_id, [], tables=[QUARANTINE])  # no batch: the build made them
     return table.num_rows
-
-
-def _record(workspace: Workspace, uri: str, job_id: str) -> None:
-    """The catalog's entry for the quarantine, at the version just written."""
-    stats = workspace.lake.stats(uri)
-    if stats is None:
-        return
-    workspace.catalog.record_dataset(
-        name=f"{Layer.RAW.value}.{QUARANTINE}",
-        layer=Layer.RAW.value,
-        location=table_location(Layer.RAW, QUARANTINE),
-        version=stats.version,
-        rows=stats.rows,
-        rows_by_institution=stats.rows_by_institution,
-        schema=schema_description(stats.schema),
-        job_id=job_id,
-        inputs=[],
-        description=RAW_TABLES[QUARANTINE],
-        append_lineage=True,
-    )

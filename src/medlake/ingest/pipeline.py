@@ -174,8 +174,11 @@ def ingest_deliveries(
     return reports + skipped
 
 
-def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
-    """Catalog the raw layer's tables as they stand after this job; its new batches join their lineage.
+def record_raw_datasets(
+    workspace: Workspace, job_id: str, new_batches: list[str], tables: Iterable[str] = tuple(RAW_TABLES)
+) -> None:
+    """Catalog the raw layer's ``tables`` as they stand after this job (an ingest, or a build that
+    quarantined rows); its new batches join their lineage.
 
     Under a lock, so that of two jobs ending at once the one that records last also read the
     tables last: the catalog never goes back to an older version's counts.
@@ -185,12 +188,15 @@ def record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str
     with held(
         workspace.catalog, "datasets:raw", owner, ttl=settings.ingest_lock_ttl, wait=settings.ingest_lock_wait
     ):
-        _record_raw_datasets(workspace, job_id, new_batches)
+        _record_raw_datasets(workspace, job_id, new_batches, tables)
 
 
-def _record_raw_datasets(workspace: Workspace, job_id: str, new_batches: list[str]) -> None:
+def _record_raw_datasets(
+    workspace: Workspace, job_id: str, new_batches: list[str], tables: Iterable[str]
+) -> None:
     batches = [LineageInput("batch", batch_id) for batch_id in new_batches]
-    for name, description in RAW_TABLES.items():
+    for name in tables:
+        description = RAW_TABLES[name]
         stats = workspace.lake.stats(workspace.lake.uri(Layer.RAW, name))
         if stats is None:
             continue
